@@ -1,0 +1,122 @@
+"""Shared benchmark plumbing: JSON result files and the baseline gate.
+
+A benchmark result file is JSON of the form::
+
+    {"benchmark": "routing", "created": "...", "settings": {...},
+     "rows": [{"instance": "A-n32-k5", "gap_pct": 0.0, ...}, ...],
+     "summary": {...}}
+
+``compare_to_baseline`` matches rows by ``instance`` and compares one metric *paired*,
+instance by instance, so that a baseline measured on other instances or another machine
+does not leak into the verdict.  Two kinds of metric exist:
+
+* ``"difference"`` metrics such as a gap in percent: the mean paired difference
+  (current - baseline) must not exceed ``noise`` (in the metric's own unit);
+* ``"ratio"`` metrics such as throughput relative to a bare loop measured in the same run:
+  the geometric mean of current/baseline must not fall below ``1 - noise``.
+
+Both directions are configurable with ``higher_is_better``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from simcity.fileio import atomic_write_json
+
+BASELINE_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "baselines"
+
+
+class BenchError(Exception):
+    """A benchmark input or baseline problem, reported to the user without a traceback."""
+
+
+def write_results(
+    path: str | Path,
+    benchmark: str,
+    rows: Sequence[dict[str, Any]],
+    settings: dict[str, Any],
+    summary: dict[str, Any] | None = None,
+) -> Path:
+    """Write a benchmark result file atomically and return its path."""
+    doc = {
+        "benchmark": benchmark,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "settings": settings,
+        "rows": list(rows),
+        "summary": summary or {},
+    }
+    return atomic_write_json(path, doc)
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """Read a benchmark result or baseline file, with a clear error when it is unusable."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BenchError(f"{p}: baseline file not found") from exc
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"{p}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
+        raise BenchError(f"{p}: expected a JSON object with a 'rows' list (a simcity bench result)")
+    return doc
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Outcome of a paired comparison against a baseline."""
+
+    metric: str
+    kind: Literal["difference", "ratio"]
+    matched: int
+    statistic: float
+    noise: float
+    ok: bool
+    message: str
+
+
+def compare_to_baseline(
+    current: Sequence[dict[str, Any]],
+    baseline: Sequence[dict[str, Any]],
+    metric: str,
+    *,
+    kind: Literal["difference", "ratio"] = "difference",
+    noise: float,
+    higher_is_better: bool = False,
+) -> Comparison:
+    """Compare ``metric`` paired by instance; see the module docstring for the rule."""
+    base = {r["instance"]: r.get(metric) for r in baseline}
+    pairs = [
+        (float(r[metric]), float(base[r["instance"]]))
+        for r in current
+        if r.get(metric) is not None
+        and base.get(r["instance"]) is not None
+        and math.isfinite(float(r[metric]))
+        and math.isfinite(float(base[r["instance"]]))
+    ]
+    if not pairs:
+        return Comparison(metric, kind, 0, math.nan, noise, False,
+                          f"no instance in common with the baseline has a value for '{metric}'")
+    sign = -1.0 if higher_is_better else 1.0
+    if kind == "difference":
+        stat = sum(c - b for c, b in pairs) / len(pairs)
+        worse_by = sign * stat
+        ok = worse_by <= noise
+        msg = (f"{metric}: mean paired change {stat:+.3f} over {len(pairs)} instances "
+               f"(noise band {noise:.3f}) -> {'OK' if ok else 'REGRESSION'}")
+    else:
+        logs = [math.log(max(c, 1e-300) / max(b, 1e-300)) for c, b in pairs]
+        stat = math.exp(sum(logs) / len(logs))
+        ok = stat >= 1.0 - noise if higher_is_better else stat <= 1.0 + noise
+        msg = (f"{metric}: geometric-mean ratio to baseline {stat:.3f} over {len(pairs)} "
+               f"instances (noise band {noise:.0%}) -> {'OK' if ok else 'REGRESSION'}")
+    return Comparison(metric, kind, len(pairs), stat, noise, ok, msg)

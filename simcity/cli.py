@@ -1,0 +1,66 @@
+"""The ``simcity`` command line.  It parses arguments and calls the library; no model logic."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: ``simcity bench NAME``: module path of each benchmark.  A module exposes
+#: ``add_arguments(parser)`` and ``main(args) -> int`` (see :mod:`simcity.bench`).
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "routing": ("simcity.bench.routing", "vehicle-routing solution quality (CVRP, VRPTW)"),
+    "berths": ("simcity.bench.berths", "berth-allocation solution quality (DBAP)"),
+    "parking": ("simcity.bench.parking", "parking simulation speed at city scale"),
+    "garbage": ("simcity.bench.garbage", "garbage-collection simulation speed"),
+    "bikes": ("simcity.bench.bikes", "shared-bike simulation speed at city scale"),
+}
+
+
+def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser("bench", help="run a benchmark (solver quality or simulation speed)")
+    bsub = bench.add_subparsers(dest="bench", required=True, metavar="NAME")
+    for name, (module, help_text) in BENCHMARKS.items():
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue  # benchmark not built yet
+        p = bsub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text))
+        mod.add_arguments(p)
+        p.set_defaults(func=mod.main)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for documentation and tests)."""
+    from simcity import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="simcity",
+        description="Simulate and optimise city operations: compare policies on scenario files.",
+    )
+    parser.add_argument("--version", action="version", version=f"simcity {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from simcity import commands
+
+    commands.add_commands(sub)
+    _add_bench(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
