@@ -1,0 +1,316 @@
+"""Configuration of the garbage-collection model: the ``[city]`` table and the policy levers.
+
+One typed parameter class per component (waste stream, zone of drop points, depot, transfer
+station, fleet, road network, routing budget); every field has bounds and a description, so
+the classes are at once the scenario schema, its validation and its documentation.
+
+Units: kilometres and km/h for geography, tonnes for waste, hours of the day for clocks,
+minutes for short durations, yuan (CNY) for money.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from simcity.domain import PolicyBase, StrictModel
+
+#: waste categories of the Chinese four-way sorting rule (其他 / 易腐 / 可回收 / 有害)
+Category = Literal["other", "perishable", "recyclable", "hazardous"]
+CATEGORIES: tuple[Category, ...] = ("other", "perishable", "recyclable", "hazardous")
+
+Destination = Literal["incineration", "landfill", "recycling", "composting", "hazardous_treatment"]
+
+
+class WasteStream(StrictModel):
+    """Generation and bins of one waste category over the whole city setting."""
+
+    category: Category = Field(description="Waste category.")
+    tonnes_per_day: float = Field(
+        gt=0, le=100_000, description="Mean waste generated per day over all drop points (t/day)."
+    )
+    share_of_points: float = Field(
+        1.0, gt=0, le=1, description="Share of drop points that have bins for this category."
+    )
+    capacity_days: float = Field(
+        2.0, gt=0, le=30,
+        description="Bin capacity at a point, in days of that point's mean generation "
+        "(bins are sized to the point: a busy point has more bins).",
+    )
+    min_capacity_t: float = Field(
+        0.05, gt=0, le=100, description="Smallest bin capacity at a point (t), e.g. one 240 l bin."
+    )
+    day_cv: float = Field(
+        0.3, ge=0, le=3,
+        description="Coefficient of variation of a point's daily generation (gamma distributed).",
+    )
+    point_cv: float = Field(
+        0.4, ge=0, le=3,
+        description="Spread of mean generation between points (lognormal coefficient of variation).",
+    )
+    density_t_per_m3: float = Field(
+        0.25, gt=0, le=2, description="Bulk density in the bin, to report overflow volume (t/m³)."
+    )
+    service_minutes: float = Field(
+        3.0, gt=0, le=120, description="Mean time to empty the bins of this category at one point (min)."
+    )
+    destination: Destination = Field(
+        "incineration", description="Where the transfer stations send this category onward."
+    )
+
+
+class Zone(StrictModel):
+    """A cluster of drop points (a residential area); points are placed uniformly in a disc."""
+
+    id: str = Field(min_length=1, max_length=60, description="Zone identifier.")
+    x_km: float = Field(ge=-500, le=500, description="Centre, east coordinate (km).")
+    y_km: float = Field(ge=-500, le=500, description="Centre, north coordinate (km).")
+    radius_km: float = Field(gt=0, le=100, description="Radius of the disc holding the points (km).")
+    points: int = Field(ge=1, le=50_000, description="Number of drop points (投放点位) in the zone.")
+    generation_factor: float = Field(
+        1.0, gt=0, le=20, description="Relative waste generation per point in this zone."
+    )
+
+
+class Pattern(StrictModel):
+    """When residents bring waste: shape over the day and over the week."""
+
+    hourly: list[float] = Field(
+        default_factory=lambda: [0, 0, 0, 0, 0, 0, 1, 3, 3, 1, 0.5, 0.5,
+                                 0.5, 0.5, 0.5, 0.5, 0.5, 1, 3, 3, 2, 1, 0, 0],
+        min_length=24, max_length=24,
+        description="Relative drop-off intensity per hour 0..23 (restricted to opening hours).",
+    )
+    weekly: list[float] = Field(
+        default_factory=lambda: [1.0, 0.97, 0.97, 0.98, 1.0, 1.04, 1.04],
+        min_length=7, max_length=7,
+        description="Relative generation per weekday, Monday first (normalised to mean 1).",
+    )
+
+    @model_validator(mode="after")
+    def _positive(self) -> Pattern:
+        if min(self.hourly) < 0 or sum(self.hourly) <= 0:
+            raise ValueError("pattern.hourly: values must be >= 0 with a positive sum")
+        if min(self.weekly) <= 0:
+            raise ValueError("pattern.weekly: values must be > 0")
+        return self
+
+
+class Depot(StrictModel):
+    """Where trucks park overnight."""
+
+    id: str = Field(min_length=1, max_length=60, description="Depot identifier.")
+    x_km: float = Field(ge=-500, le=500, description="East coordinate (km).")
+    y_km: float = Field(ge=-500, le=500, description="North coordinate (km).")
+
+
+class TransferStation(StrictModel):
+    """A transfer station (转运站 / 集运中心): trucks tip into bays, waste goes on aggregated."""
+
+    id: str = Field(min_length=1, max_length=60, description="Station identifier.")
+    x_km: float = Field(ge=-500, le=500, description="East coordinate (km).")
+    y_km: float = Field(ge=-500, le=500, description="North coordinate (km).")
+    bays: int = Field(ge=1, le=200, description="Number of tipping bays (trucks queue for them).")
+    tip_minutes: float = Field(8.0, gt=0, le=240, description="Mean time a truck occupies a bay (min).")
+    daily_limit_t: float = Field(
+        gt=0, le=1_000_000,
+        description="Daily throughput limit (t/day); trucks are diverted when it is reached.",
+    )
+    categories: list[Category] = Field(
+        default_factory=lambda: list(CATEGORIES), min_length=1,
+        description="Categories the station accepts.",
+    )
+
+
+class Fleet(StrictModel):
+    """A group of identical trucks (colour-coded per category, or multi-compartment)."""
+
+    id: str = Field(min_length=1, max_length=60, description="Fleet identifier.")
+    depot: str = Field(min_length=1, description="Depot id where the trucks start and end.")
+    categories: list[Category] = Field(
+        min_length=1, max_length=4,
+        description="Categories it carries, one compartment each; one category = a dedicated "
+        "colour-coded truck, several = co-collection.",
+    )
+    capacity_t: list[float] = Field(
+        min_length=1, max_length=4, description="Payload per compartment (t), same order as categories."
+    )
+    count: int = Field(ge=0, le=5_000, description="Number of trucks.")
+    shift_start_h: float = Field(6.0, ge=0, le=23, description="Shift start (hour of day).")
+    shift_hours: float = Field(8.0, gt=0, le=16, description="Shift length (h).")
+    break_minutes: float = Field(30.0, ge=0, le=120, description="Lunch break length (min); 0 = none.")
+    break_window_h: tuple[float, float] = Field(
+        (3.5, 5.0), description="Earliest and latest break start, hours after shift start."
+    )
+    max_overtime_h: float = Field(
+        1.0, ge=0, le=8, description="Overtime a truck may work before dropping remaining stops (h)."
+    )
+    cost_per_km: float = Field(4.0, ge=0, le=1000, description="Running cost (CNY/km).")
+    cost_per_hour: float = Field(120.0, ge=0, le=10_000, description="Crew and truck time cost (CNY/h).")
+    cost_per_day: float = Field(600.0, ge=0, le=100_000, description="Fixed cost per truck used per day (CNY).")
+    co2_kg_per_km: float = Field(
+        1.5, ge=0, le=20,
+        description="CO₂ per km (kg); a diesel compactor burns about 55 l/100 km at 2.68 kg CO₂/l.",
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Fleet:
+        if len(self.capacity_t) != len(self.categories):
+            raise ValueError(f"fleet {self.id!r}: capacity_t needs one entry per category")
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError(f"fleet {self.id!r}: categories repeat")
+        if min(self.capacity_t) <= 0:
+            raise ValueError(f"fleet {self.id!r}: capacity_t entries must be > 0")
+        if not 0 <= self.break_window_h[0] <= self.break_window_h[1] <= self.shift_hours:
+            raise ValueError(f"fleet {self.id!r}: break_window_h must lie within the shift")
+        if self.shift_start_h + self.shift_hours + self.max_overtime_h > 24:
+            raise ValueError(f"fleet {self.id!r}: shift plus overtime must end before midnight")
+        return self
+
+
+class Roads(StrictModel):
+    """The road network, approximated from straight lines."""
+
+    detour: float = Field(1.35, ge=1, le=3, description="Road distance / straight-line distance.")
+    speed_kmh: float = Field(20.0, gt=1, le=120, description="Mean urban driving speed of a truck (km/h).")
+    travel_cv: float = Field(
+        0.15, ge=0, le=2, description="Coefficient of variation of a leg's driving time (lognormal)."
+    )
+    service_cv: float = Field(
+        0.3, ge=0, le=2, description="Coefficient of variation of service and tipping times (gamma)."
+    )
+
+
+class Routing(StrictModel):
+    """How ``optimize.routing`` is called each day."""
+
+    time_limit_s: float = Field(
+        2.0, gt=0, le=3600, description="Solver time budget per routing call (s); one call per "
+        "collection group (category, or co-collected categories) per day.",
+    )
+    backend: str = Field("ortools", min_length=1, description="optimize.routing backend name.")
+    skip_penalty: float = Field(
+        2_000.0, ge=0, le=1e7,
+        description="Cost (CNY) of leaving a selected point unvisited; large so that the solver "
+        "skips only when the fleet cannot serve everything.",
+    )
+
+
+class City(StrictModel):
+    """A city setting for waste collection: drop points, waste, fleets, transfer stations."""
+
+    layout_seed: int = Field(
+        1, ge=0, le=2**32 - 1,
+        description="Seed of the drop-point layout (positions, bin sizes); fixed across replications.",
+    )
+    zones: list[Zone] = Field(min_length=1, description="Clusters of drop points.")
+    waste: list[WasteStream] = Field(min_length=1, max_length=4, description="Waste streams.")
+    pattern: Pattern = Field(default_factory=Pattern, description="Daily and weekly drop-off pattern.")
+    depots: list[Depot] = Field(min_length=1, description="Truck depots.")
+    stations: list[TransferStation] = Field(min_length=1, description="Transfer stations.")
+    fleets: list[Fleet] = Field(min_length=1, description="Truck fleets.")
+    roads: Roads = Field(default_factory=Roads, description="Road network approximation.")
+    routing: Routing = Field(default_factory=Routing, description="Daily route planning settings.")
+    drop_step_minutes: float = Field(
+        30.0, ge=5, le=60, description="Time step at which residents' drops are added to bins (min)."
+    )
+    complaint_probability: float = Field(
+        0.3, ge=0, le=1, description="Probability that an overflowing point-day raises a complaint."
+    )
+
+    @model_validator(mode="after")
+    def _references(self) -> City:
+        def unique(kind: str, ids: list[str]) -> None:
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            if dup:
+                raise ValueError(f"{kind} ids must be unique, repeated: {dup}")
+
+        unique("zone", [z.id for z in self.zones])
+        unique("depot", [d.id for d in self.depots])
+        unique("station", [s.id for s in self.stations])
+        unique("fleet", [f.id for f in self.fleets])
+        cats = [w.category for w in self.waste]
+        if len(set(cats)) != len(cats):
+            raise ValueError(f"waste: each category at most once, got {cats}")
+        depots = {d.id for d in self.depots}
+        for f in self.fleets:
+            if f.depot not in depots:
+                raise ValueError(f"fleet {f.id!r}: depot {f.depot!r} is not one of {sorted(depots)}")
+            unknown = [c for c in f.categories if c not in cats]
+            if unknown:
+                raise ValueError(f"fleet {f.id!r}: categories {unknown} have no waste stream")
+        for c in cats:
+            if not any(c in s.categories for s in self.stations):
+                raise ValueError(f"waste category {c!r}: no transfer station accepts it")
+        return self
+
+    def stream(self, category: str) -> WasteStream:
+        """The waste stream of ``category``."""
+        for w in self.waste:
+            if w.category == category:
+                return w
+        raise KeyError(category)
+
+
+Selection = Literal["fixed", "threshold", "risk"]
+BayRule = Literal["fcfs", "planned"]
+
+
+class Policy(PolicyBase):
+    """A collection policy: which points to visit each day, how, and when residents may drop."""
+
+    selection: Selection = Field(
+        "fixed",
+        description="'fixed': every point every k days; 'threshold': points whose sensor fill is "
+        "predicted to pass theta before the next round; 'risk': points whose predicted overflow "
+        "probability before the next round exceeds risk_threshold.",
+    )
+    every_k_days: int = Field(1, ge=1, le=14, description="Fixed frequency: visit every k days.")
+    theta: float = Field(0.8, gt=0, le=2, description="Threshold policy: fill share that triggers a visit.")
+    risk_threshold: float = Field(
+        0.05, gt=0, le=1, description="Risk policy: overflow probability that makes a visit required."
+    )
+    risk_optional: float = Field(
+        0.005, ge=0, le=1,
+        description="Risk policy: points above this (but below risk_threshold) are optional stops "
+        "whose skip penalty is the probability times overflow_cost.",
+    )
+    overflow_cost: float = Field(
+        3_000.0, ge=0, le=1e7, description="Risk policy: cost (CNY) the planner assigns to one overflow."
+    )
+    daily_categories: list[Category] = Field(
+        default_factory=list,
+        description="Categories collected at every point every day whatever the selection rule "
+        "('collected the same day', 日产日清, e.g. perishable).",
+    )
+    co_collect: list[Category] = Field(
+        default_factory=list,
+        description="Categories collected together by multi-compartment trucks (needs a fleet "
+        "carrying exactly these); the others are collected by their own colour-coded fleets.",
+    )
+    opening_hours: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.0, 24.0)],
+        min_length=1, max_length=6,
+        description="Drop-off windows [start, end) in hours of the day ('fixed time, fixed place').",
+    )
+    bay_rule: BayRule = Field(
+        "fcfs",
+        description="Tipping bays: 'fcfs' queue, or 'planned' bay schedule from optimize.berths.",
+    )
+    fleet_scale: float = Field(
+        1.0, gt=0, le=10, description="Multiplier on every fleet's truck count (rounded up)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Policy:
+        for a, b in self.opening_hours:
+            if not 0 <= a < b <= 24:
+                raise ValueError(f"opening_hours: window ({a}, {b}) must satisfy 0 <= start < end <= 24")
+        ws = sorted(self.opening_hours)
+        for (_, e1), (s2, _) in zip(ws, ws[1:], strict=False):
+            if s2 < e1:
+                raise ValueError("opening_hours: windows overlap")
+        if len(set(self.co_collect)) != len(self.co_collect) or len(self.co_collect) == 1:
+            raise ValueError("co_collect: list two or more distinct categories, or none")
+        return self

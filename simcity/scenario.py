@@ -1,0 +1,354 @@
+"""Scenario files: TOML, validated by pydantic, immutable once loaded.
+
+A scenario file describes one city setting (``[city]``, validated by the domain's ``City``
+model), the policies to compare (``[[policies]]``, the first is the baseline), the number of
+replications, the seed, the horizon and the metrics to report.  :func:`load_scenario` reads
+and validates a file and raises :class:`ScenarioError` carrying *every* problem at once, each
+located as ``FILE:LINE: dotted.key.path: what was expected, what was found``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import tomli_w
+from pydantic import (
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from simcity import domains
+from simcity.domain import Domain, PolicyBase, StrictModel
+from simcity.tomlpos import key_lines, line_of
+
+# ---------------------------------------------------------------------------------------
+# errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a scenario file."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used; :attr:`problems` lists every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# ---------------------------------------------------------------------------------------
+# the schema
+
+
+class ScenarioBase(StrictModel):
+    """Fields every scenario file has, whatever the domain."""
+
+    model: str = Field(description="The simulation domain: 'parking', 'garbage' or 'bikes'.")
+    name: str = Field(
+        min_length=1,
+        max_length=120,
+        description="Short name of the scenario, used in reports and result folder names.",
+    )
+    description: str = Field("", max_length=5000, description="What the scenario studies.")
+    seed: int = Field(
+        ge=0, le=2**63 - 1, description="Master seed; with the replication index it fixes every random input."
+    )
+    replications: int = Field(
+        ge=1, le=100_000, description="Independent replications per policy (at least 2 for confidence intervals)."
+    )
+    horizon_hours: float = Field(
+        gt=0, le=24 * 366, description="Simulated time per replication, in hours (warm-up included)."
+    )
+    warmup_hours: float = Field(
+        0.0, ge=0, description="Initial hours excluded from statistics (the system fills up)."
+    )
+    confidence: float = Field(
+        0.95, gt=0.5, lt=1.0, description="Confidence level of the intervals in the summary."
+    )
+    metrics: list[str] | None = Field(
+        None, description="The metrics to report, a subset of the domain's; all of them when omitted."
+    )
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScenarioBase:
+        if self.warmup_hours >= self.horizon_hours:
+            raise ValueError(
+                f"warmup_hours ({self.warmup_hours}) must be smaller than horizon_hours ({self.horizon_hours})"
+            )
+        policies: list[PolicyBase] = getattr(self, "policies", [])
+        seen: set[str] = set()
+        for p in policies:
+            if p.name in seen:
+                raise ValueError(f"policy names must be unique; {p.name!r} appears twice")
+            seen.add(p.name)
+        return self
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_metrics(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("metrics must not repeat a name")
+        return v
+
+    # -- convenience for researchers -----------------------------------------------------
+
+    @property
+    def domain(self) -> Domain:
+        """The domain model this scenario runs."""
+        return domains.get(self.model)
+
+    @property
+    def policy_list(self) -> list[PolicyBase]:
+        """The policies, baseline first."""
+        return list(getattr(self, "policies"))  # noqa: B009 - declared by the domain subclass
+
+    @property
+    def policy_names(self) -> list[str]:
+        """Policy names, baseline first."""
+        return [p.name for p in self.policy_list]
+
+    @property
+    def baseline(self) -> str:
+        """Name of the baseline policy (the first one)."""
+        return self.policy_names[0]
+
+    @property
+    def reported_metrics(self) -> list[str]:
+        """The metrics to report, in the domain's order unless the scenario gives an order."""
+        return list(self.metrics) if self.metrics else [m.name for m in self.domain.metrics]
+
+    @property
+    def source(self) -> Path | None:
+        """The file the scenario was loaded from, if any."""
+        return self._source
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> ScenarioBase:
+        """A new, re-validated scenario with dotted-path overrides applied.
+
+        >>> s2 = s.with_overrides({"replications": 5, "city.car_parks.0.capacity": 300})  # doctest: +SKIP
+
+        List items are addressed by index; a key ``policies.NAME.field`` also addresses a
+        policy by name.  Raises :class:`ScenarioError` when the result is invalid.
+        """
+        data = self.model_dump(mode="python")
+        for dotted, value in overrides.items():
+            _set_path(data, dotted, value)
+        return validate_data(data, source=str(self._source or "<overrides>"), text=None,
+                             base_dir=self._source.parent if self._source else None)
+
+    def to_toml(self) -> str:
+        """The resolved scenario (every default filled in) as TOML text that loads back."""
+        return tomli_w.dumps(_strip_none(self.model_dump(mode="json")))
+
+    def to_json(self) -> str:
+        """The resolved scenario as JSON text."""
+        return json.dumps(self.model_dump(mode="json"), indent=2)
+
+
+def _strip_none(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_strip_none(v) for v in obj]
+    return obj
+
+
+def _set_path(data: Any, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    cur = data
+    for i, key in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(cur, list):
+            if key.isdigit():
+                idx = int(key)
+            else:  # address a list entry by its name/id
+                idx = next((j for j, e in enumerate(cur) if isinstance(e, dict)
+                            and key in (e.get("name"), e.get("id"))), -1)
+            if not 0 <= idx < len(cur):
+                raise ScenarioError([Problem("<overrides>", None, dotted, f"no list entry {key!r}")])
+            if last:
+                cur[idx] = value
+            else:
+                cur = cur[idx]
+        elif isinstance(cur, dict):
+            if last:
+                cur[key] = copy.deepcopy(value)
+            else:
+                if key not in cur or cur[key] is None:
+                    cur[key] = {}
+                cur = cur[key]
+        else:
+            raise ScenarioError([Problem("<overrides>", None, dotted, f"{key!r} is not inside a table or list")])
+
+
+@cache
+def scenario_class(domain_name: str) -> type[ScenarioBase]:
+    """The pydantic model of scenario files for one domain."""
+    dom = domains.get(domain_name)
+    cls = create_model(
+        f"{dom.name.capitalize()}Scenario",
+        __base__=ScenarioBase,
+        __doc__=f"A scenario file for the {dom.title} model.",
+        model=(Literal[dom.name], Field(description="The simulation domain of this scenario.")),  # type: ignore[valid-type]
+        city=(dom.City, Field(description=f"The city setting ({dom.title}).")),
+        policies=(
+            list[dom.Policy],  # type: ignore[name-defined]
+            Field(min_length=1, description="Policies to compare; the first is the baseline."),
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _metrics_known(self: ScenarioBase) -> ScenarioBase:
+        if self.metrics:
+            known = [m.name for m in dom.metrics]
+            bad = [m for m in self.metrics if m not in known]
+            if bad:
+                raise ValueError(f"unknown metrics {bad}; the {dom.name} model reports {known}")
+        return self
+
+    final = create_model(cls.__name__, __base__=cls, __validators__={"_metrics_known": _metrics_known})
+    # Make the class importable as simcity.scenario.<Name> so scenarios pickle by reference
+    # (process pools, Dask); the module-level __getattr__ below rebuilds it in a fresh process.
+    final.__module__ = __name__
+    final.__qualname__ = final.__name__
+    return final
+
+
+def __getattr__(name: str) -> type[ScenarioBase]:
+    for dom in domains.available():
+        cls = scenario_class(dom)
+        if cls.__name__ == name:
+            return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of scenario files for every installed domain (for editor completion)."""
+    classes = [scenario_class(n) for n in domains.available()]
+    if not classes:
+        raise RuntimeError("no simulation domain is installed")
+    union = Union[tuple(classes)]  # type: ignore[valid-type]  # noqa: UP007
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[union, Field(discriminator="model")])
+    schema = adapter.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "simcity scenario file"
+    return schema
+
+
+# ---------------------------------------------------------------------------------------
+# loading
+
+
+_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _describe_input(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, int]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        # tagged-union and function validators insert non-key entries; keep real keys only
+        path = [p for p in loc if isinstance(p, int) or (isinstance(p, str) and not p.startswith("function-"))]
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = "unknown key (not part of the schema; check the spelling)"
+        elif kind == "missing":
+            msg = "required key is missing"
+        else:
+            msg = err["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, "):]
+            if "input" in err and not isinstance(err["input"], dict | list):
+                msg += f"; found {_describe_input(err['input'])}"
+        problems.append(Problem(file, line_of(lines, path), ".".join(str(p) for p in path), msg))
+    return problems
+
+
+def validate_data(
+    data: Mapping[str, Any],
+    *,
+    source: str = "<data>",
+    text: str | None = None,
+    base_dir: Path | None = None,
+) -> ScenarioBase:
+    """Validate already-parsed scenario data; raise :class:`ScenarioError` listing every problem."""
+    lines = key_lines(text) if text is not None else {}
+    model = data.get("model")
+    available = domains.available()
+    if model not in available:
+        found = "nothing" if model is None else _describe_input(model)
+        raise ScenarioError([Problem(source, line_of(lines, ["model"]) or 1, "model",
+                                     f"expected one of {sorted(available)}, found {found}")])
+    cls = scenario_class(str(model))
+    try:
+        scenario = cls.model_validate(dict(data), context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise ScenarioError(_problems_from_validation(exc, source, lines)) from None
+    if base_dir is not None:
+        scenario._source = Path(source)
+    return scenario
+
+
+def parse_scenario_text(text: str, source: str = "<text>", base_dir: Path | None = None) -> ScenarioBase:
+    """Parse and validate TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = _TOML_POS.search(msg)
+        line = int(m.group(1)) if m else None
+        msg = _TOML_POS.sub("", msg).strip()
+        if m:
+            msg += f" (column {m.group(2)})"
+        raise ScenarioError([Problem(source, line, "", f"TOML syntax error: {msg}")]) from None
+    return validate_data(data, source=source, text=text, base_dir=base_dir)
+
+
+def load_scenario(path: str | Path) -> ScenarioBase:
+    """Read and validate a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem, each with file, line and dotted key path.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([Problem(str(p), None, "", f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(str(p), None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    return parse_scenario_text(text, source=str(p), base_dir=p.resolve().parent)

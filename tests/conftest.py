@@ -1,0 +1,31 @@
+"""Shared fixtures: the toy domain, the benchmark-instance folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simcity import domains
+
+from . import toydomain  # noqa: F401  (tests is a package only for this import)
+
+domains.register(toydomain.DOMAIN)
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTANCES = ROOT.parent / "shared" / "instances"
+
+
+@pytest.fixture
+def instances_dir() -> Path:
+    """``../shared/instances``; the test is skipped when the folder is absent (a user's fresh clone)."""
+    if not INSTANCES.is_dir():
+        pytest.skip(f"benchmark instances not found at {INSTANCES} (CI provides ../shared beside the repo)")
+    return INSTANCES
+
+
+@pytest.fixture
+def toy_file(tmp_path: Path) -> Path:
+    p = tmp_path / "toy.toml"
+    p.write_text(toydomain.TOY_TOML, encoding="utf-8")
+    return p
