@@ -1,0 +1,86 @@
+"""Berth allocation on OR-Tools CP-SAT: tipping bays, loading zones, port berths.
+
+Public API
+----------
+* data: :class:`Berth`, :class:`Request`, :class:`BerthProblem` (discrete berths) and
+  :class:`KerbRequest`, :class:`KerbProblem` (a continuous kerb segment);
+* :func:`solve` → :class:`SolveResult` (schedule, status, objective, lower bound, diagnosis);
+* :func:`check_schedule` — the independent checker;
+* :func:`diagnose` — why a problem is infeasible;
+* :func:`read_dbap` / :func:`write_dbap` — the standard DBAP instance format.
+
+Example
+-------
+>>> from optimize.berths import Berth, BerthProblem, Request, solve
+>>> p = BerthProblem((Berth("bay1"), Berth("bay2")),
+...                  (Request("truck1", 0, {"bay1": 5, "bay2": 7}),
+...                   Request("truck2", 1, {"bay1": 5})))
+>>> res = solve(p, time_limit=5)
+>>> res.status.value, res.objective
+('optimal', 12.0)
+"""
+
+from __future__ import annotations
+
+from optimize.berths.checker import CheckReport, check_schedule
+from optimize.berths.cpsat import SolverOptions, solve_berths
+from optimize.berths.diagnosis import diagnose
+from optimize.berths.io import InstanceFormatError, read_dbap, write_dbap
+from optimize.berths.kerb import solve_kerb
+from optimize.berths.model import (
+    Assignment,
+    Berth,
+    BerthDataError,
+    BerthInfeasibleError,
+    BerthProblem,
+    Diagnosis,
+    KerbProblem,
+    KerbRequest,
+    Request,
+    SolveResult,
+    Status,
+)
+
+__all__ = [
+    "Assignment", "Berth", "BerthDataError", "BerthInfeasibleError", "BerthProblem",
+    "CheckReport", "Diagnosis", "InstanceFormatError", "KerbProblem", "KerbRequest", "Request",
+    "SolveResult", "SolverOptions", "Status", "check_schedule", "diagnose", "read_dbap",
+    "solve", "solve_berths", "solve_kerb", "write_dbap",
+]
+
+
+def solve(
+    problem: BerthProblem | KerbProblem,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    workers: int = 2,
+    options: SolverOptions | None = None,
+) -> SolveResult:
+    """Solve a berth or kerb allocation problem with CP-SAT.
+
+    Parameters
+    ----------
+    problem
+        A :class:`BerthProblem` (discrete berths) or :class:`KerbProblem` (kerb segment).
+    time_limit
+        Wall-clock budget in seconds, warm start included.
+    seed
+        CP-SAT random seed; same problem, seed and ``workers`` give the same result as long
+        as the time limit is not what stops the search (CP-SAT's parallel search is
+        deterministic only up to timing).
+    workers
+        CP-SAT search workers (threads).
+    options
+        Model switches for a :class:`BerthProblem` (the defaults are the strong model).
+
+    Returns
+    -------
+    SolveResult
+        ``status`` is ``infeasible`` with a ``diagnosis`` naming the requests that cannot be
+        served within their hard limits; ``result.require_schedule()`` returns the schedule
+        or raises :class:`BerthInfeasibleError` carrying that diagnosis.
+    """
+    if isinstance(problem, KerbProblem):
+        return solve_kerb(problem, time_limit, seed, workers,
+                          log=options.log if options is not None else False)
+    return solve_berths(problem, time_limit, seed, workers, options)

@@ -1,0 +1,169 @@
+"""Read and write the standard DBAP instance format.
+
+The format (Cordeau et al. 2005; Lalla-Ruiz et al.; Kramer et al. 2019) is whitespace
+separated numbers, in this order::
+
+    N
+    M
+    N arrival times
+    M berth opening times
+    N rows of M handling times        (a forbidden vessel-berth pair holds a sentinel)
+    M berth closing times
+    N latest departure times
+    N weights
+
+The sentinel for a forbidden pair differs between sets: ``99999`` in the Kramer et al.
+files, ``200`` in the 60×13 Cordeau-style files — pass it as ``forbidden``.  Line endings
+may be LF or CRLF.  Latest departures are read as *hard* deadlines.  The Cordeau files'
+weight line is not part of the standard I3 objective; ``unit_weights=True`` ignores it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from optimize.berths.model import Berth, BerthDataError, BerthProblem, Request
+
+
+class InstanceFormatError(ValueError):
+    """A DBAP file that does not follow the format; the message names file and line."""
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        out.extend((tok, lineno) for tok in line.split())
+    return out
+
+
+def read_dbap(
+    path: str | os.PathLike[str], *, forbidden: int = 99999, unit_weights: bool = False
+) -> BerthProblem:
+    """Read a DBAP instance file.
+
+    Parameters
+    ----------
+    path
+        The instance file.
+    forbidden
+        Handling-time value that marks a forbidden request–berth pair.
+    unit_weights
+        Use weight 1 for every request instead of the file's weight line.
+
+    Returns
+    -------
+    BerthProblem
+        Berths ``b1..bM`` and requests ``v1..vN`` with hard latest completions.
+
+    Raises
+    ------
+    InstanceFormatError
+        With file, line and what was expected when the file is malformed.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InstanceFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InstanceFormatError(f"{p}: not a text file ({exc.reason})") from exc
+    toks = _tokens(text)
+    pos = 0
+
+    def take(what: str, *, integer: bool = True) -> float:
+        nonlocal pos
+        if pos >= len(toks):
+            last = toks[-1][1] if toks else 1
+            raise InstanceFormatError(f"{p}:{last}: file ends early, expected {what}")
+        tok, line = toks[pos]
+        pos += 1
+        try:
+            val = float(tok)
+        except ValueError:
+            raise InstanceFormatError(f"{p}:{line}: expected {what} (a number), got {tok!r}") from None
+        if not math.isfinite(val):
+            raise InstanceFormatError(f"{p}:{line}: expected {what}, got {tok!r}")
+        if integer and val != int(val):
+            raise InstanceFormatError(f"{p}:{line}: expected {what} as an integer, got {tok!r}")
+        return val
+
+    n = int(take("the number of vessels N"))
+    m = int(take("the number of berths M"))
+    if n < 0 or m < 1:
+        raise InstanceFormatError(f"{p}:1: expected N >= 0 vessels and M >= 1 berths, got {n}, {m}")
+    arrival = [int(take(f"arrival time of vessel {i + 1}")) for i in range(n)]
+    opening = [int(take(f"opening time of berth {k + 1}")) for k in range(m)]
+    handling = [[int(take(f"handling time of vessel {i + 1} at berth {k + 1}")) for k in range(m)]
+                for i in range(n)]
+    closing = [int(take(f"closing time of berth {k + 1}")) for k in range(m)]
+    latest = [int(take(f"latest departure of vessel {i + 1}")) for i in range(n)]
+    weights = [take(f"weight of vessel {i + 1}", integer=False) for i in range(n)]
+    if pos != len(toks):
+        tok, line = toks[pos]
+        raise InstanceFormatError(f"{p}:{line}: unexpected extra value {tok!r} after the weights")
+
+    try:
+        berths = tuple(Berth(f"b{k + 1}", opening[k], closing[k]) for k in range(m))
+        requests = tuple(
+            Request(
+                id=f"v{i + 1}",
+                arrival=arrival[i],
+                handling={f"b{k + 1}": h for k, h in enumerate(handling[i]) if h != forbidden},
+                weight=1.0 if unit_weights else weights[i],
+                latest_completion=latest[i],
+            )
+            for i in range(n)
+        )
+        return BerthProblem(berths, requests)
+    except BerthDataError as exc:
+        raise InstanceFormatError(f"{p}: {exc}") from exc
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def write_dbap(problem: BerthProblem, path: str | os.PathLike[str], *, forbidden: int = 99999,
+               crlf: bool = False) -> Path:
+    """Write ``problem`` in the DBAP format (atomically) and return the path.
+
+    Berths without a closing time and requests without a latest completion get
+    ``forbidden`` there, which is larger than any time in the published sets.
+
+    Raises
+    ------
+    BerthDataError
+        If the problem uses what the format cannot hold (soft deadlines), or a handling
+        time equals the ``forbidden`` sentinel.
+    """
+    soft = [r.id for r in problem.requests if r.lateness_penalty is not None]
+    if soft:
+        raise BerthDataError(f"the DBAP format has no soft deadlines (requests {soft[:3]})")
+    bids = [b.id for b in problem.berths]
+    lines = [str(len(problem.requests)), str(len(bids))]
+    lines.append(" ".join(str(r.arrival) for r in problem.requests))
+    lines.append(" ".join(str(b.open) for b in problem.berths))
+    for r in problem.requests:
+        row = []
+        for b in bids:
+            h = r.handling.get(b)
+            if h == forbidden:
+                raise BerthDataError(f"request {r.id!r}: handling time equals the sentinel {forbidden}")
+            row.append(str(forbidden if h is None else h))
+        lines.append(" ".join(row))
+    lines.append(" ".join(str(forbidden if b.close is None else b.close) for b in problem.berths))
+    lines.append(" ".join(str(forbidden if r.latest_completion is None else r.latest_completion)
+                          for r in problem.requests))
+    lines.append(" ".join(_num(r.weight) for r in problem.requests))
+    eol = "\r\n" if crlf else "\n"
+    data = (eol.join(lines) + eol).encode("utf-8")
+
+    # optimize must not depend on simcity (whose fileio has the atomic writers), so the
+    # temporary-file-and-rename is done here.
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return target
