@@ -21,7 +21,8 @@ import pandas as pd
 from simcity import __version__
 from simcity.experiment import Results
 from simcity.fileio import atomic_write_bytes, atomic_write_text
-from simcity.plots import Plot, metric_plot, time_plot
+from simcity.maps import domain_figures
+from simcity.plots import Plot, heatmap_plot, metric_plot, time_plot
 
 
 class OutputError(Exception):
@@ -40,6 +41,10 @@ def fmt(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def _num(frame: pd.DataFrame, row: str, col: str) -> float:
+    return float(frame.at[row, col])  # type: ignore[arg-type]
+
+
 def headline_table(results: Results) -> pd.DataFrame:
     """Policies as rows, metrics as columns, cells 'mean ± half-width' (text)."""
     s = results.summary
@@ -49,7 +54,7 @@ def headline_table(results: Results) -> pd.DataFrame:
         unit = results.scenario.domain.metric(metric).unit
         label = f"{metric} ({unit})" if unit else metric
         cols[label] = [
-            f"{fmt(m.at[p, 'mean'])} ± {fmt((m.at[p, 'ci_high'] - m.at[p, 'ci_low']) / 2, 2)}"
+            f"{fmt(_num(m, p, 'mean'))} ± {fmt((_num(m, p, 'ci_high') - _num(m, p, 'ci_low')) / 2, 2)}"
             if p in m.index else "–"
             for p in results.scenario.policy_names
         ]
@@ -76,15 +81,62 @@ def terminal_summary(results: Results) -> str:
     return text + f"\n(* paired {level}% CI excludes 0; n = replications per policy)"
 
 
-def make_plots(results: Results) -> list[Plot]:
-    """Every plot of the report, in order."""
+def change_table(results: Results) -> pd.DataFrame:
+    """Policies other than the baseline as rows, metrics as columns: the paired change.
+
+    Cells read ``"-1.2 [-1.5, -0.9] better"``: the mean paired difference to the baseline, its
+    confidence interval, and a verdict - ``better``/``worse`` when the interval excludes zero
+    (by the metric's direction), ``changed`` for a metric without a direction, ``no clear
+    change`` when the interval contains zero.
+    """
+    sc = results.scenario
+    s = results.summary
+    others = [p for p in sc.policy_names if p != sc.baseline]
+    cols: dict[str, list[str]] = {}
+    for metric in sc.reported_metrics:
+        m = s[s["metric"] == metric].set_index("policy")
+        better = sc.domain.metric(metric).better
+        cells = []
+        for p in others:
+            if p not in m.index:
+                cells.append("–")
+                continue
+            d, lo, hi = _num(m, p, "diff"), _num(m, p, "diff_ci_low"), _num(m, p, "diff_ci_high")
+            cells.append(f"{fmt(d)} [{fmt(lo)}, {fmt(hi)}] {_verdict(d, bool(m.at[p, 'diff_significant']), better)}")
+        cols[metric] = cells
+    return pd.DataFrame(cols, index=pd.Index(others, name="policy"))
+
+
+def _verdict(diff: float, significant: bool, better: str) -> str:
+    if not significant:
+        return "no clear change"
+    if better == "none":
+        return "changed"
+    return "better" if (diff < 0) == (better == "lower") else "worse"
+
+
+def _figures(results: Results) -> tuple[list[Plot], list[str]]:
+    """Every plot of the report, in order, and notes on figures that could not be drawn."""
     sc = results.scenario
     plots = [metric_plot(results.summary, sc.domain.metric(m), sc.policy_names) for m in sc.reported_metrics]
     for metric in sc.domain.time_plots:
         p = time_plot(results.by_time, metric, sc.policy_names, sc.confidence)
         if p is not None:
             plots.append(p)
-    return plots
+        h = heatmap_plot(results.by_time, metric, sc.policy_names)
+        if h is not None:
+            plots.append(h)
+    notes: list[str] = []
+    try:
+        plots.extend(domain_figures(results))
+    except Exception as exc:  # noqa: BLE001 - a broken map must not cost the user the results folder
+        notes.append(f"The maps could not be drawn ({type(exc).__name__}: {exc}).")
+    return plots, notes
+
+
+def make_plots(results: Results) -> list[Plot]:
+    """Every plot of the report, in order: comparison charts, time of day, maps."""
+    return _figures(results)[0]
 
 
 _CSS = """
@@ -93,16 +145,49 @@ h1{font-size:1.6rem} h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bot
 table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0} th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
 th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 .meta{color:#555} figure{margin:1rem 0} img{max-width:100%} pre{background:#f6f6f6;padding:.75rem;overflow-x:auto;font-size:.8rem}
+.note{background:#fff4e5;border-left:4px solid #f0a030;padding:.5rem .75rem}
+nav a{margin-right:1rem} details{margin:.5rem 0} summary{cursor:pointer;font-weight:600}
 """
+
+_SECTIONS = (
+    ("comparison", "Comparison of policies",
+     "Left: mean with its confidence interval. Right: paired difference to the baseline."),
+    ("time", "Time of day", "Means over replications (and days) per hour."),
+    ("map", "Maps", "Positions from the scenario's city setting; colours from the results."),
+)
 
 
 def _table_html(df: pd.DataFrame, table_id: str) -> str:
-    # DataFrame.to_html escapes cell text and labels (escape=True is the default)
-    return df.to_html(table_id=table_id, border=0, escape=True, na_rep="–")
+    # One header row (index as an ordinary first column) pastes cleanly into a memo.
+    # DataFrame.to_html escapes cell text and labels.
+    return df.reset_index().to_html(table_id=table_id, border=0, escape=True, na_rep="–", index=False)
 
 
-def render_html(results: Results, plots: Sequence[Plot]) -> str:
-    """The self-contained report: headline table, differences, plots, details."""
+def _figure_html(p: Plot) -> str:
+    e = html.escape
+    data = base64.b64encode(p.png).decode("ascii")
+    return (f'<figure id="fig-{e(p.name)}"><img alt="{e(p.title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{e(p.title)}</figcaption></figure>")
+
+
+def _entity_table(results: Results) -> pd.DataFrame:
+    """Per-entity results: mean over replications, one column per policy."""
+    be = results.by_entity
+    if be.empty:
+        return pd.DataFrame()
+    wide = be.pivot_table(index=["entity", "metric"], columns="policy", values="value", aggfunc="mean",
+                          observed=True, sort=True)
+    wide.columns = [str(c) for c in wide.columns]
+    return wide.map(fmt)
+
+
+def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = ()) -> str:
+    """The self-contained report: headline metrics, pictures, then details.
+
+    Every piece of text that comes from the scenario file (names, descriptions, policy and
+    entity names) is HTML-escaped; images are embedded as data URIs, so the file works offline
+    and can be mailed on its own.
+    """
     sc = results.scenario
     e = html.escape
     level = int(round(sc.confidence * 100))
@@ -120,33 +205,49 @@ def render_html(results: Results, plots: Sequence[Plot]) -> str:
         columns=["metric", "unit", "better", "description"],
     )
     policy_rows = pd.DataFrame([(p.name, p.description) for p in sc.policy_list], columns=["policy", "description"])
-    figs = "\n".join(
-        f'<figure id="{e(p.name)}"><img alt="{e(p.title)}" src="data:image/png;base64,'
-        f'{base64.b64encode(p.png).decode("ascii")}"><figcaption>{e(p.title)}</figcaption></figure>'
-        for p in plots
-    )
+    pictures = []
+    for key, heading, intro in _SECTIONS:
+        sec = [p for p in plots if p.section == key]
+        if sec:
+            pictures.append(f'<h3 id="{key}">{e(heading)}</h3>\n<p>{e(intro)}</p>\n'
+                            + "\n".join(_figure_html(p) for p in sec))
+    pictures.extend(_figure_html(p) for p in plots if p.section not in {k for k, _, _ in _SECTIONS})
+    note_html = "\n".join(f'<p class="note">{e(n)}</p>' for n in notes)
+    changes = change_table(results)
+    change_html = (f"<h3>Change against the baseline</h3>\n<p>Paired difference (policy minus "
+                   f"<b>{e(sc.baseline)}</b>) with its {level}% confidence interval; every policy sees the "
+                   f"same random inputs (common random numbers).</p>\n{_table_html(changes, 'changes')}"
+                   if not changes.empty else "")
+    entities = _entity_table(results)
+    entity_html = (f"<details><summary>Per-entity results (mean over replications)</summary>\n"
+                   f"{_table_html(entities, 'entities')}</details>" if not entities.empty else "")
+    source = f" · file {e(sc.source.name)}" if sc.source is not None else ""
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(sc.name)} – simcity report</title>
 <style>{_CSS}</style></head><body>
 <h1>{e(sc.name)}</h1>
-<p class="meta">Model <b>{e(sc.domain.title)}</b> · seed {sc.seed} · {sc.replications} replications per policy ·
-horizon {fmt(sc.horizon_hours)} h (warm-up {fmt(sc.warmup_hours)} h) · {level}% confidence ·
-simcity {e(__version__)} · generated {stamp}</p>
+<p class="meta" id="provenance">Scenario <b>{e(sc.name)}</b>{source} · model <b>{e(sc.domain.title)}</b> ·
+seed {sc.seed} · {sc.replications} replications per policy · horizon {fmt(sc.horizon_hours)} h
+(warm-up {fmt(sc.warmup_hours)} h) · {level}% confidence · simcity {e(__version__)} · generated {stamp}</p>
 <p>{e(sc.description)}</p>
-<h2>Headline metrics</h2>
-<p>Mean ± half-width of the {level}% confidence interval over replications. Baseline: <b>{e(sc.baseline)}</b>.</p>
+<nav><a href="#headline-metrics">Headline metrics</a><a href="#pictures">Pictures</a><a href="#details">Details</a></nav>
+{note_html}
+<h2 id="headline-metrics">Headline metrics</h2>
+<p>Mean ± half-width of the {level}% confidence interval over {sc.replications} replications.
+Baseline: <b>{e(sc.baseline)}</b>.</p>
 {_table_html(headline_table(results), "headline")}
-<h2>Differences against the baseline</h2>
-<p>Paired by replication (every policy sees the same random inputs: common random numbers).</p>
-{_table_html(diff_view.set_index("policy"), "differences")}
-<h2>Plots</h2>
-{figs}
-<h2>Details</h2>
+{change_html}
+<h2 id="pictures">Pictures</h2>
+{"".join(pictures)}
+<h2 id="details">Details</h2>
 <h3>Policies</h3>
 {_table_html(policy_rows.set_index("policy"), "policies")}
 <h3>Metrics</h3>
 {_table_html(metric_rows.set_index("metric"), "metrics")}
+<h3>Differences against the baseline</h3>
+{_table_html(diff_view.set_index("policy"), "differences")}
+{entity_html}
 <h3>Resolved scenario</h3>
 <pre>{e(sc.to_toml())}</pre>
 </body></html>
@@ -204,8 +305,14 @@ def _write_all(results: Results, folder: Path) -> None:
     if not results.by_time.empty:
         _write_frame(results.by_time, folder, "by_time")
     atomic_write_text(folder / "timing.csv", results.timing.to_csv(index=False))
-    plots = make_plots(results)
+    atomic_write_text(folder / "headline.csv", headline_table(results).reset_index().to_csv(index=False))
+    plots, notes = _figures(results)
     (folder / "plots").mkdir()
     for p in plots:
-        atomic_write_bytes(folder / "plots" / f"{p.name}.png", p.png)
-    atomic_write_text(folder / "report.html", render_html(results, plots))
+        atomic_write_bytes(folder / "plots" / f"{_file_stem(p.name)}.png", p.png)
+    atomic_write_text(folder / "report.html", render_html(results, plots, notes))
+
+
+def _file_stem(name: str) -> str:
+    # plot names are identifiers, but keep a stray character from escaping the plots folder
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip(".") or "plot"

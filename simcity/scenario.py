@@ -305,7 +305,7 @@ def validate_data(
     lines = key_lines(text) if text is not None else {}
     model = data.get("model")
     available = domains.available()
-    if model not in available:
+    if not isinstance(model, str) or model not in available:
         found = "nothing" if model is None else _describe_input(model)
         raise ScenarioError([Problem(source, line_of(lines, ["model"]) or 1, "model",
                                      f"expected one of {sorted(available)}, found {found}")])

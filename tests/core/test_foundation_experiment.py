@@ -1,0 +1,142 @@
+"""Runner, random streams, statistics, report: determinism, CRN, agreement."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.image import imread
+from scipy import stats as st
+
+from simcity import compare, load_scenario, report
+from simcity.rng import Streams
+from simcity.stats import mean_ci, paired_diff_ci, welch_diff_ci
+
+
+def test_streams_are_keyed_by_seed_replication_and_source() -> None:
+    a = Streams(5, 2)["arrivals"].random(4)
+    assert np.array_equal(a, Streams(5, 2)["arrivals"].random(4))
+    for other in (Streams(6, 2)["arrivals"], Streams(5, 3)["arrivals"], Streams(5, 2)["durations"]):
+        assert not np.array_equal(a, other.random(4))
+    # drawing from one source does not shift another (a policy change perturbs few streams)
+    s = Streams(5, 2)
+    s["durations"].random(1000)
+    assert np.array_equal(s["arrivals"].random(4), a)
+
+
+def test_jobs_do_not_change_results(toy_file: Path) -> None:
+    sc = load_scenario(toy_file)
+    one = compare(sc, jobs=1, progress=False)
+    two = compare(sc, jobs=2, progress=False)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    pd.testing.assert_frame_equal(one.by_time, two.by_time)
+    pd.testing.assert_frame_equal(one.summary, two.summary)
+    assert list(one.table.columns) == ["scenario", "policy", "replication", "metric", "value"]
+    assert len(one.table) == 3 * 6 * 3
+
+
+def test_mean_ci_matches_scipy() -> None:
+    x = np.random.default_rng(1).normal(3, 2, 25)
+    ci = mean_ci(x, 0.9)
+    lo, hi = st.t.interval(0.9, 24, loc=x.mean(), scale=st.sem(x))
+    assert math.isclose(ci.low, lo) and math.isclose(ci.high, hi)
+    assert math.isnan(mean_ci([1.0]).low)
+
+
+def test_common_random_numbers_narrow_the_paired_interval(toy_file: Path) -> None:
+    sc = load_scenario(toy_file).with_overrides({"replications": 20})
+    res = compare(sc, progress=False)
+    w = res.wide()
+    a = w[w.policy == "two"]["served"].to_numpy()
+    b = w[w.policy == "one"]["served"].to_numpy()
+    paired, unpaired = paired_diff_ci(a, b), welch_diff_ci(a, b)
+    assert paired.mean == pytest.approx(unpaired.mean)
+    # positively correlated outputs under CRN: the paired interval must be narrower
+    assert np.corrcoef(a, b)[0, 1] > 0
+    assert paired.half_width < unpaired.half_width
+    row = res.summary[(res.summary.policy == "two") & (res.summary.metric == "served")].iloc[0]
+    assert row["diff_ci_low"] == pytest.approx(paired.low) and row["diff_ci_high"] == pytest.approx(paired.high)
+
+
+def test_erlang_b_on_toy_model_sanity(toy_file: Path) -> None:
+    # the runner adds nothing to the model: blocking of M/M/2/2 at load 2 is 0.4 (Erlang B)
+    sc = load_scenario(toy_file).with_overrides({"horizon_hours": 400.0, "warmup_hours": 10.0,
+                                                  "replications": 10})
+    res = compare(sc, progress=False)
+    blk = res.table[(res.table.policy == "two") & (res.table.metric == "blocking")]["value"]
+    ci = mean_ci(blk.to_numpy(), 0.99)
+    assert ci.low - 0.02 <= 0.4 <= ci.high + 0.02
+
+
+def _html_tables(html_text: str) -> dict[str, pd.DataFrame]:
+    out = {}
+    for tid in ("headline", "differences"):
+        frames = pd.read_html(io.StringIO(html_text), attrs={"id": tid})
+        out[tid] = frames[0]
+    return out
+
+
+def test_report_agrees_with_summary_and_images_decode(toy_file: Path, tmp_path: Path) -> None:
+    sc = load_scenario(toy_file)
+    res = compare(sc, progress=False)
+    out = report.save(res, tmp_path / "run")
+    html_text = (out / "report.html").read_text()
+    summary = pd.read_csv(out / "summary.csv")
+    pd.testing.assert_frame_equal(summary, res.summary.assign(policy=res.summary.policy.astype(str)),
+                                  check_dtype=False)
+    tables = _html_tables(html_text)
+    head = tables["headline"]
+    for _, r in summary.iterrows():
+        cell = head.loc[head["policy"] == r["policy"]].filter(like=r["metric"]).iloc[0, 0]
+        mean_txt = cell.split("±")[0].strip().replace(",", "")
+        assert float(mean_txt) == pytest.approx(r["mean"], rel=1e-3)
+    diffs = tables["differences"]
+    assert len(diffs) == len(summary[summary.policy != "one"])
+    # every embedded image decodes as a PNG of non-trivial size
+    pngs = re.findall(r'src="data:image/png;base64,([^"]+)"', html_text)
+    assert len(pngs) == len(list((out / "plots").glob("*.png"))) >= 4
+    import base64
+
+    for b in pngs:
+        img = imread(io.BytesIO(base64.b64decode(b)), format="png")
+        assert img.shape[0] > 50 and img.shape[1] > 50
+    # the replication table on disk is the one in memory
+    disk = pd.read_parquet(out / "replications.parquet")
+    assert disk["value"].tolist() == res.table["value"].tolist()
+    assert "http://" not in html_text and "https://" not in html_text.replace(
+        "https://json-schema.org", "")
+
+
+def test_save_refuses_existing_folder_and_leaves_it_intact(toy_file: Path, tmp_path: Path) -> None:
+    res = compare(load_scenario(toy_file).with_overrides({"replications": 2}), progress=False)
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "keep.txt").write_text("precious")
+    with pytest.raises(report.OutputError, match="already exists"):
+        report.save(res, target)
+    assert (target / "keep.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken", "toy.toml"]  # no partial folder
+
+
+def test_cli_compare_end_to_end(toy_file: Path, tmp_path: Path) -> None:
+    code = ("import sys, tests.conftest; from simcity.cli import main; "
+            f"sys.exit(main(['compare', {str(toy_file)!r}, '-n', '3', '-j', '2', '--out', "
+            f"{str(tmp_path / 'out')!r}]))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "blocking" in res.stdout and "(baseline)" in res.stdout
+    resolved = load_scenario(tmp_path / "out" / "scenario.toml")
+    assert resolved.replications == 3
+    table = pd.read_csv(tmp_path / "out" / "replications.csv")
+    assert sorted(table.replication.unique()) == [0, 1, 2]
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
