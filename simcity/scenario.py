@@ -232,7 +232,8 @@ def scenario_class(domain_name: str) -> type[ScenarioBase]:
                 raise ValueError(f"unknown metrics {bad}; the {dom.name} model reports {known}")
         return self
 
-    final = create_model(cls.__name__, __base__=cls, __validators__={"_metrics_known": _metrics_known})
+    final = create_model(cls.__name__, __base__=cls,
+                         __validators__={"_metrics_known": _metrics_known})  # type: ignore[dict-item]
     # Make the class importable as simcity.scenario.<Name> so scenarios pickle by reference
     # (process pools, Dask); the module-level __getattr__ below rebuilds it in a fresh process.
     final.__module__ = __name__
