@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` and rename the temporary file onto ``path``.
 
     ``write`` receives a path in the target folder; libraries that insist on writing a

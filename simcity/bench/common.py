@@ -94,15 +94,18 @@ def compare_to_baseline(
     higher_is_better: bool = False,
 ) -> Comparison:
     """Compare ``metric`` paired by instance; see the module docstring for the rule."""
-    base = {r["instance"]: r.get(metric) for r in baseline}
-    pairs = [
-        (float(r[metric]), float(base[r["instance"]]))
-        for r in current
-        if r.get(metric) is not None
-        and base.get(r["instance"]) is not None
-        and math.isfinite(float(r[metric]))
-        and math.isfinite(float(base[r["instance"]]))
-    ]
+    def value(row: dict[str, Any] | None) -> float | None:
+        v = None if row is None else row.get(metric)
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+            return float(v)
+        return None
+
+    base = {r["instance"]: value(r) for r in baseline}
+    pairs: list[tuple[float, float]] = []
+    for r in current:
+        c, b = value(r), base.get(r["instance"])
+        if c is not None and b is not None:
+            pairs.append((c, b))
     if not pairs:
         return Comparison(metric, kind, 0, math.nan, noise, False,
                           f"no instance in common with the baseline has a value for '{metric}'")
