@@ -22,12 +22,26 @@ from simcity.stats import mean_ci  # noqa: E402
 
 @dataclass(frozen=True)
 class Plot:
-    """A rendered plot and the data drawn in it."""
+    """A rendered plot and the data drawn in it.
+
+    ``name`` is a file-name-safe identifier (the PNG is saved as ``plots/<name>.png``);
+    ``section`` groups plots in the report: ``"comparison"``, ``"time"`` or ``"map"``.
+    """
 
     name: str
     title: str
     png: bytes
     data: pd.DataFrame
+    section: str = "comparison"
+
+
+def safe_text(text: str) -> str:
+    """``text`` for matplotlib labels: a literal ``$`` must not switch on mathtext.
+
+    Policy, entity and scenario names come from the user's files; ``cost $5`` would otherwise
+    be parsed as a formula (and ``$x`` alone raises a parse error when the figure is drawn).
+    """
+    return text.replace("$", r"\$")
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -44,16 +58,16 @@ def metric_plot(summary: pd.DataFrame, metric: Metric, policies: list[str]) -> P
     y = np.arange(len(policies))
     err = np.vstack([data["mean"] - data["ci_low"], data["ci_high"] - data["mean"]])
     ax1.barh(y, data["mean"], xerr=np.nan_to_num(err), color="#4C72B0", capsize=4)
-    ax1.set_yticks(y, policies)
+    ax1.set_yticks(y, [safe_text(p) for p in policies])
     ax1.invert_yaxis()
-    ax1.set_xlabel(f"mean ({metric.unit})" if metric.unit else "mean")
-    ax1.set_title(metric.name)
+    ax1.set_xlabel(safe_text(f"mean ({metric.unit})" if metric.unit else "mean"))
+    ax1.set_title(safe_text(metric.name))
     derr = np.vstack([data["diff"] - data["diff_ci_low"], data["diff_ci_high"] - data["diff"]])
     colors = ["#999999" if i == 0 else ("#C44E52" if s else "#8C8C8C")
               for i, s in enumerate(data["diff_significant"])]
     ax2.barh(y, data["diff"], xerr=np.nan_to_num(derr), color=colors, capsize=4)
     ax2.axvline(0, color="black", lw=0.8)
-    ax2.set_xlabel(f"paired difference to {policies[0]}")
+    ax2.set_xlabel(safe_text(f"paired difference to {policies[0]}"))
     ax2.set_title("vs baseline (red: CI excludes 0)")
     for ax in (ax1, ax2):
         ax.grid(axis="x", alpha=0.3)
@@ -77,12 +91,69 @@ def time_plot(by_time: pd.DataFrame, metric: str, policies: list[str], level: fl
     fig, ax = plt.subplots(figsize=(10, 4))
     for pol in policies:
         d = data[data["policy"] == pol]
-        ax.plot(d["time_h"], d["mean"], label=pol, drawstyle="steps-post")
+        ax.plot(d["time_h"], d["mean"], label=safe_text(pol), drawstyle="steps-post")
         if d["ci_low"].notna().any():
             ax.fill_between(d["time_h"], d["ci_low"], d["ci_high"], alpha=0.15, step="post")
     ax.set_xlabel("time (h)")
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} over time ({entity})")
+    ax.set_ylabel(safe_text(metric))
+    ax.set_title(safe_text(f"{metric} over time ({entity})"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
-    return Plot(f"time-{metric}", f"{metric} over time", _png(fig), data)
+    return Plot(f"time-{metric}", f"{metric} over time", _png(fig), data, "time")
+
+
+def hour_of_day_profile(by_time: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Mean of a ``by_time`` metric per (policy, entity, hour of day 0..23).
+
+    Samples at ``time_h`` fall in hour ``floor(time_h) mod 24``, so a multi-day horizon folds
+    onto one day; the mean runs over replications and days.
+    """
+    sub = by_time[by_time["metric"] == metric]
+    if sub.empty:
+        return pd.DataFrame(columns=["policy", "entity", "hour", "mean"])
+    hour = np.floor(sub["time_h"].to_numpy(dtype=float)).astype(int) % 24
+    out = (sub.assign(hour=hour, policy=sub["policy"].astype(str))
+           .groupby(["policy", "entity", "hour"], sort=True)["value"].mean()
+           .rename("mean").reset_index())
+    return out
+
+
+def heatmap_plot(by_time: pd.DataFrame, metric: str, policies: list[str],
+                 max_entities: int = 30) -> Plot | None:
+    """Time-of-day heatmap of a ``by_time`` metric.
+
+    With per-entity series (car parks, stations, drop points...): one panel per policy, rows
+    are entities (the ``max_entities`` with the highest mean over all policies; ``city`` is
+    left out), columns hours of the day, one colour scale shared by all panels so policies
+    compare at a glance.  With only the city-wide series: one panel, rows are policies.
+    """
+    prof = hour_of_day_profile(by_time, metric)
+    if prof.empty:
+        return None
+    local = prof[prof["entity"] != "city"]
+    if not local.empty:
+        order = (local.groupby("entity")["mean"].mean().sort_values(ascending=False, kind="stable")
+                 .index[:max_entities].tolist())
+        data = local[local["entity"].isin(order)]
+        panels = [(pol, data[data["policy"] == pol], "entity", order) for pol in policies]
+    else:
+        data = prof
+        panels = [("", prof, "policy", policies)]
+    data = data[["policy", "entity", "hour", "mean"]].reset_index(drop=True)
+    vmin, vmax = float(data["mean"].min()), float(data["mean"].max())
+    heights = [0.28 * len(rows) + 0.9 for _, _, _, rows in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, sum(heights) + 0.6),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    image = None
+    for ax, (pol, d, row_key, rows) in zip(axes[:, 0], panels, strict=True):
+        grid = (d.pivot_table(index=row_key, columns="hour", values="mean", aggfunc="first", observed=True)
+                .reindex(index=rows, columns=range(24)))
+        image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax,
+                          interpolation="nearest")
+        ax.set_yticks(range(len(rows)), [safe_text(str(r)) for r in rows], fontsize="small")
+        ax.set_xticks(range(0, 24, 2))
+        ax.set_title(safe_text(f"{metric} by hour of day" + (f" — {pol}" if pol else "")), fontsize="medium")
+    axes[-1, 0].set_xlabel("hour of day")
+    if image is not None:
+        fig.colorbar(image, ax=axes[:, 0].tolist(), label=safe_text(metric), shrink=0.8)
+    return Plot(f"heatmap-{metric}", f"{metric} by hour of day", _png(fig), data, "time")

@@ -1,0 +1,194 @@
+"""The HTML report: order of sections, provenance, escaping, the planner's tables, the folder."""
+
+from __future__ import annotations
+
+import html
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import simcity
+from simcity import report
+from simcity.experiment import Results
+from simcity.scenario import parse_scenario_text
+from tests.toydomain import TOY_TOML
+
+EVIL = "<script>alert(1)</script>"
+#: a name that also tries to break out of an attribute and to start matplotlib mathtext
+EVIL_POLICY = '"><img src=x onerror=alert(2)> $5 $x'
+
+
+class _Collector(HTMLParser):
+    """Tags in document order, the text inside each kind of element, attributes of images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.ids: list[str] = []
+        self.imgs: list[dict[str, str | None]] = []
+        self.text: dict[str, list[str]] = {}
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.append(str(a["id"]))
+        if tag == "img":
+            self.imgs.append(a)
+        else:
+            self._open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            while self._open and self._open.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        for tag in set(self._open):
+            self.text.setdefault(tag, []).append(data)
+
+
+def _parse(text: str) -> _Collector:
+    c = _Collector()
+    c.feed(text)
+    return c
+
+
+@pytest.fixture(scope="module")
+def toy_results() -> Results:
+    sc = parse_scenario_text(TOY_TOML.replace("replications = 6", "replications = 4"))
+    return simcity.compare(sc)
+
+
+@pytest.fixture(scope="module")
+def evil_results() -> Results:
+    text = (TOY_TOML.replace('name = "toy loss system"', f'name = "{EVIL}"')
+            .replace('description = "Three', f'description = "{EVIL} Three')
+            .replace('name = "two"', f"name = '{EVIL_POLICY}'")
+            .replace("replications = 6", "replications = 3"))
+    return simcity.compare(parse_scenario_text(text))
+
+
+def test_headline_first_then_pictures_then_details(toy_results: Results) -> None:
+    page = _parse(report.render_html(toy_results, report.make_plots(toy_results)))
+    ids = page.ids
+    assert ids.index("headline-metrics") < ids.index("headline") < ids.index("pictures")
+    first_fig = next(i for i in ids if i.startswith("fig-"))
+    assert ids.index("pictures") < ids.index(first_fig) < ids.index("details")
+    assert ids.index("details") < ids.index("policies")
+    # every plot is in the page, once, as an embedded PNG
+    names = [p.name for p in report.make_plots(toy_results)]
+    assert [i[4:] for i in ids if i.startswith("fig-")] == names
+    assert all(str(img["src"]).startswith("data:image/png;base64,iVBORw0KGgo") for img in page.imgs)
+    assert len(page.imgs) == len(names)
+
+
+def test_states_scenario_seed_replications_and_version(toy_results: Results) -> None:
+    page = _parse(report.render_html(toy_results, []))
+    meta = " ".join(" ".join(page.text["p"]).split())
+    assert "Scenario toy loss system" in meta
+    assert "seed 7" in meta
+    assert "4 replications per policy" in meta
+    assert f"simcity {simcity.__version__}" in meta
+
+
+def test_headline_table_is_per_policy_mean_and_half_width(toy_results: Results) -> None:
+    head = report.headline_table(toy_results)
+    assert list(head.index) == ["one", "two", "three"]
+    s = toy_results.summary.set_index(["policy", "metric"])
+    w = toy_results.wide().set_index("policy")
+    for pol in head.index:
+        mean_txt, hw_txt = head.at[pol, "blocking (share)"].split(" ± ")
+        # independent recomputation of the mean from the replication table
+        assert float(mean_txt) == pytest.approx(w.loc[pol, "blocking"].mean(), rel=1e-3)
+        hw = (s.at[(pol, "blocking"), "ci_high"] - s.at[(pol, "blocking"), "ci_low"]) / 2
+        assert float(hw_txt) == pytest.approx(hw, rel=0.05)
+
+
+def test_change_table_verdicts_follow_metric_direction(toy_results: Results) -> None:
+    ch = report.change_table(toy_results)
+    assert list(ch.index) == ["two", "three"]
+    # more servers on the same arrivals: fewer customers lost (lower is better), more served
+    # (higher is better); the paired interval is narrow because of common random numbers
+    assert ch.at["three", "blocking"].endswith(" better")
+    assert ch.at["three", "served"].endswith(" better")
+    assert ch.at["three", "occupancy"].endswith(" changed")  # occupancy has no direction
+    diff = float(ch.at["three", "blocking"].split(" [")[0])
+    w = toy_results.wide().set_index(["policy", "replication"])["blocking"]
+    assert diff == pytest.approx((w["three"] - w["one"]).mean(), rel=1e-3)
+
+
+def test_verdict_rules() -> None:
+    assert report._verdict(-1.0, True, "lower") == "better"
+    assert report._verdict(-1.0, True, "higher") == "worse"
+    assert report._verdict(2.0, True, "higher") == "better"
+    assert report._verdict(2.0, False, "higher") == "no clear change"
+    assert report._verdict(2.0, True, "none") == "changed"
+
+
+def test_scenario_text_is_escaped_everywhere(evil_results: Results) -> None:
+    plots = report.make_plots(evil_results)
+    text = report.render_html(evil_results, plots, notes=[f"note {EVIL}"])
+    page = _parse(text)
+    assert "script" not in page.tags  # no element was injected
+    assert page.tags.count("img") == len(plots)  # the policy's <img ...> stayed text
+    assert EVIL not in text and EVIL_POLICY not in text
+    assert html.escape(EVIL) in text
+    # the names read back as the original text in title, heading, tables, captions
+    assert "".join(page.text["title"]).startswith(EVIL)
+    assert "".join(page.text["h1"]) == EVIL
+    assert EVIL_POLICY in page.text["th"] + page.text["td"]
+    assert any(EVIL in t for t in page.text["pre"])
+    assert any(EVIL in t for t in page.text["p"])
+
+
+def test_escaping_reaches_alt_text_and_captions(evil_results: Results) -> None:
+    # a figure whose title comes from user text (maps name policies and entities)
+    p = report.make_plots(evil_results)[0]
+    evil_plot = type(p)(name="map-x", title=f"map of {EVIL}", png=p.png, data=p.data, section="map")
+    text = report.render_html(evil_results, [evil_plot])
+    page = _parse(text)
+    assert page.imgs[0]["alt"] == f"map of {EVIL}"  # the parser unescapes: the browser shows this text
+    assert f'alt="map of {html.escape(EVIL)}"' in text
+    assert "".join(page.text["figcaption"]) == f"map of {EVIL}"
+    assert "script" not in page.tags
+
+
+def test_dollar_in_policy_names_is_drawn_literally(evil_results: Results) -> None:
+    # matplotlib would parse "$5 $x" as a formula (or fail); the plot draws the literal name
+    p = report.make_plots(evil_results)[0]
+    assert EVIL_POLICY in list(p.data["policy"])
+    assert p.png.startswith(b"\x89PNG")
+
+
+def test_results_folder_has_report_plots_and_headline_csv(toy_results: Results, tmp_path: Path) -> None:
+    out = simcity.save(toy_results, tmp_path / "run")
+    plots = report.make_plots(toy_results)
+    assert sorted(f.name for f in (out / "plots").iterdir()) == sorted(f"{p.name}.png" for p in plots)
+    head = pd.read_csv(out / "headline.csv", dtype=str)
+    expected = report.headline_table(toy_results).reset_index()
+    assert head.columns.tolist() == expected.columns.tolist()
+    assert head.to_numpy().tolist() == expected.to_numpy().tolist()
+    page = _parse((out / "report.html").read_text(encoding="utf-8"))
+    assert len(page.imgs) == len(plots)
+
+
+def test_plot_file_names_cannot_leave_the_folder() -> None:
+    assert report._file_stem("../../etc/passwd") == "-..-etc-passwd"
+    assert "/" not in report._file_stem("a/b") and report._file_stem("..") == "plot"
+
+
+def test_a_failing_map_becomes_a_visible_note(toy_results: Results, monkeypatch: pytest.MonkeyPatch) -> None:
+    from simcity import maps
+
+    def broken(results: Results) -> list[report.Plot]:
+        raise ValueError("no positions")
+
+    monkeypatch.setitem(maps.BUILDERS, "toy", broken)
+    plots, notes = report._figures(toy_results)
+    assert notes == ["The maps could not be drawn (ValueError: no positions)."]
+    assert all(p.section != "map" for p in plots)
+    assert "no positions" in report.render_html(toy_results, plots, notes)
