@@ -1,0 +1,23 @@
+"""Bike rebalancing: van routes with pickup and drop-off quantities (pure optimisation).
+
+A one-commodity pickup-and-delivery problem: :class:`RebalancingProblem` (stations with stock,
+target, capacity; vans with capacity, start, load and time budget) -> :func:`solve`
+(OR-Tools routing) -> :class:`Plan`, verified independently by :func:`check_plan`.
+"""
+
+from optimize.rebalancing.check import CheckResult, check_plan
+from optimize.rebalancing.problem import Plan, ProblemError, RebalancingProblem, Route, Stop, Van
+from optimize.rebalancing.solve import SolveParams, solve
+
+__all__ = [
+    "CheckResult",
+    "Plan",
+    "ProblemError",
+    "RebalancingProblem",
+    "Route",
+    "SolveParams",
+    "Stop",
+    "Van",
+    "check_plan",
+    "solve",
+]

@@ -1,0 +1,173 @@
+"""Van routes for bike rebalancing on OR-Tools' routing solver.
+
+Model
+-----
+* Each station away from its target becomes one or more *visit nodes* ("chunks" of at most
+  ``chunk`` bikes, so that a van can serve part of a big imbalance).  A chunk's demand is
+  ``+q`` at a surplus station (pickup) and ``-q`` at a deficit station (drop-off).
+* A ``load`` dimension accumulates these signed demands; its cumul variables live in
+  ``[0, van capacity]`` and the start cumul is fixed to the van's initial load, so the load
+  stays feasible at every node of the route (the one-commodity pickup-and-delivery
+  constraint).  No pairing of pickups with deliveries is needed: any bike serves any deficit.
+* A ``time`` dimension adds driving time plus handling time of the bikes at each node and
+  is capped by the van's time budget.
+* Every chunk is optional (a disjunction) with a penalty proportional to the value of the
+  bikes it moves; the objective is metres driven plus penalties of chunks left unserved.
+* Vans end anywhere: the route ends at a dummy node reached at zero cost.
+
+Search is deterministic by default (cheapest insertion, then greedy descent to a local
+optimum) so that the same problem always gives the same plan; a time limit only guards
+against pathological instances.  ``guided_local_search_s`` switches to guided local search
+with a time limit for better plans at the price of run-to-run determinism.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from optimize.rebalancing.problem import Plan, RebalancingProblem, Route, Stop
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Settings of :func:`solve`.
+
+    Attributes
+    ----------
+    chunk:
+        Largest number of bikes in one visit node; ``0`` means half the largest van capacity.
+    min_move:
+        Stations whose imbalance is below this are ignored.
+    max_candidates:
+        Keep only the stations with the largest value of imbalance (value x bikes); ``0`` keeps all.
+    time_limit_s:
+        Safety limit on the search.
+    guided_local_search_s:
+        If positive, run guided local search for this long (not reproducible run to run).
+    """
+
+    chunk: int = 0
+    min_move: int = 1
+    max_candidates: int = 0
+    time_limit_s: float = 10.0
+    guided_local_search_s: float = 0.0
+
+
+def _chunks(total: int, size: int) -> list[int]:
+    out = [size] * (total // size)
+    if total % size:
+        out.append(total % size)
+    return out
+
+
+def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Plan:
+    """Plan van routes and pickup/drop-off quantities for ``problem``.
+
+    Returns a :class:`Plan` whose routes list every van (empty routes included).
+    """
+    p = params or SolveParams()
+    t0 = time.perf_counter()
+    nv = len(problem.vans)
+    diff = np.asarray(problem.stock, dtype=np.int64) - np.asarray(problem.target, dtype=np.int64)
+    values = problem.values()
+    cand = np.flatnonzero((np.abs(diff) >= p.min_move) & (values > 0))
+    if p.max_candidates and len(cand) > p.max_candidates:
+        worth = values[cand] * np.abs(diff[cand])
+        order = np.argsort(-worth, kind="stable")[: p.max_candidates]
+        cand = np.sort(cand[order])
+    chunk = p.chunk or max(1, max(v.capacity for v in problem.vans) // 2)
+
+    node_station: list[int] = []
+    node_demand: list[int] = []
+    for i in cand:
+        sign = 1 if diff[i] > 0 else -1
+        for q in _chunks(int(abs(diff[i])), chunk):
+            node_station.append(int(i))
+            node_demand.append(sign * q)
+    empty = Plan(tuple(Route(v, ()) for v in range(nv)), 0.0, time.perf_counter() - t0, "nothing to do")
+    if not node_station:
+        return empty
+
+    # node layout: [van starts (nv)] [dummy end (1)] [chunks]
+    n_nodes = nv + 1 + len(node_station)
+    end_node = nv
+    pts = np.vstack(
+        [np.array([[v.x, v.y] for v in problem.vans], dtype=float),
+         np.zeros((1, 2)),
+         np.asarray(problem.positions, dtype=float)[node_station]]
+    )
+    dist = np.rint(problem.distance(pts, pts)).astype(np.int64)
+    dist[:, end_node] = 0
+    dist[end_node, :] = 0
+    demand = [0] * (nv + 1) + node_demand
+
+    manager = pywrapcp.RoutingIndexManager(n_nodes, nv, list(range(nv)), [end_node] * nv)
+    routing = pywrapcp.RoutingModel(manager)
+    dist_cb = routing.RegisterTransitMatrix(dist.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
+
+    demand_cb = routing.RegisterUnaryTransitVector(demand)
+    routing.AddDimensionWithVehicleCapacity(
+        demand_cb, 0, [v.capacity for v in problem.vans], False, "load"
+    )
+    load = routing.GetDimensionOrDie("load")
+
+    time_cbs = []
+    for v in problem.vans:
+        handling = np.array([abs(d) * v.handling_s_per_bike for d in demand])
+        tmat = np.rint(dist / v.speed_m_s + handling[:, None])
+        tmat[:, end_node] = np.rint(handling)
+        time_cbs.append(routing.RegisterTransitMatrix(tmat.astype(np.int64).tolist()))
+    horizon = int(math.ceil(max(v.time_budget_s for v in problem.vans)))
+    routing.AddDimensionWithVehicleTransits(time_cbs, 0, horizon, True, "time")
+    tdim = routing.GetDimensionOrDie("time")
+
+    for k, v in enumerate(problem.vans):
+        load.CumulVar(routing.Start(k)).SetValue(v.load)
+        tdim.CumulVar(routing.End(k)).SetMax(int(math.floor(v.time_budget_s)))
+        if v.end_load_value > 0:
+            # Bikes left on board are out of service: a soft bound cancels their pickup reward.
+            coeff = int(round(v.end_load_value * problem.metres_per_value))
+            load.SetCumulVarSoftUpperBound(routing.End(k), 0, max(coeff, 1))
+
+    for node in range(nv + 1, n_nodes):
+        st = node_station[node - nv - 1]
+        q = abs(demand[node])
+        penalty = int(round(values[st] * q * problem.metres_per_value))
+        routing.AddDisjunction([manager.NodeToIndex(node)], max(penalty, 1))
+
+    sp = pywrapcp.DefaultRoutingSearchParameters()
+    sp.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    if p.guided_local_search_s > 0:
+        sp.local_search_metaheuristic = (
+            routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        )
+        sp.time_limit.FromMilliseconds(int(p.guided_local_search_s * 1000))
+    else:
+        sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+        sp.time_limit.FromMilliseconds(int(p.time_limit_s * 1000))
+    sol = routing.SolveWithParameters(sp)
+    if sol is None:
+        # Always feasible (every route may stay empty), so this is a search failure.
+        return Plan(empty.routes, math.nan, time.perf_counter() - t0, "no solution found")
+
+    routes = []
+    for k in range(nv):
+        stops: list[Stop] = []
+        idx = routing.Start(k)
+        idx = sol.Value(routing.NextVar(idx))
+        while not routing.IsEnd(idx):
+            node = manager.IndexToNode(idx)
+            st, q = node_station[node - nv - 1], demand[node]
+            if stops and stops[-1].station == st:
+                stops[-1] = Stop(st, stops[-1].quantity + q)
+            else:
+                stops.append(Stop(st, q))
+            idx = sol.Value(routing.NextVar(idx))
+        routes.append(Route(k, tuple(stops)))
+    return Plan(tuple(routes), float(sol.ObjectiveValue()), time.perf_counter() - t0, "ok")

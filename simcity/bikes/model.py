@@ -1,0 +1,119 @@
+"""The shared-bike domain: metrics, one run, and the plumbing between config and simulation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from simcity.bikes.config import City, Policy
+from simcity.bikes.demand import build_demand
+from simcity.bikes.network import build_network
+from simcity.bikes.rebalancing import Rebalancer
+from simcity.bikes.sim import BikeSim, SimResult
+from simcity.domain import Domain, Metric, RunContext, RunOutput
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run: the simulation result and what the report needs to label it."""
+
+    result: SimResult
+    station_ids: tuple[str, ...]
+    capacity: np.ndarray
+
+
+def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: float | None = None) -> Run:
+    """Simulate one replication and return the raw :class:`SimResult` (used by ``run`` and the benchmark).
+
+    Random sources: ``"demand"`` (trip requests) and ``"parking"`` (improper-parking draws),
+    neither touched by the policy, so policies are compared on the same requests.
+    """
+    net = build_network(city, policy.fleet_size)
+    demand = build_demand(city, net)
+    trips = demand.sample(ctx.streams["demand"], ctx.horizon_hours)
+    park_u = ctx.streams["parking"].random(len(trips))
+    sim = BikeSim(
+        net, trips, park_u,
+        speed_m_h=city.riders.speed_kmh * 1000.0,
+        walk_m_max=city.riders.max_walk_m,
+        horizon_h=ctx.horizon_hours,
+        warmup_h=ctx.warmup_hours,
+        van_speed_m_h=city.vans.speed_kmh * 1000.0,
+        van_handling_h=city.vans.handling_s_per_bike / 3600.0,
+        check_every_h=check_every_h,
+    )
+    if policy.vans > 0 and (policy.overnight != "none" or policy.daytime != "none"):
+        Rebalancer(sim, city, policy, demand.rental_rates(), demand.return_rates())
+    return Run(sim.run(), net.ids, net.capacity)
+
+
+class BikesDomain(Domain):
+    """Docked and dockless shared bikes with rebalancing vans."""
+
+    name: ClassVar[str] = "bikes"
+    title: ClassVar[str] = "Shared bikes: stations, riders and rebalancing"
+    City: ClassVar[type[City]] = City
+    Policy: ClassVar[type[Policy]] = Policy
+    metrics: ClassVar[tuple[Metric, ...]] = (
+        Metric("trips_served", "Rentals made (at the origin or after a walk), per day", "trips/day", "higher"),
+        Metric("trip_requests", "Riders wanting a bike, per day", "trips/day", "none"),
+        Metric("failed_rentals", "Riders who found no bike within the maximum walk (lost trips), per day",
+               "trips/day", "lower"),
+        Metric("lost_trip_share", "Failed rentals / requests", "share", "lower"),
+        Metric("walked_rentals", "Rentals after walking to another station, per day", "trips/day", "lower"),
+        Metric("failed_returns", "Arrivals at a full station (rider rides on), per day", "events/day", "lower"),
+        Metric("extra_ride_min", "Extra riding after failed returns, minutes per day", "min/day", "lower"),
+        Metric("turnover", "Trips served per bike per day", "trips/bike/day", "higher"),
+        Metric("empty_share", "Share of station time with no bike", "share", "lower"),
+        Metric("full_share", "Share of station time with no free dock (dockless: designated area full)",
+               "share", "lower"),
+        Metric("improper_parking", "Bikes left outside a designated dockless point, per day", "bikes/day", "lower"),
+        Metric("bikes_moved", "Bikes moved by rebalancing vans, per day", "bikes/day", "none"),
+        Metric("van_km", "Kilometres driven by rebalancing vans, per day", "km/day", "lower"),
+        Metric("fleet", "Bikes in the system", "bikes", "none"),
+    )
+    time_plots: ClassVar[tuple[str, ...]] = ("empty_share", "full_share", "bikes_riding")
+
+    def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
+        """One replication of ``policy`` on ``city``; per-day rates over the measured period."""
+        r = simulate(city, policy, ctx)
+        res = r.result
+        c = res.counts
+        days = res.measured_h / 24.0 if res.measured_h > 0 else float("nan")
+        n = len(res.level_time)
+        empty = sum(float(lv[0]) for lv in res.level_time)
+        full = sum(float(lv[-1]) for lv in res.level_time)
+        station_h = n * res.measured_h
+        metrics = {
+            "trips_served": c.served / days,
+            "trip_requests": c.requests / days,
+            "failed_rentals": c.failed_rentals / days,
+            "lost_trip_share": c.failed_rentals / c.requests if c.requests else float("nan"),
+            "walked_rentals": c.walked / days,
+            "failed_returns": c.failed_returns / days,
+            "extra_ride_min": c.extra_ride_h * 60.0 / days,
+            "turnover": c.served / res.fleet / days if res.fleet else float("nan"),
+            "empty_share": empty / station_h if station_h else float("nan"),
+            "full_share": full / station_h if station_h else float("nan"),
+            "improper_parking": c.improper / days,
+            "bikes_moved": c.bikes_moved / days,
+            "van_km": c.van_m / 1000.0 / days,
+            "fleet": float(res.fleet),
+        }
+        by_entity: list[tuple[str, str, float]] = []
+        if n <= 200:  # per-station rows only for small cities (a city-scale table is noise)
+            for sid, lv in zip(r.station_ids, res.level_time, strict=True):
+                tot = float(lv.sum()) or 1.0
+                by_entity.append((sid, "empty_share", float(lv[0]) / tot))
+                by_entity.append((sid, "full_share", float(lv[-1]) / tot))
+        by_time: list[tuple[str, float, str, float]] = []
+        for t, e, f, riding, _on_vans in res.hourly:
+            by_time.append(("city", t, "empty_share", e))
+            by_time.append(("city", t, "full_share", f))
+            by_time.append(("city", t, "bikes_riding", float(riding)))
+        return RunOutput(metrics=metrics, by_entity=by_entity, by_time=by_time)
+
+
+DOMAIN = BikesDomain()
