@@ -1,0 +1,206 @@
+"""End to end: a real report.html opened in headless Chromium.
+
+The browser is driven over the Chrome DevTools Protocol through ``--remote-debugging-pipe``
+(JSON messages separated by NUL bytes on file descriptors 3 and 4), so the test needs no
+websocket client or browser-automation package: only the Debian ``chromium`` binary, which
+``.ci/run`` installs.  Without a browser the test skips and says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image
+import pytest
+
+import simcity
+from simcity.scenario import parse_scenario_text
+from tests.toydomain import TOY_TOML
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio", "--window-size=1200,900",
+    "--remote-debugging-pipe",
+)
+TIMEOUT_S = 60.0
+EVIL = "<script>alert(1)</script>"
+
+
+def find_browser() -> str | None:
+    """Path of a Chromium-family browser: $SIMCITY_CHROMIUM, then the usual names on PATH."""
+    env = os.environ.get("SIMCITY_CHROMIUM")
+    if env:
+        return env if Path(env).exists() else None
+    for name in CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+class Browser:
+    """A minimal CDP client over Chromium's debugging pipe (fd 3: commands in, fd 4: out)."""
+
+    def __init__(self, exe: str, profile: Path) -> None:
+        # The shell moves our stdin/stdout pipes onto the fds Chromium reads (3) and writes (4).
+        self.proc = subprocess.Popen(
+            ["/bin/sh", "-c", 'exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null', exe, *FLAGS,
+             f"--user-data-dir={profile}", "about:blank"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        self._id = 0
+        self._replies: dict[int, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._stderr: list[bytes] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        buf = b""
+        while chunk := self.proc.stdout.read1(1 << 16):
+            buf += chunk
+            *messages, buf = buf.split(b"\0")
+            for m in messages:
+                self._inbox.put(json.loads(m))
+        self._inbox.put(None)  # the browser closed the pipe
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def stderr_tail(self) -> str:
+        return b"".join(self._stderr[-20:]).decode("utf-8", "replace")
+
+    def _pump(self, deadline: float) -> None:
+        msg = self._inbox.get(timeout=max(0.01, deadline - time.monotonic()))
+        if msg is None:
+            raise RuntimeError(f"Chromium exited; its last words:\n{self.stderr_tail()}")
+        if "id" in msg:
+            self._replies[msg["id"]] = msg
+        else:
+            self.events.append(msg)
+
+    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> Any:
+        """Send a command and wait for its reply; raise on a protocol error."""
+        self._id += 1
+        msg: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(msg).encode() + b"\0")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + TIMEOUT_S
+        while self._id not in self._replies:
+            self._pump(deadline)
+        reply = self._replies.pop(self._id)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def wait_event(self, method: str, session: str) -> dict[str, Any]:
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            for ev in self.events:
+                if ev.get("method") == method and ev.get("sessionId") == session:
+                    return ev
+            self._pump(deadline)
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.send("Browser.close")
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - closing is best effort; kill below
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# What the page looks like from inside: every image decoded, tables with rows, no <script>.
+PROBE = """JSON.stringify({
+  title: document.title,
+  h1: document.querySelector('h1').textContent,
+  scripts: document.querySelectorAll('script').length,
+  images: Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete,
+                                               w: i.naturalWidth, h: i.naturalHeight})),
+  tables: Array.from(document.querySelectorAll('table')).map(t => ({
+      id: t.id, rows: t.rows.length, height: t.getBoundingClientRect().height})),
+  order: ['headline-metrics', 'pictures', 'details'].map(
+      id => document.getElementById(id).getBoundingClientRect().top + window.scrollY),
+})"""
+
+
+@pytest.fixture(scope="module")
+def browser_exe() -> str:
+    exe = find_browser()
+    if exe is None:
+        pytest.skip("no Chromium found (install Debian's 'chromium' package or set SIMCITY_CHROMIUM); "
+                    ".ci/run installs it")
+    return exe
+
+
+def _report(tmp_path: Path) -> Path:
+    text = (TOY_TOML.replace('name = "toy loss system"', f'name = "{EVIL}"')
+            .replace("replications = 6", "replications = 3"))
+    results = simcity.compare(parse_scenario_text(text))
+    return simcity.save(results, tmp_path / "results") / "report.html"
+
+
+def test_report_renders_in_headless_chromium(browser_exe: str, tmp_path: Path) -> None:
+    page_file = _report(tmp_path)
+    browser = Browser(browser_exe, tmp_path / "profile")
+    try:
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            browser.send(f"{domain}.enable", session=session)
+        browser.send("Page.navigate", {"url": page_file.as_uri()}, session=session)
+        browser.wait_event("Page.loadEventFired", session)
+        probe = json.loads(browser.send("Runtime.evaluate", {"expression": PROBE, "returnByValue": True},
+                                        session=session)["result"]["value"])
+        shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
+                            session=session)
+        errors = [ev for ev in browser.events if ev.get("sessionId") == session and (
+            ev["method"] == "Runtime.exceptionThrown"
+            or (ev["method"] == "Runtime.consoleAPICalled" and ev["params"]["type"] in ("error", "assert"))
+            or (ev["method"] == "Log.entryAdded" and ev["params"]["entry"]["level"] == "error"))]
+    finally:
+        browser.close()
+
+    png = base64.b64decode(shot["data"])
+    (tmp_path / "screenshot.png").write_bytes(png)
+    if os.environ.get("SIMCITY_SCREENSHOT"):  # keep a copy to look at
+        Path(os.environ["SIMCITY_SCREENSHOT"]).write_bytes(png)
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
+    assert pixels.shape[1] >= 1000 and pixels.shape[0] > 900  # the whole long page was captured
+    assert pixels[..., :3].std() > 0.05  # not a blank page
+
+    assert errors == [], f"console errors: {errors}"
+    # the scenario name rendered as text, and no script element was injected
+    assert probe["h1"] == EVIL and probe["title"].startswith(EVIL)
+    assert probe["scripts"] == 0
+    expected = len(list((page_file.parent / "plots").iterdir()))
+    assert len(probe["images"]) == expected >= 4
+    for img in probe["images"]:
+        assert img["complete"] and img["w"] > 100 and img["h"] > 50, img
+    tables = {t["id"]: t for t in probe["tables"]}
+    assert {"headline", "changes", "policies", "metrics", "differences"} <= set(tables)
+    assert tables["headline"]["rows"] >= 1 + 3  # header row(s) + one row per policy
+    assert all(t["height"] > 0 for t in tables.values())
+    assert probe["order"] == sorted(probe["order"])  # headline, then pictures, then details
