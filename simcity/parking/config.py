@@ -1,0 +1,432 @@
+"""Validated configuration of the parking model: the ``[city]`` table and each ``[[policies]]`` entry.
+
+One pydantic class per component.  Every field has bounds and a description, so this module is
+at the same time the scenario schema, the validation and the reference documentation
+(``docs/parking.md`` walks through it with the sources of the shipped values).
+
+Units: distances in metres, times in hours unless the field name says otherwise (``_minutes``,
+``_s``), money in yuan (any currency works as long as it is used consistently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from simcity.domain import PolicyBase, StrictModel
+
+HOURS_PER_DAY = 24
+
+
+def _check_windows(windows: list[tuple[float, float]], where: str) -> None:
+    for start, end in windows:
+        if not 0.0 <= start < end <= 24.0:
+            raise ValueError(
+                f"{where}: window [{start}, {end}] must satisfy 0 <= start < end <= 24 (hours of day)"
+            )
+    spans = sorted(windows)
+    for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False):
+        if s2 < e1:
+            raise ValueError(f"{where}: windows {spans} overlap")
+
+
+class TariffTier(StrictModel):
+    """One band of a time-based tariff: ``rate_per_hour`` applies until ``up_to_hours`` of stay."""
+
+    up_to_hours: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="End of this band in hours of stay since arrival; omit (null) for the last, "
+        "open-ended band.",
+    )
+    rate_per_hour: float = Field(ge=0, le=1000, description="Price per hour within this band (yuan/h).")
+
+
+class Tariff(StrictModel):
+    """A time-based tariff: flat (one band) or tiered (级差式: later hours cost more)."""
+
+    tiers: list[TariffTier] = Field(
+        min_length=1,
+        max_length=12,
+        description="Bands in order of stay; only the last band may (and must) be open-ended.",
+    )
+    free_minutes: float = Field(
+        0.0, ge=0, le=240, description="Grace period: stays up to this long are free (minutes)."
+    )
+    billing_minutes: float = Field(
+        30.0, gt=0, le=240, description="Billing unit: a started unit is charged in full (minutes)."
+    )
+    daily_cap: float | None = Field(
+        None, gt=0, le=10000, description="Maximum charge for one stay (yuan); omit for no cap."
+    )
+
+    @model_validator(mode="after")
+    def _bands(self) -> Tariff:
+        last = len(self.tiers) - 1
+        prev = 0.0
+        for k, tier in enumerate(self.tiers):
+            if (tier.up_to_hours is None) != (k == last):
+                raise ValueError(
+                    f"tiers.{k}.up_to_hours: only the last band is open-ended (omit up_to_hours "
+                    "there, give it everywhere else)"
+                )
+            if tier.up_to_hours is not None:
+                if tier.up_to_hours <= prev:
+                    raise ValueError(
+                        f"tiers.{k}.up_to_hours: bands must end in increasing order, "
+                        f"found {tier.up_to_hours} after {prev}"
+                    )
+                prev = tier.up_to_hours
+        return self
+
+
+class CarPark(StrictModel):
+    """An off-street car park (public, commercial, or an institution's lot shared with the public)."""
+
+    id: str = Field(min_length=1, max_length=80, description="Unique facility id (car parks and kerb segments).")
+    x: float | None = Field(None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
+    y: float | None = Field(None, ge=-1e6, le=1e6, description="Northing in metres.")
+    berths: int = Field(ge=0, le=100_000, description="Number of berths open to the public.")
+    tariff: str = Field(min_length=1, description="Name of the tariff in city.tariffs.")
+    payment: Literal["pay_at_exit", "leave_first"] = Field(
+        "pay_at_exit",
+        description="pay_at_exit: every car stops at an exit gate to pay (a queue can form); "
+        "leave_first: plate recognition, leave first and pay later (no exit stop).",
+    )
+    entry_gates: int = Field(1, ge=0, le=50, description="Entry lanes (0 = no entry control).")
+    entry_service_s: float = Field(
+        4.0, ge=0, le=600, description="Time one car occupies an entry lane (seconds)."
+    )
+    exit_gates: int = Field(1, ge=1, le=50, description="Exit lanes with a pay stop (pay_at_exit).")
+    exit_service_s: float = Field(
+        25.0, ge=0, le=600, description="Time one car occupies an exit lane when paying there (seconds)."
+    )
+    shared: bool = Field(
+        False,
+        description="An institution's lot (机关、事业单位): open to the public only when the policy "
+        "opens shared berths, and then only within public_hours.",
+    )
+    public_hours: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.0, 24.0)],
+        min_length=1,
+        max_length=6,
+        description="Windows [start, end] (hours of day) when the public may park; drivers must "
+        "leave by the end of the window (a window ending at 24 continues into one starting at 0).",
+    )
+
+    @model_validator(mode="after")
+    def _windows(self) -> CarPark:
+        _check_windows(self.public_hours, "public_hours")
+        return self
+
+
+class KerbSegment(StrictModel):
+    """A kerbside (on-street) parking segment with a maximum stay."""
+
+    id: str = Field(min_length=1, max_length=80, description="Unique facility id (car parks and kerb segments).")
+    x: float | None = Field(None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
+    y: float | None = Field(None, ge=-1e6, le=1e6, description="Northing in metres.")
+    berths: int = Field(ge=0, le=10_000, description="Number of marked berths.")
+    tariff: str = Field(min_length=1, description="Name of the tariff in city.tariffs.")
+    max_stay_hours: float = Field(
+        2.0, gt=0, le=24, description="Maximum stay; a longer stay is an overstay that risks a ticket."
+    )
+    public_hours: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.0, 24.0)],
+        min_length=1,
+        max_length=6,
+        description="Windows [start, end] (hours of day) when parking is allowed; drivers must "
+        "leave by the end of the window.",
+    )
+
+    @model_validator(mode="after")
+    def _windows(self) -> KerbSegment:
+        _check_windows(self.public_hours, "public_hours")
+        return self
+
+
+class Duration(StrictModel):
+    """Distribution of the intended parking duration."""
+
+    kind: Literal["exponential", "lognormal", "fixed"] = Field(
+        "lognormal", description="Distribution family."
+    )
+    mean_hours: float = Field(gt=0, le=72, description="Mean duration (hours).")
+    cv: float = Field(
+        1.0, gt=0, le=10, description="Coefficient of variation (lognormal only; exponential has 1)."
+    )
+
+
+class Purpose(StrictModel):
+    """A trip purpose: its share of arrivals, daily profile, stay and value of time."""
+
+    name: str = Field(min_length=1, max_length=40, description="Purpose name (unique).")
+    share: float = Field(gt=0, le=1000, description="Relative share of a zone's arrivals.")
+    hourly_profile: list[float] | None = Field(
+        None,
+        min_length=24,
+        max_length=24,
+        description="Relative arrival intensity for hours 0..23 (any scale); omit to use "
+        "demand.hourly_profile.",
+    )
+    duration: Duration = Field(description="Intended parking duration.")
+    value_of_time_per_hour: float = Field(
+        gt=0, le=10_000, description="Money value of one hour of walking or searching (yuan/h)."
+    )
+
+    @model_validator(mode="after")
+    def _profile(self) -> Purpose:
+        if self.hourly_profile is not None:
+            if min(self.hourly_profile) < 0 or sum(self.hourly_profile) <= 0:
+                raise ValueError("hourly_profile: needs 24 non-negative values, not all zero")
+        return self
+
+
+class Zone(StrictModel):
+    """A destination zone where drivers want to go."""
+
+    id: str = Field(min_length=1, max_length=80, description="Unique zone id.")
+    x: float | None = Field(None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
+    y: float | None = Field(None, ge=-1e6, le=1e6, description="Northing in metres.")
+    arrivals_per_day: float = Field(
+        ge=0, le=1e7, description="Expected drivers per day wanting to park for this zone."
+    )
+
+
+class WalkLink(StrictModel):
+    """An explicit walking distance from a zone to a facility (overrides coordinates)."""
+
+    zone: str = Field(min_length=1, description="Zone id.")
+    facility: str = Field(min_length=1, description="Car park or kerb segment id.")
+    metres: float = Field(ge=0, le=20_000, description="Walking distance (metres).")
+
+
+class Demand(StrictModel):
+    """Time-varying Poisson demand: hourly profile and trip purposes."""
+
+    hourly_profile: list[float] = Field(
+        default_factory=lambda: [1.0] * HOURS_PER_DAY,
+        min_length=24,
+        max_length=24,
+        description="Relative arrival intensity for hours 0..23 (any scale; normalised to sum 1).",
+    )
+    purposes: list[Purpose] = Field(min_length=1, max_length=20, description="Trip purposes.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Demand:
+        if min(self.hourly_profile) < 0 or sum(self.hourly_profile) <= 0:
+            raise ValueError("hourly_profile: needs 24 non-negative values, not all zero")
+        names = [p.name for p in self.purposes]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"purposes: duplicate names {dup}")
+        return self
+
+
+class Behaviour(StrictModel):
+    """How drivers choose, walk and search."""
+
+    logit_scale: float = Field(
+        0.5,
+        gt=0,
+        le=1e6,
+        description="Logit scale (1/yuan): larger = drivers follow the generalized cost more strictly.",
+    )
+    choice_set_size: int = Field(6, ge=1, le=30, description="Nearest options a driver considers.")
+    max_walk_m: float = Field(
+        800.0, gt=0, le=10_000, description="Options farther than this walk are not considered (m)."
+    )
+    walk_detour: float = Field(
+        1.3, ge=1, le=3, description="Walking distance / straight-line distance (coordinates only)."
+    )
+    walk_speed_kmh: float = Field(4.5, gt=0, le=10, description="Walking speed (km/h).")
+    walk_weight: float = Field(
+        2.0, gt=0, le=10, description="Weight of walking time relative to in-vehicle time."
+    )
+    search_weight: float = Field(
+        2.0, gt=0, le=10, description="Weight of expected search time relative to in-vehicle time."
+    )
+    cruise_speed_kmh: float = Field(15.0, gt=0, le=60, description="Speed while cruising for parking (km/h).")
+    road_detour: float = Field(
+        1.4, ge=1, le=3, description="Driving distance / straight-line distance between options."
+    )
+    min_cruise_m: float = Field(
+        150.0, ge=0, le=5000, description="Least distance driven from one option to the next (m)."
+    )
+    max_search_minutes: float = Field(
+        15.0, ge=0, le=240, description="A driver gives up (lost demand) when cruising would exceed this."
+    )
+    update_minutes: Literal[5, 10, 15, 20, 30, 60] = Field(
+        60,
+        description="How often drivers' information (prices, recent occupancy) is refreshed; "
+        "also the statistics step.",
+    )
+
+
+class Enforcement(StrictModel):
+    """Kerbside enforcement of the maximum stay."""
+
+    checks_per_hour: float = Field(
+        0.5, ge=0, le=100, description="Rate of patrol checks an overstaying car is exposed to (1/h)."
+    )
+    fine: float = Field(200.0, ge=0, le=10_000, description="Ticket amount (yuan).")
+
+
+class City(StrictModel):
+    """The parking setting of a district: supply, demand, behaviour and enforcement."""
+
+    tariffs: dict[str, Tariff] = Field(min_length=1, description="Named tariffs that facilities use.")
+    car_parks: list[CarPark] = Field(default_factory=list, max_length=20_000, description="Off-street car parks.")
+    kerb_segments: list[KerbSegment] = Field(
+        default_factory=list, max_length=20_000, description="Kerbside segments."
+    )
+    zones: list[Zone] = Field(min_length=1, max_length=20_000, description="Destination zones.")
+    walking_links: list[WalkLink] = Field(
+        default_factory=list,
+        max_length=200_000,
+        description="Explicit zone-to-facility walking distances; a zone with links considers only "
+        "its linked facilities.",
+    )
+    demand: Demand = Field(description="Arrival profile and purposes.")
+    behaviour: Behaviour = Field(default_factory=lambda: Behaviour.model_validate({}), description="Driver behaviour.")
+    enforcement: Enforcement = Field(default_factory=lambda: Enforcement.model_validate({}), description="Kerbside enforcement.")
+
+    @model_validator(mode="after")
+    def _references(self) -> City:
+        ids = [f.id for f in self.car_parks] + [f.id for f in self.kerb_segments]
+        dup = sorted({i for i in ids if ids.count(i) > 1}) if len(ids) != len(set(ids)) else []
+        if dup:
+            raise ValueError(f"facility ids must be unique across car_parks and kerb_segments: {dup}")
+        if not ids:
+            raise ValueError("car_parks, kerb_segments: at least one facility is needed")
+        zone_ids = [z.id for z in self.zones]
+        if len(zone_ids) != len(set(zone_ids)):
+            raise ValueError(f"zones: duplicate ids {sorted({i for i in zone_ids if zone_ids.count(i) > 1})}")
+        groups: tuple[tuple[str, Sequence[CarPark | KerbSegment]], ...] = (
+            ("car_parks", self.car_parks),
+            ("kerb_segments", self.kerb_segments),
+        )
+        for kind, facs in groups:
+            for k, f in enumerate(facs):
+                if f.tariff not in self.tariffs:
+                    raise ValueError(
+                        f"{kind}.{k}.tariff: unknown tariff {f.tariff!r}; defined: {sorted(self.tariffs)}"
+                    )
+        idset, zset = set(ids), set(zone_ids)
+        linked: set[str] = set()
+        for k, link in enumerate(self.walking_links):
+            if link.zone not in zset:
+                raise ValueError(f"walking_links.{k}.zone: unknown zone {link.zone!r}")
+            if link.facility not in idset:
+                raise ValueError(f"walking_links.{k}.facility: unknown facility {link.facility!r}")
+            linked.add(link.zone)
+        everything: list[CarPark | KerbSegment] = [*self.car_parks, *self.kerb_segments]
+        placed = all(f.x is not None and f.y is not None for f in everything)
+        for k, z in enumerate(self.zones):
+            if z.id in linked:
+                continue
+            if z.x is None or z.y is None:
+                raise ValueError(f"zones.{k}: zone {z.id!r} has neither coordinates nor walking_links")
+            if not placed:
+                raise ValueError(
+                    f"zones.{k}: zone {z.id!r} is placed by coordinates, so every facility needs x and y"
+                )
+        return self
+
+
+RepricedGroup = Literal["car_parks", "kerb_segments", "shared"]
+
+
+def _default_applies() -> list[RepricedGroup]:
+    return ["car_parks", "kerb_segments"]
+
+
+class ResponsivePricing(StrictModel):
+    """SFpark-style demand-responsive pricing: adjust each facility's rate to an occupancy band."""
+
+    period_hours: float = Field(
+        1.0, gt=0, le=24, description="Review period; a multiple of behaviour.update_minutes."
+    )
+    step_per_hour: float = Field(
+        0.5, gt=0, le=100, description="Change of every band's hourly rate per review (yuan/h)."
+    )
+    low: float = Field(0.6, ge=0, le=1, description="Below this mean occupancy the rate is lowered.")
+    high: float = Field(0.8, ge=0, le=1, description="Above this mean occupancy the rate is raised.")
+    max_increase: float = Field(
+        6.0, ge=0, le=1000, description="Largest total increase over the base rate (yuan/h)."
+    )
+    max_decrease: float = Field(
+        2.0, ge=0, le=1000, description="Largest total decrease below the base rate (yuan/h); "
+        "rates never go below zero."
+    )
+    applies_to: list[RepricedGroup] = Field(
+        default_factory=_default_applies,
+        min_length=1,
+        description="Which facilities are repriced (shared = institutions' lots).",
+    )
+
+    @model_validator(mode="after")
+    def _band(self) -> ResponsivePricing:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        return self
+
+
+class Policy(PolicyBase):
+    """The parking levers a scenario compares."""
+
+    tariffs: dict[str, Tariff] = Field(
+        default_factory=dict,
+        description="Replace named city tariffs (e.g. flat instead of tiered kerbside pricing).",
+    )
+    responsive_pricing: ResponsivePricing | None = Field(
+        None, description="Demand-responsive pricing; omit for fixed tariffs."
+    )
+    add_berths: dict[str, int] = Field(
+        default_factory=dict, description="Extra berths by facility id (new public berths)."
+    )
+    open_shared_berths: bool = Field(
+        False, description="Open institutions' lots (shared = true) to the public in their public_hours."
+    )
+    payment: Literal["as_city", "pay_at_exit", "leave_first"] = Field(
+        "as_city",
+        description="Override every car park's payment mode: pay at an exit gate, or leave first "
+        "and pay later (plate recognition, no exit stop).",
+    )
+    enforcement_factor: float = Field(
+        1.0, ge=0, le=100, description="Multiplies the kerbside patrol check rate."
+    )
+
+    @model_validator(mode="after")
+    def _berths(self) -> Policy:
+        for fid, n in self.add_berths.items():
+            if not 0 <= n <= 100_000:
+                raise ValueError(f"add_berths.{fid}: expected 0..100000 extra berths, found {n}")
+        return self
+
+
+def check_policy(city: City, policy: Policy) -> list[str]:
+    """Cross-check a policy against the city it is applied to; an empty list when consistent.
+
+    Returns messages of the form ``policies.<name>.<key>: problem``.
+    """
+    errors: list[str] = []
+    ids = {f.id for f in city.car_parks} | {f.id for f in city.kerb_segments}
+    for fid in policy.add_berths:
+        if fid not in ids:
+            errors.append(f"add_berths.{fid}: unknown facility id {fid!r}")
+    for name in policy.tariffs:
+        if name not in city.tariffs:
+            errors.append(f"tariffs.{name}: no city tariff of that name; defined: {sorted(city.tariffs)}")
+    rp = policy.responsive_pricing
+    if rp is not None:
+        ratio = rp.period_hours * 60.0 / city.behaviour.update_minutes
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            errors.append(
+                f"responsive_pricing.period_hours: {rp.period_hours} h is not a multiple of "
+                f"city.behaviour.update_minutes ({city.behaviour.update_minutes} min)"
+            )
+    return errors

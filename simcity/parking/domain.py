@@ -1,0 +1,123 @@
+"""The parking domain: metrics of a run and the :class:`ParkingDomain` the runner calls."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from simcity.domain import Domain, Metric, RunContext, RunOutput
+from simcity.parking.config import City, Policy
+from simcity.parking.model import SimResult, simulate
+
+#: occupancy band that responsive pricing aims for and ``band_share`` measures (SFpark)
+BAND = (0.6, 0.8)
+#: daytime hours over which ``occupancy_day`` is measured (the live-occupancy figure's day)
+DAY_HOURS = (8, 20)
+
+METRICS: tuple[Metric, ...] = (
+    Metric("occupancy", "Mean share of open berths occupied (berth-hour weighted, all facilities)", "share", "none"),
+    Metric("occupancy_day", f"Mean occupancy of public off-street car parks, {DAY_HOURS[0]}:00-{DAY_HOURS[1]}:00", "share", "none"),
+    Metric("band_share", f"Share of facility-hours with mean occupancy in the {BAND[0]:.0%}-{BAND[1]:.0%} band", "share", "higher"),
+    Metric("turnover", "Sessions per open berth per day", "sessions/berth/day", "higher"),
+    Metric("sessions", "Parking sessions started", "sessions", "higher"),
+    Metric("drivers_lost", "Drivers who gave up (no berth within the search limit)", "drivers", "lower"),
+    Metric("lost_share", "Share of arriving drivers lost", "share", "lower"),
+    Metric("search_min", "Cruising time per arriving driver", "min", "lower"),
+    Metric("cruise_m", "Cruising distance per arriving driver", "m", "lower"),
+    Metric("walk_m", "Walking distance per parked driver", "m", "lower"),
+    Metric("revenue", "Parking charges of sessions started", "yuan", "none"),
+    Metric("entry_wait_s", "Queueing time at entry gates per session", "s", "lower"),
+    Metric("exit_wait_s", "Queueing time at pay-at-exit gates per off-street session", "s", "lower"),
+    Metric("tickets", "Kerbside overstay tickets", "tickets", "none"),
+    Metric("mean_stay_h", "Mean parked duration", "h", "none"),
+)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.nan
+
+
+def summarise(res: SimResult) -> RunOutput:
+    """Turn the raw outcome of a run into city-wide metrics, per-facility rows and hourly series."""
+    lay = res.layout
+    H = res.hour_area.shape[1]
+    hours = np.arange(H, dtype=float)
+    stat = hours >= res.warmup - 1e-9  # hour bins inside the statistics window
+    area = res.hour_area[:, stat]
+    cap = res.hour_cap[:, stat]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        occ_fh = np.where(cap > 0, area / np.where(cap > 0, cap, 1.0), np.nan)
+    open_fh = cap > 0
+    in_band = (occ_fh >= BAND[0] - 1e-12) & (occ_fh <= BAND[1] + 1e-12) & open_fh
+    day = (hours[stat] % 24 >= DAY_HOURS[0]) & (hours[stat] % 24 < DAY_HOURS[1])
+    public_cp = ~lay.is_kerb & ~lay.is_shared
+    berth_days = cap.sum() / 24.0
+    sessions = float(res.sessions.sum())
+    offstreet = ~lay.is_kerb
+    counted = res.counted
+    metrics = {
+        "occupancy": _ratio(float(area.sum()), float(cap.sum())),
+        "occupancy_day": _ratio(float(area[public_cp][:, day].sum()), float(cap[public_cp][:, day].sum())),
+        "band_share": _ratio(float(in_band.sum()), float(open_fh.sum())),
+        "turnover": _ratio(sessions, berth_days),
+        "sessions": sessions,
+        "drivers_lost": float(res.lost),
+        "lost_share": _ratio(float(res.lost), float(counted)),
+        "search_min": _ratio(res.search_h * 60.0, float(counted)),
+        "cruise_m": _ratio(res.cruise_m, float(counted)),
+        "walk_m": _ratio(float(res.walk_sum.sum()), sessions),
+        "revenue": float(res.revenue.sum()),
+        "entry_wait_s": _ratio(float(res.entry_wait_sum.sum()) * 3600.0, sessions),
+        "exit_wait_s": _ratio(float(res.exit_wait_sum.sum()) * 3600.0, float(res.sessions[offstreet].sum())),
+        "tickets": float(res.tickets.sum()),
+        "mean_stay_h": _ratio(float(res.stay_sum.sum()), sessions),
+    }
+    by_entity: list[tuple[str, str, float]] = []
+    f_cap = cap.sum(axis=1)
+    f_area = area.sum(axis=1)
+    f_open = open_fh.sum(axis=1)
+    f_band = in_band.sum(axis=1)
+    for k, fid in enumerate(lay.ids):
+        s = float(res.sessions[k])
+        by_entity += [
+            (fid, "occupancy", _ratio(float(f_area[k]), float(f_cap[k]))),
+            (fid, "band_share", _ratio(float(f_band[k]), float(f_open[k]))),
+            (fid, "turnover", _ratio(s, float(f_cap[k]) / 24.0)),
+            (fid, "sessions", s),
+            (fid, "revenue", float(res.revenue[k])),
+            (fid, "exit_wait_s", _ratio(float(res.exit_wait_sum[k]) * 3600.0, float(res.exits[k]))),
+            (fid, "tickets", float(res.tickets[k])),
+        ]
+    by_time: list[tuple[str, float, str, float]] = []
+    city_area = res.hour_area.sum(axis=0)
+    city_cap = res.hour_cap.sum(axis=0)
+    for h in range(H):
+        by_time += [
+            ("city", float(h), "occupancy", _ratio(float(city_area[h]), float(city_cap[h]))),
+            ("city", float(h), "arrivals", float(res.arrivals_by_hour[h])),
+            ("city", float(h), "lost", float(res.lost_by_hour[h])),
+            ("city", float(h), "price_shift", float(res.hour_shift[:, h].mean())),
+        ]
+    occ_all = np.where(res.hour_cap > 0, res.hour_area / np.where(res.hour_cap > 0, res.hour_cap, 1.0), np.nan)
+    for k, fid in enumerate(lay.ids):
+        row = occ_all[k]
+        by_time += [(fid, float(h), "occupancy", float(row[h])) for h in range(H) if not math.isnan(row[h])]
+    return RunOutput(metrics=metrics, by_entity=by_entity, by_time=by_time)
+
+
+class ParkingDomain(Domain):
+    """Parking turnover: car parks and kerbside segments under pricing, supply and payment policies."""
+
+    name: ClassVar[str] = "parking"
+    title: ClassVar[str] = "Parking turnover"
+    City: ClassVar[type[City]] = City
+    Policy: ClassVar[type[Policy]] = Policy
+    metrics: ClassVar[tuple[Metric, ...]] = METRICS
+    time_plots: ClassVar[tuple[str, ...]] = ("occupancy", "lost", "price_shift")
+
+    def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
+        """Simulate one replication of ``policy`` on ``city`` (see :mod:`simcity.parking.model`)."""
+        res = simulate(city, policy, ctx.horizon_hours, ctx.warmup_hours, ctx.streams)
+        return self.check_output(summarise(res))

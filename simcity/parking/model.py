@@ -1,0 +1,704 @@
+"""The parking simulation: drivers choose, cruise, queue at gates, park, pay and leave (SimPy).
+
+Structure of one run (:func:`simulate`):
+
+1. :func:`build_layout` turns the validated :class:`~simcity.parking.config.City` and
+   :class:`~simcity.parking.config.Policy` into flat arrays (facilities, choice sets, walking and
+   cruising distances, opening intervals).  Choice sets depend on geometry only, never on the
+   policy, so that random draws line up across policies.
+2. :func:`draw_arrivals` draws every driver of the day up front from the named random streams:
+   arrival times of the time-varying Poisson process (exact for a piecewise-constant hourly rate:
+   a Poisson count per hour and zone, uniform times within the hour), intended durations (inverse
+   CDF of one uniform per driver), Gumbel taste shocks for the logit choice, and the uniform that
+   decides a kerbside ticket.  Nothing a policy does changes these draws (common random numbers).
+3. The SimPy run: one arrival process walks through the day period by period (period =
+   ``behaviour.update_minutes``).  At each period start it refreshes what drivers know (prices,
+   last period's share of refused arrivals per facility) into a cost matrix and ranks the options
+   of every driver arriving in the period in one vectorised step; then it starts one driver
+   process per arrival.  A driver tries its options in order of preference, cruising between
+   them, and is lost when its options are exhausted or cruising would exceed the maximum search
+   time.  Entry and pay-at-exit gates are SimPy resources (they model queues); berths are plain
+   counters (a full facility refuses, nobody queues for a berth).
+4. Statistics are time integrals of occupancy per facility, binned by hour, and per-session sums.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+from scipy.spatial import cKDTree
+from scipy.special import ndtr, ndtri
+
+from simcity.parking.config import City, Duration, Policy, Tariff, check_policy
+from simcity.rng import Streams
+
+INF = math.inf
+
+#: trace record kinds (see :class:`SimResult.trace`)
+ARRIVE, PARK, LEAVE, LOST = "arrive", "park", "leave", "lost"
+
+
+# --------------------------------------------------------------------------- tariffs
+@dataclass(frozen=True)
+class TariffCalc:
+    """A tariff compiled for fast evaluation; ``shift`` is added to every band's hourly rate."""
+
+    free_h: float
+    unit_h: float
+    bands: tuple[tuple[float, float, float], ...]  # (from_h, to_h, rate)
+    cap: float
+    min_rate: float
+
+    @classmethod
+    def of(cls, t: Tariff) -> TariffCalc:
+        bands = []
+        lo = 0.0
+        for tier in t.tiers:
+            hi = INF if tier.up_to_hours is None else tier.up_to_hours
+            bands.append((lo, hi, tier.rate_per_hour))
+            lo = hi
+        return cls(
+            free_h=t.free_minutes / 60.0,
+            unit_h=t.billing_minutes / 60.0,
+            bands=tuple(bands),
+            cap=INF if t.daily_cap is None else t.daily_cap,
+            min_rate=min(b[2] for b in bands),
+        )
+
+    def billable(self, stay_h: float) -> float:
+        """Billed hours: whole billing units, zero within the grace period."""
+        if stay_h <= self.free_h:
+            return 0.0
+        return math.ceil(stay_h / self.unit_h - 1e-9) * self.unit_h
+
+    def charge(self, stay_h: float, shift: float = 0.0) -> float:
+        """Charge for a stay of ``stay_h`` hours with every band's rate raised by ``shift``."""
+        b = self.billable(stay_h)
+        if b <= 0.0:
+            return 0.0
+        total = shift * b
+        for lo, hi, rate in self.bands:
+            if b <= lo:
+                break
+            total += rate * (min(b, hi) - lo)
+        return min(total, self.cap)
+
+
+# --------------------------------------------------------------------------- durations
+def duration_quantile(dist: Duration, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of the duration distribution at uniforms ``u`` (hours)."""
+    if dist.kind == "exponential":
+        return -dist.mean_hours * np.log1p(-u)
+    if dist.kind == "fixed":
+        return np.full_like(u, dist.mean_hours)
+    s2 = math.log1p(dist.cv**2)
+    mu = math.log(dist.mean_hours) - s2 / 2.0
+    return np.exp(mu + math.sqrt(s2) * ndtri(u))
+
+
+def expected_excess(dist: Duration, m: float) -> float:
+    """E[(D - m)+]: expected overstay beyond a maximum stay ``m`` (hours)."""
+    mean = dist.mean_hours
+    if dist.kind == "exponential":
+        return mean * math.exp(-m / mean)
+    if dist.kind == "fixed":
+        return max(0.0, mean - m)
+    s = math.sqrt(math.log1p(dist.cv**2))
+    mu = math.log(mean) - s * s / 2.0
+    d1 = (mu + s * s - math.log(m)) / s
+    return float(mean * ndtr(d1) - m * ndtr(d1 - s))
+
+
+# --------------------------------------------------------------------------- layout
+@dataclass
+class Layout:
+    """Flat, index-based view of the city under one policy (built once per run)."""
+
+    ids: list[str]
+    is_kerb: np.ndarray  # bool (F,)
+    is_shared: np.ndarray  # bool (F,)
+    berths: np.ndarray  # int (F,) including the policy's added berths
+    tariff_of: list[TariffCalc]  # per facility, after policy overrides
+    pay_at_exit: np.ndarray  # bool (F,)
+    max_stay: np.ndarray  # float (F,), inf for car parks
+    intervals: list[list[tuple[float, float]]]  # absolute open intervals per facility
+    opts: np.ndarray  # int (Z, K) facility index per option, -1 = padding
+    walk_m: np.ndarray  # float (Z, K), inf for padding
+    cruise_m: np.ndarray  # float (Z, K, K) driving distance between options
+    reprice: np.ndarray  # bool (F,) facilities under responsive pricing
+
+
+def _open_intervals(windows: list[tuple[float, float]], days: int) -> list[tuple[float, float]]:
+    """Absolute open intervals over ``days`` days, merged across midnight; the last is open-ended
+    when it runs to the end of the generated range (the pattern repeats every day)."""
+    spans = sorted((24.0 * d + s, 24.0 * d + e) for d in range(days) for s, e in windows)
+    merged: list[list[float]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1] + 1e-12:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    end = 24.0 * days
+    return [(s, INF if e >= end - 1e-12 else e) for s, e in merged]
+
+
+def build_layout(city: City, policy: Policy, horizon_hours: float) -> Layout:
+    """Index the facilities and choice sets of ``city`` under ``policy``."""
+    errors = check_policy(city, policy)
+    if errors:
+        raise ValueError(f"policy {policy.name!r}: " + "; ".join(errors))
+    facs: list[Any] = [*city.car_parks, *city.kerb_segments]
+    n_cp = len(city.car_parks)
+    ids = [f.id for f in facs]
+    is_kerb = np.array([k >= n_cp for k in range(len(facs))], dtype=bool)
+    is_shared = np.array([k < n_cp and f.shared for k, f in enumerate(facs)], dtype=bool)
+    berths = np.array([f.berths + policy.add_berths.get(f.id, 0) for f in facs], dtype=np.int64)
+    tariffs = {name: TariffCalc.of(policy.tariffs.get(name, t)) for name, t in city.tariffs.items()}
+    tariff_of = [tariffs[f.tariff] for f in facs]
+    if policy.payment == "as_city":
+        pay = [k < n_cp and f.payment == "pay_at_exit" for k, f in enumerate(facs)]
+    else:
+        pay = [k < n_cp and policy.payment == "pay_at_exit" for k in range(len(facs))]
+    pay_at_exit = np.array(pay, dtype=bool)
+    max_stay = np.array([f.max_stay_hours if k >= n_cp else INF for k, f in enumerate(facs)])
+    days = int(math.ceil(horizon_hours / 24.0)) + 2
+    intervals = [
+        [] if (is_shared[k] and not policy.open_shared_berths) else _open_intervals(f.public_hours, days)
+        for k, f in enumerate(facs)
+    ]
+    rp = policy.responsive_pricing
+    applies = set(rp.applies_to) if rp is not None else set()
+    reprice = np.array(
+        [
+            (("kerb_segments" in applies) if is_kerb[k] else
+             ("shared" in applies) if is_shared[k] else ("car_parks" in applies))
+            for k in range(len(facs))
+        ],
+        dtype=bool,
+    )
+    opts, walk_m, cruise_m = _choice_sets(city, facs)
+    return Layout(ids, is_kerb, is_shared, berths, tariff_of, pay_at_exit, max_stay, intervals,
+                  opts, walk_m, cruise_m, reprice)
+
+
+def _choice_sets(city: City, facs: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest ``choice_set_size`` facilities within walking range of every zone, with walking
+    distances and the driving distance between any two options of a zone."""
+    beh = city.behaviour
+    K = min(beh.choice_set_size, len(facs))
+    Z = len(city.zones)
+    opts = np.full((Z, K), -1, dtype=np.int64)
+    walk = np.full((Z, K), INF)
+    index = {f.id: k for k, f in enumerate(facs)}
+    links: dict[str, list[tuple[float, int]]] = {}
+    for link in city.walking_links:
+        links.setdefault(link.zone, []).append((link.metres, index[link.facility]))
+    placed = all(f.x is not None and f.y is not None for f in facs)
+    xy = np.array([[f.x, f.y] for f in facs], dtype=float) if placed else np.zeros((len(facs), 2))
+    coord_zones = [i for i, z in enumerate(city.zones) if z.id not in links]
+    if coord_zones:
+        tree = cKDTree(xy)
+        zxy = np.array([[city.zones[i].x, city.zones[i].y] for i in coord_zones], dtype=float)
+        dist, idx = tree.query(zxy, k=K, distance_upper_bound=beh.max_walk_m / beh.walk_detour)
+        dist = np.asarray(dist, dtype=float).reshape(len(coord_zones), K)
+        idx = np.asarray(idx).reshape(len(coord_zones), K)
+        ok = np.isfinite(dist)
+        rows = np.asarray(coord_zones)
+        opts[rows] = np.where(ok, idx, -1)
+        walk[rows] = np.where(ok, dist * beh.walk_detour, INF)
+    for i, z in enumerate(city.zones):
+        if z.id in links:
+            near = sorted(m for m in links[z.id] if m[0] <= beh.max_walk_m)[:K]
+            for k, (m, f) in enumerate(near):
+                opts[i, k] = f
+                walk[i, k] = m
+    # Driving distance between two options of a zone: straight line x road detour when placed,
+    # otherwise via the zone (walk distances are the only geometry given); never below one block.
+    valid = opts >= 0
+    safe = np.where(valid, opts, 0)
+    if placed:
+        p = xy[safe]  # (Z, K, 2)
+        d = np.sqrt(((p[:, :, None, :] - p[:, None, :, :]) ** 2).sum(-1)) * beh.road_detour
+    else:
+        w = np.where(valid, walk, 0.0)
+        d = w[:, :, None] + w[:, None, :]
+    cruise = np.maximum(d, beh.min_cruise_m)
+    return opts, walk, cruise
+
+
+# --------------------------------------------------------------------------- arrivals
+@dataclass
+class Arrivals:
+    """Every driver of one run, sorted by arrival time."""
+
+    time: np.ndarray  # float (N,) hours
+    zone: np.ndarray  # int (N,)
+    purpose: np.ndarray  # int (N,)
+    duration: np.ndarray  # float (N,) intended stay, hours
+    gumbel: np.ndarray  # float (N, K) taste shocks
+    ticket_u: np.ndarray  # float (N,) uniform deciding a kerbside ticket
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+
+def arrival_rates(city: City, horizon_hours: float) -> np.ndarray:
+    """Expected arrivals per hour, shape (Z, P, H) for hours 0..ceil(horizon)-1."""
+    dem = city.demand
+    base = np.asarray(dem.hourly_profile, dtype=float)
+    shares = np.array([p.share for p in dem.purposes], dtype=float)
+    shares /= shares.sum()
+    prof = np.array(
+        [np.asarray(p.hourly_profile if p.hourly_profile is not None else base, dtype=float)
+         for p in dem.purposes]
+    )
+    prof /= prof.sum(axis=1, keepdims=True)  # (P, 24) share of the day per hour
+    H = int(math.ceil(horizon_hours - 1e-9))
+    hod = np.arange(H) % 24
+    per_day = np.array([z.arrivals_per_day for z in city.zones], dtype=float)
+    rates = per_day[:, None, None] * shares[None, :, None] * prof[None, :, hod]
+    # the last hour may be partial
+    frac = np.ones(H)
+    if H > 0:
+        frac[-1] = horizon_hours - (H - 1)
+    return rates * frac[None, None, :]
+
+
+def draw_arrivals(city: City, horizon_hours: float, streams: Streams, K: int) -> Arrivals:
+    """Draw all drivers of the run from the ``arrivals``, ``durations``, ``choice`` and
+    ``enforcement`` streams (independent of the policy)."""
+    rates = arrival_rates(city, horizon_hours)
+    Z, P, H = rates.shape
+    rng = streams["arrivals"]
+    counts = rng.poisson(rates).ravel()  # order (zone, purpose, hour)
+    n = int(counts.sum())
+    cell = np.repeat(np.arange(counts.size), counts)
+    hour = cell % H
+    frac = np.ones(H)
+    if H > 0:
+        frac[-1] = horizon_hours - (H - 1)
+    t = hour + rng.random(n) * frac[hour]
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    cell = cell[order]
+    zone = cell // (P * H)
+    purpose = (cell // H) % P
+    u = streams["durations"].random(n)
+    dur = np.empty(n)
+    for k, p in enumerate(city.demand.purposes):
+        m = purpose == k
+        dur[m] = duration_quantile(p.duration, u[m])
+    g = -np.log(-np.log(streams["choice"].random((n, K))))
+    tu = streams["enforcement"].random(n)
+    return Arrivals(t, zone.astype(np.int64), purpose.astype(np.int64), dur, g, tu)
+
+
+# --------------------------------------------------------------------------- simulation
+@dataclass
+class SimResult:
+    """Raw outcome of one run; :mod:`simcity.parking.metrics` turns it into metrics."""
+
+    layout: Layout
+    horizon: float
+    warmup: float
+    n_arrivals: int
+    hour_area: np.ndarray  # (F, H) berth-hours occupied per hour bin
+    hour_cap: np.ndarray  # (F, H) berth-hours open per hour bin
+    hour_shift: np.ndarray  # (F, H) rate shift in force at the start of each hour
+    arrivals_by_hour: np.ndarray  # (H,) drivers arriving per hour bin
+    lost_by_hour: np.ndarray  # (H,)
+    sessions: np.ndarray  # (F,) sessions of drivers arriving after warm-up
+    revenue: np.ndarray  # (F,)
+    tickets: np.ndarray  # (F,)
+    stay_sum: np.ndarray  # (F,) hours
+    walk_sum: np.ndarray  # (F,) metres
+    entry_wait_sum: np.ndarray  # (F,) hours
+    exit_wait_sum: np.ndarray  # (F,) hours
+    exits: np.ndarray  # (F,) sessions that passed an exit gate
+    counted: int  # drivers arriving after warm-up
+    lost: int
+    search_h: float  # summed over counted drivers
+    cruise_m: float
+    trace: list[tuple[Any, ...]] | None = field(default=None)
+
+
+def _cap_area(intervals: list[tuple[float, float]], berths: int, H: int, horizon: float) -> np.ndarray:
+    """Open berth-hours in each hour bin."""
+    out = np.zeros(H)
+    for s, e in intervals:
+        e = min(e, horizon)
+        if e <= s:
+            continue
+        for h in range(int(s), min(H, int(math.ceil(e)))):
+            out[h] += max(0.0, min(e, h + 1.0) - max(s, float(h)))
+    return out * berths
+
+
+def simulate(
+    city: City,
+    policy: Policy,
+    horizon_hours: float,
+    warmup_hours: float,
+    streams: Streams,
+    *,
+    arrivals: Arrivals | None = None,
+    trace: bool = False,
+) -> SimResult:
+    """Run the parking model once.
+
+    Parameters
+    ----------
+    city, policy:
+        Validated configuration.
+    horizon_hours, warmup_hours:
+        Simulated time from midnight, and the part of it excluded from statistics.
+    streams:
+        The replication's random streams.
+    arrivals:
+        Drivers to simulate instead of drawing them (for hand-checked traces).
+    trace:
+        Record every arrival, parking, departure and loss as ``(kind, driver, time, facility)``
+        (facility -1 for arrivals and losses) in :attr:`SimResult.trace`.
+    """
+    lay = build_layout(city, policy, horizon_hours)
+    beh = city.behaviour
+    F = len(lay.ids)
+    Z, K = lay.opts.shape
+    arr = arrivals if arrivals is not None else draw_arrivals(city, horizon_hours, streams, K)
+    N = len(arr)
+    H = int(math.ceil(horizon_hours - 1e-9))
+    warm = warmup_hours
+    purposes = city.demand.purposes
+    P = len(purposes)
+
+    env = simpy.Environment()
+    log: list[tuple[Any, ...]] | None = [] if trace else None
+
+    # --- mutable per-facility state (plain lists: cheapest per-event access)
+    occ = [0] * F
+    cap_now = [0] * F
+    close_at = [0.0] * F
+    area = [0.0] * F
+    last = [0.0] * F
+    attempts = [0] * F
+    refused = [0] * F
+    shift = [0.0] * F
+    sessions = [0] * F
+    revenue = [0.0] * F
+    tickets = [0] * F
+    stay_sum = [0.0] * F
+    walk_sum = [0.0] * F
+    entry_wait = [0.0] * F
+    exit_wait = [0.0] * F
+    exits = [0] * F
+    acc = {"lost": 0, "search": 0.0, "cruise": 0.0}
+    lost_by_hour = np.zeros(max(H, 1), dtype=np.int64)
+
+    berths = lay.berths.tolist()
+    charge_fn: list[Callable[[float, float], float]] = [t.charge for t in lay.tariff_of]
+    max_stay = lay.max_stay.tolist()
+    is_kerb = lay.is_kerb.tolist()
+    enf = city.enforcement
+    check_rate = enf.checks_per_hour * policy.enforcement_factor
+    fine = enf.fine
+
+    def gate(n: int, service_s: float) -> tuple[simpy.Resource | None, float]:
+        return (simpy.Resource(env, capacity=n), service_s / 3600.0) if n > 0 and service_s > 0 else (None, 0.0)
+
+    entry_gate: list[simpy.Resource | None] = []
+    entry_h: list[float] = []
+    exit_gate: list[simpy.Resource | None] = []
+    exit_h: list[float] = []
+    for k in range(F):
+        if is_kerb[k]:
+            g_in: tuple[simpy.Resource | None, float] = (None, 0.0)
+            g_out: tuple[simpy.Resource | None, float] = (None, 0.0)
+        else:
+            cp = city.car_parks[k]
+            g_in = gate(cp.entry_gates, cp.entry_service_s)
+            g_out = gate(cp.exit_gates, cp.exit_service_s) if lay.pay_at_exit[k] else (None, 0.0)
+        entry_gate.append(g_in[0])
+        entry_h.append(g_in[1])
+        exit_gate.append(g_out[0])
+        exit_h.append(g_out[1])
+
+    # --- opening and closing: capacity varies by time of day
+    changes: list[tuple[float, int, int, float]] = []
+    for k, ivs in enumerate(lay.intervals):
+        for s, e in ivs:
+            changes.append((s, k, berths[k], e))
+            if e < INF:
+                changes.append((e, k, 0, 0.0))
+    changes.sort(key=lambda c: (c[0], c[2]))  # closings before openings at the same instant
+    ci = 0
+    while ci < len(changes) and changes[ci][0] <= 0.0:
+        _, k, c, e = changes[ci]
+        cap_now[k], close_at[k] = c, e
+        ci += 1
+
+    def capacity_changes(pending: list[tuple[float, int, int, float]]) -> Any:
+        for t, k, c, e in pending:
+            if t >= horizon_hours:
+                return
+            yield env.timeout(t - env.now)
+            # flush the occupancy integral is unnecessary: occupancy does not change here
+            cap_now[k] = c
+            close_at[k] = e
+
+    env.process(capacity_changes(changes[ci:]))
+
+    # --- choice: cost matrix ingredients
+    opts_l = lay.opts.tolist()
+    walk_l = lay.walk_m.tolist()
+    cruise_l = lay.cruise_m.tolist()
+    cruise_speed = beh.cruise_speed_kmh * 1000.0  # m/h
+    max_search = beh.max_search_minutes / 60.0
+    walk_h = np.where(np.isfinite(lay.walk_m), lay.walk_m, 0.0) / (beh.walk_speed_kmh * 1000.0)
+    valid = lay.opts >= 0
+    safe_opts = np.where(valid, lay.opts, 0)
+    # mean cruise time from one option of the zone to another: the cost of one refusal
+    kk = max(K, 1)
+    off_diag = lay.cruise_m.sum(axis=(1, 2)) - np.einsum("zii->z", lay.cruise_m)
+    mean_cruise_h = off_diag / max(kk * (kk - 1), 1) / cruise_speed  # (Z,)
+    vot = np.array([p.value_of_time_per_hour for p in purposes])
+    mean_stay = np.array([p.duration.mean_hours for p in purposes])
+    # expected kerbside fine per purpose and facility (policy-dependent via enforcement)
+    fine_exp = np.zeros((F, P))
+    for k in range(F):
+        if is_kerb[k]:
+            for j, p in enumerate(purposes):
+                fine_exp[k, j] = fine * -math.expm1(-check_rate * expected_excess(p.duration, max_stay[k]))
+    tariff_key = {id(t): i for i, t in enumerate({id(t): t for t in lay.tariff_of}.values())}
+    uniq = list({id(t): t for t in lay.tariff_of}.values())
+    tariff_idx = np.array([tariff_key[id(t)] for t in lay.tariff_of], dtype=np.int64)
+    base_price = np.array([[t.charge(m, 0.0) for m in mean_stay] for t in uniq])  # (T, P)
+    billable = np.array([[t.billable(m) for m in mean_stay] for t in uniq])  # (T, P)
+    cap_price = np.array([t.cap for t in uniq])
+    min_rate = np.array([t.min_rate for t in lay.tariff_of])
+    theta = beh.logit_scale
+    walk_term = (beh.walk_weight * walk_h)[:, None, :] * vot[None, :, None]  # (Z, P, K)
+
+    def cost_matrix(shift_arr: np.ndarray, refuse_share: np.ndarray, open_now: np.ndarray) -> np.ndarray:
+        price = np.minimum(
+            base_price[tariff_idx] + shift_arr[:, None] * billable[tariff_idx],
+            cap_price[tariff_idx][:, None],
+        )  # (F, P)
+        price = np.where(billable[tariff_idx] > 0, price, 0.0)
+        r = np.minimum(refuse_share, 0.9)
+        search_h = (r / (1.0 - r))[safe_opts] * mean_cruise_h[:, None]  # (Z, K)
+        c = (price + fine_exp)[safe_opts].transpose(0, 2, 1)  # (Z, P, K)
+        c = c + walk_term + (beh.search_weight * search_h)[:, None, :] * vot[None, :, None]
+        usable = valid & open_now[safe_opts]
+        return np.where(usable[:, None, :], c, INF)
+
+    # --- statistics bins
+    hour_area = np.zeros((F, max(H, 1)))
+    hour_shift = np.zeros((F, max(H, 1)))
+    cap_area = np.array([_cap_area(iv, b, max(H, 1), horizon_hours) for iv, b in zip(lay.intervals, berths, strict=True)]).reshape(F, max(H, 1))
+    period = beh.update_minutes / 60.0
+    n_periods = int(math.ceil(horizon_hours / period - 1e-9))
+    rp = policy.responsive_pricing
+    review_every = int(round(rp.period_hours / period)) if rp is not None else 0
+    review_area = np.zeros(F)
+    review_cap = np.zeros(F)
+    reprice = lay.reprice
+    shift_arr = np.zeros(F)
+    prev_area = np.zeros(F)
+
+    def flush_period(t0: float, t1: float) -> np.ndarray:
+        """Bring every occupancy integral to ``t1`` and return the berth-hours of [t0, t1]."""
+        for k in range(F):
+            area[k] += occ[k] * (t1 - last[k])
+            last[k] = t1
+        a = np.asarray(area)
+        got = a - prev_area
+        prev_area[:] = a
+        return got
+
+    def period_cap(t0: float, t1: float) -> np.ndarray:
+        out = np.zeros(F)
+        for k, ivs in enumerate(lay.intervals):
+            for s, e in ivs:
+                out[k] += max(0.0, min(e, t1) - max(s, t0))
+        return out * lay.berths
+
+    # --- the driver
+    def driver(i: int, t_arr: float, z: int, p: int, order: list[int], nok: int, d: float) -> Any:
+        counted = t_arr >= warm
+        options = opts_l[z]
+        cruise_row = cruise_l[z]
+        searched = 0.0
+        cruised = 0.0
+        prev = -1
+        for j in range(nok):
+            k = order[j]
+            f = options[k]
+            now = env.now
+            if now + d > close_at[f]:
+                continue  # the driver knows the facility closes before it would leave
+            if prev >= 0:
+                leg = cruise_row[prev][k]
+                dt = leg / cruise_speed
+                if searched + dt > max_search:
+                    break
+                yield env.timeout(dt)
+                searched += dt
+                cruised += leg
+                now = env.now
+            prev = k
+            attempts[f] += 1
+            if occ[f] >= cap_now[f] or now + d > close_at[f]:
+                refused[f] += 1
+                continue
+            # park: reserve a berth (the occupancy integral is updated on every change)
+            area[f] += occ[f] * (now - last[f])
+            last[f] = now
+            occ[f] += 1
+            closes = close_at[f]
+            if log is not None:
+                log.append((PARK, i, now, f))
+            g = entry_gate[f]
+            if g is not None:
+                req = g.request()
+                yield req
+                waited = env.now - now
+                yield env.timeout(entry_h[f])
+                g.release(req)
+                if counted:
+                    entry_wait[f] += waited
+            stay = min(d, closes - env.now)
+            if counted:
+                # the session is recorded when it starts: its stay and charge are known then
+                # (the tariff in force at entry applies), so sessions running past the horizon count
+                sessions[f] += 1
+                revenue[f] += charge_fn[f](stay, shift[f])
+                stay_sum[f] += stay
+                walk_sum[f] += walk_l[z][k]
+                if stay > max_stay[f] and ticket_l[i] < -math.expm1(-check_rate * (stay - max_stay[f])):
+                    tickets[f] += 1
+                acc["search"] += searched
+                acc["cruise"] += cruised
+            yield env.timeout(stay)
+            now = env.now
+            area[f] += occ[f] * (now - last[f])
+            last[f] = now
+            occ[f] -= 1
+            if log is not None:
+                log.append((LEAVE, i, now, f))
+            g = exit_gate[f]
+            if g is not None:
+                t_q = now
+                req = g.request()
+                yield req
+                w = env.now - t_q
+                yield env.timeout(exit_h[f])
+                g.release(req)
+                if counted:
+                    exit_wait[f] += w
+                    exits[f] += 1
+            return
+        # lost: options exhausted, none usable, or the search budget spent
+        if log is not None:
+            log.append((LOST, i, env.now, -1))
+        if counted:
+            acc["lost"] += 1
+            acc["search"] += searched
+            acc["cruise"] += cruised
+            lost_by_hour[int(t_arr)] += 1
+
+    # --- the arrival process, which also refreshes information every period
+    times = arr.time.tolist()
+    zones_l = arr.zone.tolist()
+    purp_l = arr.purpose.tolist()
+    dur_l = arr.duration.tolist()
+    ticket_l = arr.ticket_u.tolist()
+    bounds = np.searchsorted(arr.time, np.arange(n_periods + 1) * period, side="left")
+    bounds[-1] = N
+
+    def refresh(q: int, t0: float) -> np.ndarray:
+        nonlocal review_area, review_cap
+        if q > 0:
+            tp = (q - 1) * period
+            got = flush_period(tp, t0)
+            hour_area[:, min(int(tp + 1e-9), H - 1)] += got
+            review_area = review_area + got
+            review_cap = review_cap + period_cap(tp, t0)
+            if rp is not None and q % review_every == 0:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    o = np.where(review_cap > 0, review_area / np.maximum(review_cap, 1e-300), np.nan)
+                step = np.where(o > rp.high, rp.step_per_hour, np.where(o < rp.low, -rp.step_per_hour, 0.0))
+                new = np.clip(shift_arr + step, -np.minimum(rp.max_decrease, min_rate), rp.max_increase)
+                shift_arr[:] = np.where(reprice, new, shift_arr)
+                shift[:] = shift_arr.tolist()
+                review_area = np.zeros(F)
+                review_cap = np.zeros(F)
+        att = np.asarray(attempts, dtype=float)
+        share = np.where(att > 0, np.asarray(refused, dtype=float) / np.maximum(att, 1.0), 0.0)
+        attempts[:] = [0] * F
+        refused[:] = [0] * F
+        if int(t0) < H and abs(t0 - round(t0)) < 1e-9:
+            hour_shift[:, int(round(t0))] = shift_arr
+        return cost_matrix(shift_arr, share, np.asarray(cap_now) > 0)
+
+    def arrival_process() -> Any:
+        for q in range(n_periods):
+            t0 = q * period
+            if t0 > env.now:
+                yield env.timeout(t0 - env.now)
+            cost = refresh(q, t0)
+            a, b = int(bounds[q]), int(bounds[q + 1])
+            if b <= a:
+                continue
+            zi = arr.zone[a:b]
+            pi = arr.purpose[a:b]
+            rows = cost[zi, pi]  # (n, K)
+            util = rows - arr.gumbel[a:b] / theta
+            order = np.argsort(util, axis=1, kind="stable").tolist()
+            nok = np.isfinite(rows).sum(axis=1).tolist()
+            for j in range(a, b):
+                t = times[j]
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                if log is not None:
+                    log.append((ARRIVE, j, t, -1))
+                env.process(driver(j, t, zones_l[j], purp_l[j], order[j - a], nok[j - a], dur_l[j]))
+
+    env.process(arrival_process())
+    env.run(until=horizon_hours)
+    # close the last statistics period
+    tp = (n_periods - 1) * period if n_periods > 0 else 0.0
+    got = flush_period(tp, horizon_hours)
+    if H > 0:
+        hour_area[:, min(int(tp + 1e-9), H - 1)] += got
+
+    arrivals_by_hour = np.bincount(arr.time.astype(np.int64).clip(0, max(H, 1) - 1), minlength=max(H, 1))
+    counted = int((arr.time >= warm).sum())
+    return SimResult(
+        layout=lay,
+        horizon=horizon_hours,
+        warmup=warm,
+        n_arrivals=N,
+        hour_area=hour_area,
+        hour_cap=cap_area,
+        hour_shift=hour_shift,
+        arrivals_by_hour=arrivals_by_hour,
+        lost_by_hour=lost_by_hour,
+        sessions=np.asarray(sessions, dtype=float),
+        revenue=np.asarray(revenue),
+        tickets=np.asarray(tickets, dtype=float),
+        stay_sum=np.asarray(stay_sum),
+        walk_sum=np.asarray(walk_sum),
+        entry_wait_sum=np.asarray(entry_wait),
+        exit_wait_sum=np.asarray(exit_wait),
+        exits=np.asarray(exits, dtype=float),
+        counted=counted,
+        lost=int(acc["lost"]),
+        search_h=float(acc["search"]),
+        cruise_m=float(acc["cruise"]),
+        trace=log,
+    )
