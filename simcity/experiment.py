@@ -7,14 +7,13 @@ runs it or in what order, so a run with one job and a run with many give identic
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,6 +21,9 @@ from simcity.domain import RunContext, RunOutput
 from simcity.rng import Streams
 from simcity.scenario import ScenarioBase
 from simcity.stats import summarize
+
+if TYPE_CHECKING:
+    from simcity.backends import Backend
 
 TABLE_COLUMNS = ["scenario", "policy", "replication", "metric", "value"]
 ENTITY_COLUMNS = ["policy", "replication", "entity", "metric", "value"]
@@ -60,10 +62,6 @@ def run_task(scenario: ScenarioBase, task: Task) -> TaskResult:
     return TaskResult(task, out, time.perf_counter() - t0)
 
 
-def _run_many(scenario: ScenarioBase, tasks: Sequence[Task]) -> list[TaskResult]:
-    return [run_task(scenario, t) for t in tasks]
-
-
 def all_tasks(scenario: ScenarioBase, replications: int | None = None) -> list[Task]:
     """Every (policy, replication) task of the scenario, replication-major."""
     n = scenario.replications if replications is None else replications
@@ -71,9 +69,14 @@ def all_tasks(scenario: ScenarioBase, replications: int | None = None) -> list[T
 
 
 ResultCallback = Callable[[TaskResult], None]
+GroupCallback = Callable[[int, TaskResult], None]
 
 
 def _noop(_: TaskResult) -> None:
+    return None
+
+
+def _noop_group(_g: int, _r: TaskResult) -> None:
     return None
 
 
@@ -84,43 +87,122 @@ def execute(
     jobs: int = 1,
     on_result: ResultCallback = _noop,
     progress: bool | None = None,
+    backend: Backend | None = None,
 ) -> list[TaskResult]:
-    """Run ``tasks`` on ``jobs`` processes; call ``on_result`` as each finishes.
+    """Run ``tasks`` on ``jobs`` processes (or ``backend``); call ``on_result`` as each finishes.
 
     Results come back sorted by (policy, replication) whatever the completion order.
     ``progress=None`` shows a progress bar only when stderr is a terminal.
     """
+    return execute_many([scenario], [tasks], jobs=jobs, progress=progress, backend=backend,
+                        on_result=lambda _g, r: on_result(r), desc=scenario.name)[0]
+
+
+def execute_many(
+    scenarios: Sequence[ScenarioBase],
+    task_lists: Sequence[Sequence[Task]],
+    *,
+    jobs: int = 1,
+    backend: Backend | None = None,
+    on_result: GroupCallback = _noop_group,
+    progress: bool | None = None,
+    desc: str = "",
+    done: int = 0,
+) -> list[list[TaskResult]]:
+    """Run the tasks of several scenarios (e.g. the design points of a sweep) together.
+
+    ``task_lists[g]`` are the tasks of ``scenarios[g]``; ``on_result(g, result)`` is called in
+    this process as each task finishes.  ``backend`` defaults to processes when ``jobs`` > 1.
+    ``done`` counts tasks finished earlier (for the progress bar of a resumed run).
+    Returns the results per scenario, sorted by (policy, replication).
+    """
     from tqdm import tqdm
 
+    from simcity.backends import make_backend, make_units
+
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(tasks), desc=scenario.name, unit="run", disable=not show, leave=False)
-    results: list[TaskResult] = []
+    total = sum(len(t) for t in task_lists)
+    out: list[list[TaskResult]] = [[] for _ in scenarios]
+    if total == 0:
+        return out
+    bar = tqdm(total=total + done, initial=done, desc=desc, unit="run", disable=not show, leave=False)
+    own = backend is None
+    be = make_backend(jobs) if backend is None else backend
     try:
-        if jobs <= 1 or len(tasks) <= 1:
-            for t in tasks:
-                r = run_task(scenario, t)
-                results.append(r)
-                on_result(r)
+        for g, results in be.run(scenarios, make_units(task_lists, be.workers)):
+            for r in results:
+                out[g].append(r)
+                on_result(g, r)
                 bar.update(1)
-        else:
-            # Small batches amortise pickling the scenario while keeping the bar lively.
-            size = max(1, math.ceil(len(tasks) / (jobs * 4)))
-            batches = [list(tasks[i:i + size]) for i in range(0, len(tasks), size)]
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                pending: set[Future[list[TaskResult]]] = {
-                    pool.submit(_run_many, scenario, b) for b in batches
-                }
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        for r in fut.result():
-                            results.append(r)
-                            on_result(r)
-                            bar.update(1)
     finally:
         bar.close()
-    results.sort(key=lambda r: (r.task.policy_index, r.task.replication))
-    return results
+        if own:
+            be.close()
+    for lst in out:
+        lst.sort(key=lambda r: (r.task.policy_index, r.task.replication))
+    return out
+
+
+def run_persisted(
+    scenarios: Sequence[ScenarioBase],
+    task_lists: Sequence[Sequence[Task]],
+    *,
+    work_root: str | Path | None = None,
+    resume: bool = False,
+    jobs: int = 1,
+    backend: Backend | None = None,
+    progress: bool | None = None,
+    on_result: GroupCallback = _noop_group,
+    desc: str = "",
+) -> list[list[TaskResult]]:
+    """:func:`execute_many`, persisting every finished task under ``work_root``
+    (:class:`simcity.store.TaskStore`) and, with ``resume``, reusing the tasks found there.
+
+    Nothing is persisted when ``work_root`` is ``None``.  Reused tasks are not passed to
+    ``on_result``.  The work folders stay in place; call :func:`discard_work` once the
+    results are safely written.
+    """
+    if work_root is None:
+        return execute_many(scenarios, task_lists, jobs=jobs, backend=backend, progress=progress,
+                            on_result=on_result, desc=desc)
+    from simcity.store import TaskStore
+
+    stores = [TaskStore(s, work_root) for s in scenarios]
+    found = [st.load(tl) if resume else {} for st, tl in zip(stores, task_lists, strict=True)]
+    todo = [[t for t in tl if t not in f] for tl, f in zip(task_lists, found, strict=True)]
+    for st, s in zip(stores, scenarios, strict=True):
+        st.write_manifest(s)
+
+    def persist(g: int, r: TaskResult) -> None:
+        stores[g].save(r)
+        on_result(g, r)
+
+    new = execute_many(scenarios, todo, jobs=jobs, backend=backend, progress=progress, on_result=persist,
+                       desc=desc, done=sum(len(f) for f in found))
+    out = []
+    for f, n in zip(found, new, strict=True):
+        merged = list(f.values()) + n
+        merged.sort(key=lambda r: (r.task.policy_index, r.task.replication))
+        out.append(merged)
+    return out
+
+
+def count_finished(scenarios: Sequence[ScenarioBase], task_lists: Sequence[Sequence[Task]],
+                   work_root: str | Path) -> int:
+    """How many of the tasks are already persisted under ``work_root`` (what ``--resume`` reuses)."""
+    from simcity.store import TaskStore
+
+    return sum(len(TaskStore(s, work_root).load(tl)) for s, tl in zip(scenarios, task_lists, strict=True))
+
+
+def discard_work(scenarios: Sequence[ScenarioBase], work_root: str | Path | None) -> None:
+    """Remove the work folders of ``scenarios`` (after their results were written)."""
+    if work_root is None:
+        return
+    from simcity.store import TaskStore
+
+    for s in scenarios:
+        TaskStore(s, work_root).discard()
 
 
 @dataclass
@@ -196,6 +278,9 @@ def compare(
     jobs: int = 1,
     progress: bool | None = None,
     on_result: ResultCallback = _noop,
+    backend: Backend | None = None,
+    work_root: str | Path | None = None,
+    resume: bool = False,
 ) -> Results:
     """Run every policy x replication of ``scenario`` and return the tidy results.
 
@@ -211,9 +296,19 @@ def compare(
         Show a progress bar (default: only when stderr is a terminal).
     on_result:
         Called in the parent process with each finished task (e.g. to persist it).
+    backend:
+        Where tasks run (:mod:`simcity.backends`); default processes when ``jobs`` > 1.
+        Results are identical for every backend.
+    work_root:
+        Persist every finished task under this folder (:mod:`simcity.store`).
+    resume:
+        Reuse the tasks already persisted under ``work_root`` instead of running them again.
     """
     if replications is not None:
         # through the scenario so the resolved scenario written with the results says so
         scenario = scenario.with_overrides({"replications": replications})
     tasks = all_tasks(scenario)
-    return collect(scenario, execute(scenario, tasks, jobs=jobs, on_result=on_result, progress=progress))
+    [results] = run_persisted([scenario], [tasks], work_root=work_root, resume=resume, jobs=jobs,
+                              backend=backend, progress=progress, on_result=lambda _g, r: on_result(r),
+                              desc=scenario.name)
+    return collect(scenario, results)

@@ -32,6 +32,8 @@ from pydantic import (
 
 from simcity import domains
 from simcity.domain import Domain, PolicyBase, StrictModel
+from simcity.selection import SelectionSpec
+from simcity.sweep import SweepSpec
 from simcity.tomlpos import key_lines, line_of
 
 # ---------------------------------------------------------------------------------------
@@ -91,6 +93,13 @@ class ScenarioBase(StrictModel):
     )
     metrics: list[str] | None = Field(
         None, description="The metrics to report, a subset of the domain's; all of them when omitted."
+    )
+    # -- experiments at scale (simcity.sweep, simcity.selection; owned by issue 7) --
+    sweep: SweepSpec | None = Field(
+        None, description="Parameters to vary for 'simcity sweep' (grid or Latin hypercube)."
+    )
+    selection: SelectionSpec | None = Field(
+        None, description="Settings of 'simcity select': metric, goal, indifference zone, confidence."
     )
 
     _source: Path | None = PrivateAttr(default=None)

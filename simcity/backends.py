@@ -1,0 +1,218 @@
+"""Execution backends: where tasks run.
+
+A backend receives *work units* - a few tasks of one scenario, so the scenario is shipped once
+per unit rather than once per task - and yields their results as they complete, in any
+order.  The results never depend on the backend: a task's random inputs depend only on the
+scenario seed and its replication (:mod:`simcity.rng`), and the runner sorts what comes back.
+
+* :class:`SerialBackend` - this process (one job);
+* :class:`ProcessBackend` - a local process pool (the default for ``--jobs`` > 1);
+* :class:`DaskBackend` - a Dask ``LocalCluster`` (``--dask local``) or an existing scheduler
+  (``--dask tcp://host:8786``).  Dask is an optional extra: ``pip install "dask[distributed]"``.
+
+Scenarios are pydantic models of classes created per domain at run time.  They pickle by
+reference (``simcity.scenario.<Name>Scenario``), which a fresh worker resolves through the
+module ``__getattr__`` of :mod:`simcity.scenario`.  A fresh worker only knows the built-in
+domains and the plug-ins of :mod:`simcity.plugins`, so each unit carries a
+:class:`ShippedScenario` that first re-registers a non-built-in domain by module reference.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from simcity.experiment import Task, TaskResult, run_task
+from simcity.plugins import domain_reference, ensure_domain
+from simcity.scenario import ScenarioBase
+
+
+class BackendError(Exception):
+    """A backend cannot be started (Dask missing, scheduler unreachable...)."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Tasks of one scenario run together; ``group`` indexes the scenario list."""
+
+    group: int
+    tasks: tuple[Task, ...]
+
+
+def _rebuild(domain_ref: str | None, payload: bytes) -> ScenarioBase:
+    ensure_domain(domain_ref)
+    scenario: ScenarioBase = pickle.loads(payload)
+    return scenario
+
+
+class ShippedScenario:
+    """A scenario that can be unpickled in a fresh process, whatever its domain."""
+
+    def __init__(self, scenario: ScenarioBase) -> None:
+        self.scenario = scenario
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unwrap, (domain_reference(self.scenario.domain), pickle.dumps(self.scenario)))
+
+
+def _unwrap(domain_ref: str | None, payload: bytes) -> ShippedScenario:
+    return ShippedScenario(_rebuild(domain_ref, payload))
+
+
+def run_unit(shipped: ShippedScenario, group: int, tasks: Sequence[Task]) -> tuple[int, list[TaskResult]]:
+    """Run one work unit (executed in the worker)."""
+    return group, [run_task(shipped.scenario, t) for t in tasks]
+
+
+def make_units(task_lists: Sequence[Sequence[Task]], workers: int) -> list[Unit]:
+    """Split every scenario's tasks into units: about four per worker overall, so the load
+    balances and progress stays lively while the scenario is not shipped per task."""
+    total = sum(len(t) for t in task_lists)
+    size = max(1, math.ceil(total / (max(1, workers) * 4)))
+    units = []
+    for g, tasks in enumerate(task_lists):
+        for i in range(0, len(tasks), size):
+            units.append(Unit(g, tuple(tasks[i:i + size])))
+    return units
+
+
+class Backend(ABC):
+    """Runs work units; use as a context manager to release workers."""
+
+    #: how many tasks run at once (for sizing units)
+    workers: int = 1
+
+    @abstractmethod
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+        """Yield ``(group, results)`` per unit as units complete."""
+
+    def close(self) -> None:
+        """Release workers (nothing by default)."""
+        return None
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        return type(self).__name__
+
+
+class SerialBackend(Backend):
+    """Run in this process, one task after another."""
+
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+        for u in units:
+            for t in u.tasks:  # one task at a time, so each is persisted as soon as it finishes
+                yield u.group, [run_task(scenarios[u.group], t)]
+
+    def describe(self) -> str:
+        return "this process"
+
+
+class ProcessBackend(Backend):
+    """A local process pool.
+
+    Parameters
+    ----------
+    jobs:
+        Worker processes.
+    start_method:
+        ``"fork"``, ``"spawn"`` or ``"forkserver"``; the platform default when ``None``.
+    """
+
+    def __init__(self, jobs: int, start_method: str | None = None) -> None:
+        import multiprocessing
+
+        self.workers = jobs
+        ctx = multiprocessing.get_context(start_method) if start_method else None
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+        shipped = [ShippedScenario(s) for s in scenarios]
+        pending: set[Future[tuple[int, list[TaskResult]]]] = {
+            self._pool.submit(run_unit, shipped[u.group], u.group, u.tasks) for u in units
+        }
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        finally:
+            for fut in pending:  # interrupted: do not start what has not started
+                fut.cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def describe(self) -> str:
+        return f"{self.workers} local processes"
+
+
+class DaskBackend(Backend):
+    """Dask distributed: ``address="local"`` starts a ``LocalCluster`` of ``jobs`` single-threaded
+    worker processes; any other address connects to a running scheduler."""
+
+    def __init__(self, address: str = "local", jobs: int = 1) -> None:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise BackendError(
+                "the Dask backend needs the optional dependency: pip install \"dask[distributed]\""
+            ) from None
+        self._cluster: Any = None
+        try:
+            if address == "local":
+                self._cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                             dashboard_address=None)
+                self._client = Client(self._cluster)
+            else:
+                self._client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise BackendError(f"cannot connect to the Dask scheduler at {address!r}: {exc}") from None
+        self.address = address
+        info = self._client.scheduler_info()
+        self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
+
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+        from dask.distributed import as_completed
+
+        shipped = [ShippedScenario(s) for s in scenarios]
+        futures = [self._client.submit(run_unit, shipped[u.group], u.group, u.tasks, pure=False) for u in units]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            self._client.cancel([f for f in futures if not f.done()])
+
+    def close(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def describe(self) -> str:
+        where = "a local Dask cluster" if self.address == "local" else f"the Dask scheduler {self.address}"
+        return f"{self.workers} workers of {where}"
+
+
+def make_backend(jobs: int = 1, dask: str | None = None) -> Backend:
+    """The backend the CLI options ask for: Dask when ``dask`` is given, else processes
+    (``jobs`` > 1) or this process."""
+    if dask is not None:
+        return DaskBackend(dask, jobs)
+    if jobs > 1:
+        return ProcessBackend(jobs)
+    return SerialBackend()
