@@ -186,10 +186,39 @@ class Routing(StrictModel):
     """How ``optimize.routing`` is called each day."""
 
     time_limit_s: float = Field(
-        2.0, gt=0, le=3600, description="Solver time budget per routing call (s); one call per "
-        "collection group (category, or co-collected categories) per day.",
+        2.0, gt=0, le=3600, description="Routing time budget per collection group (category, or "
+        "co-collected categories) per day (s), split over zones by their number of stops.",
     )
-    backend: str = Field("ortools", min_length=1, description="optimize.routing backend name.")
+    min_call_s: float = Field(
+        0.2, gt=0, le=600, description="Smallest budget of one routing call when a day's budget is "
+        "split over zones (s).",
+    )
+    partition: Literal["none", "zone"] = Field(
+        "zone",
+        description="'zone': plan each zone with its share of the trucks (fixed crews per sector); "
+        "'none': one routing call per collection group for the whole city.",
+    )
+    backend: Literal["ortools", "pyvrp", "auto"] = Field(
+        "ortools", description="optimize.routing backend."
+    )
+    first_solution: str = Field(
+        "AUTO", min_length=1, description="OR-Tools first-solution strategy name."
+    )
+    metaheuristic: str = Field(
+        "GUIDED_LOCAL_SEARCH", min_length=1,
+        description="OR-Tools metaheuristic name; GREEDY_DESCENT stops at a local optimum, which "
+        "makes plans independent of machine speed when it converges within the budget.",
+    )
+    plan_breaks: bool = Field(
+        False,
+        description="Plan the lunch break inside the routes (OR-Tools only; it slows the search "
+        "several-fold).  Otherwise routes are planned on a shift shortened by the break and the "
+        "trucks take the break in the simulation.",
+    )
+    bay_time_limit_s: float = Field(
+        1.0, gt=0, le=600,
+        description="CP-SAT budget per station and day when the policy plans tipping bays (s).",
+    )
     skip_penalty: float = Field(
         2_000.0, ge=0, le=1e7,
         description="Cost (CNY) of leaving a selected point unvisited; large so that the solver "
@@ -206,12 +235,12 @@ class City(StrictModel):
     )
     zones: list[Zone] = Field(min_length=1, description="Clusters of drop points.")
     waste: list[WasteStream] = Field(min_length=1, max_length=4, description="Waste streams.")
-    pattern: Pattern = Field(default_factory=Pattern, description="Daily and weekly drop-off pattern.")
+    pattern: Pattern = Field(default_factory=lambda: Pattern.model_validate({}), description="Daily and weekly drop-off pattern.")
     depots: list[Depot] = Field(min_length=1, description="Truck depots.")
     stations: list[TransferStation] = Field(min_length=1, description="Transfer stations.")
     fleets: list[Fleet] = Field(min_length=1, description="Truck fleets.")
-    roads: Roads = Field(default_factory=Roads, description="Road network approximation.")
-    routing: Routing = Field(default_factory=Routing, description="Daily route planning settings.")
+    roads: Roads = Field(default_factory=lambda: Roads.model_validate({}), description="Road network approximation.")
+    routing: Routing = Field(default_factory=lambda: Routing.model_validate({}), description="Daily route planning settings.")
     drop_step_minutes: float = Field(
         30.0, ge=5, le=60, description="Time step at which residents' drops are added to bins (min)."
     )

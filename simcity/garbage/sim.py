@@ -1,0 +1,423 @@
+"""The SimPy model of one replication: drops, daily planning, trucks, transfer stations.
+
+Processes
+---------
+``drops``
+    Every ``drop_step_minutes`` adds residents' waste to all bins at once (vectorised over
+    points), only inside the policy's opening hours; what does not fit is overflow.  Each
+    day's amount per bin is drawn at midnight from the ``generation`` stream, the same for
+    every policy (common random numbers).
+``planning``
+    At the earliest shift start: the policy selects points, :class:`Planner` routes them,
+    optionally ``optimize.berths`` schedules the tipping bays, and one truck process starts
+    per route.
+``truck``
+    Drives its route with stochastic travel (``travel`` stream) and service (``service``
+    stream) times; handles what the plan did not foresee: a full truck unloads at the
+    nearest station and comes back, a truck running past its overtime limit drops its
+    remaining stops, a station over its daily limit diverts the truck.
+
+Mass balance: ``generated = in bins + overflow + on trucks + tipped`` at every instant.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simcity.domain import RunContext
+from simcity.garbage.config import City, Policy
+from simcity.garbage.layout import FloatArray, Layout
+from simcity.garbage.planning import DayPlan, Planner, Timer, TruckPlan
+from simcity.garbage.policies import select
+
+Proc = Generator[simpy.Event, Any, None]
+
+
+def step_shares(city: City, policy: Policy) -> FloatArray:
+    """Share of a day's drops falling in each drop step, from the hourly pattern and opening hours."""
+    minutes = np.arange(1440)
+    open_ = np.zeros(1440, dtype=bool)
+    for a, b in policy.opening_hours:
+        open_ |= (minutes >= a * 60) & (minutes < b * 60)
+    if not open_.any():
+        raise ValueError(f"policy {policy.name!r}: opening_hours leave no minute open")
+    w = np.asarray(city.pattern.hourly)[minutes // 60] * open_
+    if w.sum() <= 0:
+        # the pattern puts no drops in the open hours: spread them evenly over the open time
+        w = open_.astype(float)
+    n_steps = int(round(1440 / city.drop_step_minutes))
+    edges = np.linspace(0, 1440, n_steps + 1).round().astype(int)
+    cum = np.concatenate([[0.0], np.cumsum(w)])
+    return np.diff(cum[edges]) / cum[-1]
+
+
+@dataclass
+class Tally:
+    """Counters of the measured days (after warm-up)."""
+
+    km: float = 0.0
+    truck_hours: float = 0.0
+    overtime_h: float = 0.0
+    routes: int = 0
+    late_returns: int = 0
+    cost: float = 0.0
+    co2_kg: float = 0.0
+    unplanned_unloads: int = 0
+    dropped_stops: int = 0
+    planned_skips: int = 0
+    visits: int = 0
+    diversions: int = 0
+    overlimit_t: float = 0.0
+    waits_h: list[float] = field(default_factory=list)
+    fills: list[float] = field(default_factory=list)
+    complaints: int = 0
+    overflow_point_days: int = 0
+    point_days: int = 0
+
+
+class GarbageSim:
+    """One replication of one policy; call :meth:`run` once."""
+
+    def __init__(self, city: City, policy: Policy, ctx: RunContext, layout: Layout,
+                 timer: Timer | None = None) -> None:
+        self.city, self.policy, self.ctx, self.lay = city, policy, ctx, layout
+        self.days = int(ctx.horizon_hours // 24 + 1e-9)
+        if self.days < 1:
+            raise ValueError("garbage model: horizon_hours must cover at least one day (24 h)")
+        self.first_day = int(math.ceil(ctx.warmup_hours / 24 - 1e-9))
+        if self.first_day >= self.days:
+            raise ValueError("garbage model: warmup_hours leaves no day to measure")
+        self.env = simpy.Environment()
+        self.timer = timer if timer is not None else Timer()
+        self.planner = Planner(city, policy, layout, self.timer)
+        C, n = layout.mean.shape
+        self.C, self.n = C, n
+        self.share = step_shares(city, policy)
+        self.cum_share = np.concatenate([[0.0], np.cumsum(self.share)])
+        wk = np.asarray(city.pattern.weekly)
+        self.weekly = wk / wk.mean()
+        self.cv = np.array([w.day_cv for w in city.waste])
+        self.gen = ctx.streams["generation"]
+        self.travel = ctx.streams["travel"]
+        self.service = ctx.streams["service"]
+        self.complaint_rng = ctx.streams["complaints"]
+        # start half full on average so that the warm-up days reach a steady state quickly
+        self.content = np.minimum(ctx.streams["initial"].random((C, n)) * layout.cap, layout.cap)
+        self.generated = self.content.sum(axis=1)
+        self.overflow = np.zeros(C)
+        self.on_trucks = np.zeros(C)
+        self.tipped = np.zeros(C)
+        self.tipped_by_station = np.zeros((len(city.stations), C))
+        self.measured_tipped = np.zeros(C)
+        self.measured_overflow = np.zeros(C)
+        self.overflow_today = np.zeros((C, n), dtype=bool)
+        self.today = np.zeros((C, n))
+        self.station_today = np.zeros(len(city.stations))
+        self.bays = [simpy.Resource(self.env, capacity=s.bays) for s in city.stations]
+        self.bay_slots = [[simpy.PriorityResource(self.env, capacity=1) for _ in range(s.bays)]
+                          for s in city.stations]
+        self.bay_plan: dict[tuple[int, int], tuple[int, int]] = {}
+        self.station_waits: list[list[float]] = [[] for _ in city.stations]
+        self.tally = Tally()
+        self.active_trucks = 0
+        self.hour_fill = np.zeros(24)
+        self.hour_trucks = np.zeros(24)
+        self.hour_samples = np.zeros(24)
+        self.plan_h = min(f.shift_start_h for f in city.fleets)
+        self.half_shift_h = float(np.mean([f.shift_hours for f in city.fleets])) / 2
+        self._truck_serial = 0
+
+    # ------------------------------------------------------------------ helpers
+    def measured(self, day: int) -> bool:
+        return day >= self.first_day
+
+    def expected_fraction(self, t0: float, t1: float) -> float:
+        """Expected drops between absolute times ``t0`` and ``t1`` (h), in days of mean generation."""
+        total = 0.0
+        steps = len(self.share)
+        d0, d1 = int(t0 // 24), int(math.ceil(t1 / 24))
+        for d in range(d0, d1):
+            a = min(max(t0 - 24 * d, 0.0), 24.0)
+            b = min(max(t1 - 24 * d, 0.0), 24.0)
+            ka, kb = a / 24 * steps, b / 24 * steps
+            frac = np.interp([ka, kb], np.arange(steps + 1), self.cum_share)
+            total += self.weekly[d % 7] * float(frac[1] - frac[0])
+        return total
+
+    def nearest_station(self, loc: int, cats: tuple[int, ...]) -> int:
+        names = {self.lay.categories[c] for c in cats}
+        best, best_km = -1, math.inf
+        for s, st in enumerate(self.city.stations):
+            if names <= set(st.categories):
+                km = self.lay.km(loc, self.lay.station_loc[s])
+                if km < best_km:
+                    best, best_km = s, km
+        return best
+
+    def balance(self) -> tuple[float, float]:
+        """(generated, in bins + overflow + on trucks + tipped), in tonnes; equal up to rounding."""
+        return float(self.generated.sum()), float(
+            self.content.sum() + self.overflow.sum() + self.on_trucks.sum() + self.tipped.sum())
+
+    # ------------------------------------------------------------------ processes
+    def drops(self) -> Proc:
+        env, lay = self.env, self.lay
+        steps = len(self.share)
+        shape = np.where(self.cv > 0, 1.0 / np.maximum(self.cv, 1e-12) ** 2, 0.0)
+        for d in range(self.days):
+            mean = lay.mean * self.weekly[d % 7]
+            amount = mean.copy()
+            for c in range(self.C):
+                if self.cv[c] > 0:
+                    amount[c] = self.gen.gamma(shape[c], mean[c] / shape[c])
+            self.overflow_today[:] = False
+            self.station_today[:] = 0.0
+            for k in range(steps):
+                t = 24.0 * d + 24.0 * k / steps
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                if self.share[k] > 0:
+                    add = amount * self.share[k]
+                    self.generated += add.sum(axis=1)
+                    c2 = self.content + add
+                    over = np.maximum(c2 - lay.cap, 0.0)
+                    self.content = c2 - over
+                    spill = over > 1e-12
+                    self.overflow_today |= spill
+                    o = over.sum(axis=1)
+                    self.overflow += o
+                    if self.measured(d):
+                        self.measured_overflow += o
+                hour = int(24 * k / steps)
+                if self.measured(d) and 24 * k % steps == 0:
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        fill = self.content[lay.has_bin] / lay.cap[lay.has_bin]
+                    self.hour_fill[hour] += float(fill.mean())
+                    self.hour_trucks[hour] += self.active_trucks
+                    self.hour_samples[hour] += 1
+            t_end = 24.0 * (d + 1)
+            if t_end > env.now:
+                yield env.timeout(t_end - env.now)
+            if self.measured(d):
+                k = int((self.overflow_today & lay.has_bin).sum())
+                self.tally.overflow_point_days += k
+                self.tally.point_days += int(lay.has_bin.sum())
+                self.tally.complaints += int(self.complaint_rng.binomial(k, self.city.complaint_probability))
+
+    def planning(self) -> Proc:
+        env = self.env
+        for d in range(self.days):
+            t = 24.0 * d + self.plan_h
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            now = env.now
+            to_visit = self.lay.mean * self.expected_fraction(now, now + self.half_shift_h)
+            next_round = self.lay.mean * self.expected_fraction(now, now + 24.0)
+            sel = select(self.city, self.policy, self.lay, d, self.content.copy(), to_visit, next_round)
+            seed = self.ctx.streams.integer_seed(f"routing-day-{d}")
+            plan = self.planner.plan_day(d, sel, seed)
+            if self.measured(d):
+                self.tally.planned_skips += plan.planned_skips
+            if self.policy.bay_rule == "planned":
+                self.plan_bays(d, plan)
+            for tp in plan.trucks:
+                self._truck_serial += 1
+                env.process(self.truck(d, tp, self._truck_serial))
+
+    def plan_bays(self, day: int, plan: DayPlan) -> None:
+        """Schedule the planned unloads of the day on the bays with ``optimize.berths``."""
+        from optimize.berths import Berth, BerthProblem, Request
+        from optimize.berths import solve as solve_berths
+
+        self.bay_plan = {}
+        serial0 = self._truck_serial
+        by_station: dict[int, list[tuple[int, int, int]]] = {}
+        for i, tp in enumerate(plan.trucks):
+            for j, leg in enumerate(tp.legs):
+                if leg.kind == "unload":
+                    arrival = int(round((24 * day + leg.planned_h) * 60))
+                    by_station.setdefault(leg.target, []).append((serial0 + i + 1, j, arrival))
+        for s, reqs in by_station.items():
+            st = self.city.stations[s]
+            tip = max(1, int(round(st.tip_minutes)))
+            berths = tuple(Berth(id=f"bay{k}") for k in range(st.bays))
+            problem = BerthProblem(berths=berths, requests=tuple(
+                Request(id=f"{t}:{j}", arrival=a, handling={b.id: tip for b in berths})
+                for t, j, a in reqs))
+            t0 = time.perf_counter()
+            res = solve_berths(problem, time_limit=self.city.routing.bay_time_limit_s,
+                               seed=self.ctx.streams.integer_seed(f"bays-{day}-{s}"), workers=1)
+            self.timer.berths_s += time.perf_counter() - t0
+            self.timer.berth_calls += 1
+            for a in res.schedule:
+                truck_id, leg_no = (int(x) for x in a.request.split(":"))
+                self.bay_plan[(truck_id, leg_no)] = (int((a.berth or "bay0")[3:]), a.start)
+
+    def drive(self, a: int, b: int, speed: float) -> Generator[simpy.Event, Any, float]:
+        km = self.lay.km(a, b)
+        if km > 0:
+            cv = self.city.roads.travel_cv
+            f = 1.0
+            if cv > 0:
+                s2 = math.log1p(cv * cv)
+                f = float(self.travel.lognormal(-s2 / 2, math.sqrt(s2)))
+            yield self.env.timeout(km / speed * f)
+        return km
+
+    def service_time(self, mean_h: float) -> float:
+        cv = self.city.roads.service_cv
+        if cv <= 0 or mean_h <= 0:
+            return mean_h
+        k = 1.0 / (cv * cv)
+        return float(self.service.gamma(k, mean_h / k))
+
+    def tip(self, s: int, cats: tuple[int, ...], load: FloatArray, day: int, key: tuple[int, int] | None,
+            loc: int, speed: float) -> Generator[simpy.Event, Any, tuple[int, float]]:
+        """Unload at station ``s`` (or a diversion); returns (station used, km driven to divert)."""
+        city, env = self.city, self.env
+        total = float(load.sum())
+        km = 0.0
+        st = city.stations[s]
+        if self.station_today[s] + total > st.daily_limit_t:
+            names = {self.lay.categories[c] for c in cats}
+            alts = [a for a, x in enumerate(city.stations) if a != s and names <= set(x.categories)
+                    and self.station_today[a] + total <= x.daily_limit_t]
+            if alts:
+                a = min(alts, key=lambda a: self.lay.km(loc, self.lay.station_loc[a]))
+                km = yield from self.drive(loc, self.lay.station_loc[a], speed)
+                s, st, key = a, city.stations[a], None
+                if self.measured(day):
+                    self.tally.diversions += 1
+            elif self.measured(day):
+                self.tally.overlimit_t += total
+        arrived = env.now
+        if self.policy.bay_rule == "planned":
+            if key is not None and key in self.bay_plan:
+                bay, prio = self.bay_plan[key]
+            else:
+                slots = self.bay_slots[s]
+                bay = min(range(len(slots)), key=lambda k: len(slots[k].queue) + slots[k].count)
+                prio = int(env.now * 60)
+            with self.bay_slots[s][bay].request(priority=prio) as req:
+                yield req
+                yield from self._tip_service(s, st.tip_minutes, arrived, cats, load, day)
+        else:
+            with self.bays[s].request() as req:
+                yield req
+                yield from self._tip_service(s, st.tip_minutes, arrived, cats, load, day)
+        return s, km
+
+    def _tip_service(self, s: int, tip_minutes: float, arrived: float, cats: tuple[int, ...],
+                     load: FloatArray, day: int) -> Proc:
+        wait = self.env.now - arrived
+        yield self.env.timeout(self.service_time(tip_minutes / 60))
+        for j, c in enumerate(cats):
+            self.on_trucks[c] -= load[j]
+            self.tipped[c] += load[j]
+            self.tipped_by_station[s, c] += load[j]
+            if self.measured(day):
+                self.measured_tipped[c] += load[j]
+        self.station_today[s] += float(load.sum())
+        if self.measured(day):
+            self.tally.waits_h.append(wait)
+            self.station_waits[s].append(wait)
+        load[:] = 0.0
+
+    def truck(self, day: int, tp: TruckPlan, serial: int) -> Proc:
+        env, lay, city = self.env, self.lay, self.city
+        fl = city.fleets[tp.fleet]
+        cats = self.planner.groups[tp.group].cats
+        cap = np.array([fl.capacity_t[fl.categories.index(lay.categories[c])] for c in cats])
+        speed = city.roads.speed_kmh
+        load = np.zeros(len(cats))
+        depot = lay.depot_loc[self.planner.depot_index[fl.depot]]
+        start = 24.0 * day + tp.start_h
+        if start > env.now:
+            yield env.timeout(start - env.now)
+        t_start = env.now
+        self.active_trucks += 1
+        shift_end = 24.0 * day + fl.shift_start_h + fl.shift_hours
+        hard_end = shift_end + fl.max_overtime_h
+        brk_h = fl.break_minutes / 60
+        break_at = None
+        if brk_h > 0:
+            break_at = 24.0 * day + (tp.break_h if tp.break_h is not None
+                                     else fl.shift_start_h + fl.break_window_h[0])
+        loc, km = depot, 0.0
+        svc_h = np.array([city.waste[c].service_minutes / 60 for c in cats])
+        tally = self.tally if self.measured(day) else Tally()
+        for j, leg in enumerate(tp.legs):
+            if break_at is not None and env.now >= break_at:
+                yield env.timeout(brk_h)
+                break_at = None
+            if leg.kind == "unload":
+                if load.sum() <= 0:
+                    continue
+                st_loc = lay.station_loc[leg.target]
+                km += yield from self.drive(loc, st_loc, speed)
+                s, extra = yield from self.tip(leg.target, cats, load, day, (serial, j), st_loc, speed)
+                km += extra
+                loc = lay.station_loc[s]
+                continue
+            p = leg.target
+            # late: if finishing this stop would push the return past the overtime limit, drop it
+            s_near = self.nearest_station(p, cats)
+            back_km = (lay.km(loc, p) + lay.km(p, lay.station_loc[s_near])
+                       + lay.km(lay.station_loc[s_near], depot))
+            if env.now + back_km / speed + city.stations[s_near].tip_minutes / 60 > hard_end:
+                tally.dropped_stops += 1
+                continue
+            km += yield from self.drive(loc, p, speed)
+            loc = p
+            has = lay.has_bin[list(cats), p]
+            yield env.timeout(self.service_time(float((svc_h * has).sum())))
+            for jj, c in enumerate(cats):
+                if has[jj]:
+                    tally.fills.append(float(self.content[c, p] / lay.cap[c, p]))
+            tally.visits += 1
+            while True:
+                take = np.minimum(self.content[list(cats), p], cap - load)
+                load += take
+                for jj, c in enumerate(cats):
+                    self.content[c, p] -= take[jj]
+                    self.on_trucks[c] += take[jj]
+                if not (self.content[list(cats), p] > 1e-9).any():
+                    break
+                # the truck is full before the bins are empty: unload now and come back
+                tally.unplanned_unloads += 1
+                s = self.nearest_station(p, cats)
+                km += yield from self.drive(loc, lay.station_loc[s], speed)
+                s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed)
+                km += extra
+                km += yield from self.drive(lay.station_loc[s], p, speed)
+        if load.sum() > 0:
+            s = self.nearest_station(loc, cats)
+            km += yield from self.drive(loc, lay.station_loc[s], speed)
+            s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed)
+            km += extra
+            loc = lay.station_loc[s]
+        km += yield from self.drive(loc, depot, speed)
+        if break_at is not None and env.now >= break_at:
+            yield env.timeout(brk_h)
+        self.active_trucks -= 1
+        hours = env.now - t_start
+        over = max(0.0, env.now - shift_end)
+        tally.km += km
+        tally.truck_hours += hours
+        tally.overtime_h += over
+        tally.routes += 1
+        tally.late_returns += int(over > 1e-9)
+        tally.cost += fl.cost_per_day + fl.cost_per_km * km + fl.cost_per_hour * hours
+        tally.co2_kg += fl.co2_kg_per_km * km
+
+    def run(self) -> None:
+        self.env.process(self.drops())
+        self.env.process(self.planning())
+        self.env.run(until=24.0 * self.days)
