@@ -1,0 +1,95 @@
+"""The one entry point: :func:`solve`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from optimize.routing.model import Problem, Solution
+
+#: Backend names accepted by :func:`solve`.
+BACKENDS = ("ortools", "pyvrp", "auto")
+
+
+def suitable_backends(problem: Problem) -> list[str]:
+    """Backends able to model ``problem`` exactly, best-suited first.
+
+    PyVRP has no driver breaks, and its reloads empty the vehicle at depots without
+    requiring a last unload before the route ends, so it is left out when a break is
+    needed or when routes with facilities must unload before returning (unless the end
+    depot is itself a facility location).
+    """
+    out = ["ortools"]
+    if _pyvrp_fits(problem):
+        out.insert(0, "pyvrp")
+    return out
+
+
+def _pyvrp_fits(problem: Problem) -> bool:
+    if any(vt.break_ is not None for vt in problem.vehicle_types):
+        return False
+    if problem.facilities:
+        fac_locs = {f.location for f in problem.facilities}
+        if any(f.time_window is not None for f in problem.facilities):
+            return False
+        if problem.must_unload and any(vt.end_depot not in fac_locs
+                                       for vt in problem.vehicle_types):
+            return False
+    elif problem.must_unload:
+        return False
+    return True
+
+
+def solve(
+    problem: Problem,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    backend: str = "ortools",
+    options: Any = None,
+) -> Solution:
+    """Solve ``problem`` within ``time_limit`` seconds of wall time.
+
+    Parameters
+    ----------
+    problem
+        The routing problem (validated here).
+    time_limit
+        Wall-clock budget in seconds.
+    seed
+        Seed of the randomised backends (PyVRP); OR-Tools has none.
+    backend
+        ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (see :data:`BACKENDS`).
+    options
+        Backend-specific options (:class:`~optimize.routing.ortools_backend.OrToolsOptions`
+        for OR-Tools); ``None`` for defaults.
+
+    Returns
+    -------
+    Solution
+        Routes with arrival times, loads and unloads, skipped stops and cost breakdown.
+
+    Raises
+    ------
+    InfeasibleProblemError
+        The problem has no solution; the message names the stops and the reason.
+    ProblemError
+        The data are malformed.
+    ValueError
+        Unknown backend, or a backend that cannot model this problem.
+    """
+    problem.validate()
+    if backend == "ortools":
+        from optimize.routing.ortools_backend import solve_ortools
+
+        return solve_ortools(problem, time_limit, seed, options)
+    if backend == "pyvrp":
+        if not _pyvrp_fits(problem):
+            raise ValueError("the pyvrp backend cannot model this problem (breaks, facility "
+                             "hours, or unload-before-return); use 'ortools' or 'auto'")
+        from optimize.routing.pyvrp_backend import solve_pyvrp
+
+        return solve_pyvrp(problem, time_limit, seed)
+    if backend == "auto":
+        from optimize.routing.portfolio import solve_portfolio
+
+        return solve_portfolio(problem, time_limit, seed, suitable_backends(problem))
+    raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")

@@ -1,0 +1,341 @@
+"""OR-Tools routing backend: supports every feature of :class:`~optimize.routing.model.Problem`.
+
+Model
+-----
+* Nodes: one per depot location used by the fleet, one per stop, and ``copies`` optional
+  nodes per facility (the standard *reload* pattern: a route may unload at most once per
+  copy, so ``copies`` bounds the unloads per facility).
+* Costs are integers inside OR-Tools: every cost coefficient is multiplied by the
+  smallest power of ten (up to 10**6) that makes all of them integral, so the objective
+  is exact whenever the inputs have at most six decimals.
+* Time: one dimension whose transit is ``service(i) + duration(i, j)``; waiting is slack.
+  Windows bound the cumul (service start).  Route duration is the span; its cost
+  ``cost_per_hour`` is a span cost coefficient.  Breaks are OR-Tools vehicle breaks.
+* Load: one dimension per compartment.  A facility copy has demand ``-C`` (``C`` the
+  largest capacity) and slack in ``[0, C]``, so the load after it can be set to zero;
+  every other node has zero slack.  ``unload_before_return`` pins the load at the end
+  node to zero.
+
+Search: first-solution strategy and metaheuristic are options; the default is savings
+for plain capacitated problems and parallel cheapest insertion otherwise, followed by
+guided local search.  OR-Tools has no seed: a time-limited search is deterministic on one
+machine only as far as the time limit cuts it at the same point, which it does not
+reliably across machines or under load.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from optimize.routing._assemble import RawRoute, assemble
+from optimize.routing.diagnose import Infeasibility, InfeasibleProblemError, precheck
+from optimize.routing.model import HORIZON_MAX, Problem, Solution
+
+
+@dataclass(frozen=True)
+class OrToolsOptions:
+    """Search settings of the OR-Tools backend.
+
+    Parameters
+    ----------
+    first_solution
+        Name of a ``FirstSolutionStrategy`` (``"SAVINGS"``, ``"PATH_CHEAPEST_ARC"``,
+        ``"PARALLEL_CHEAPEST_INSERTION"``, ...) or ``"AUTO"`` to choose by problem shape.
+    metaheuristic
+        Name of a ``LocalSearchMetaheuristic`` (``"GUIDED_LOCAL_SEARCH"``, ...).
+    facility_copies
+        Unload slots per facility; ``None`` estimates it from demand and fleet size.
+    log_search
+        Print OR-Tools' search log.
+    """
+
+    first_solution: str = "AUTO"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    facility_copies: int | None = None
+    log_search: bool = False
+
+
+def cost_scale(problem: Problem) -> int:
+    """Smallest power of ten making every cost coefficient an integer (capped at 10**6)."""
+    values: list[float] = []
+    for vt in problem.vehicle_types:
+        values += [vt.fixed_cost, vt.cost_per_km / 1000.0, vt.cost_per_hour / 3600.0]
+    values += [s.penalty for s in problem.stops if not s.required]
+    for e in range(7):
+        s = 10**e
+        if all(abs(v * s - round(v * s)) <= 1e-9 * max(1.0, abs(v * s)) for v in values):
+            return s
+    return 10**6
+
+
+def _horizon(problem: Problem) -> int:
+    """An upper bound on every time in a sensible solution."""
+    ends = [problem.shift_of(t)[1] for t in range(len(problem.vehicle_types))]
+    if all(e < HORIZON_MAX for e in ends):
+        return max(ends)
+    finite = [e for e in ends if e < HORIZON_MAX]
+    finite += [w[1] for w in (s.time_window for s in problem.stops) if w is not None]
+    base = max(finite, default=0)
+    # Serving everything by one vehicle, one stop after another, fits in this bound.
+    work = sum(s.service_time for s in problem.stops) + sum(
+        f.unload_time for f in problem.facilities) * (len(problem.stops) + 1)
+    drive = int(problem.duration.max(initial=0)) * (2 * len(problem.stops) + 2)
+    return int(min(HORIZON_MAX, base + work + drive + 1))
+
+
+def facility_copies(problem: Problem) -> int:
+    """Default number of unload slots per facility."""
+    if not problem.facilities:
+        return 0
+    n_vehicles = sum(vt.count for vt in problem.vehicle_types)
+    trips = 0
+    for c in range(problem.num_compartments):
+        total = sum(s.demand[c] for s in problem.stops)
+        cap = min((vt.capacity[c] for vt in problem.vehicle_types if vt.count > 0), default=1)
+        trips = max(trips, math.ceil(total / max(cap, 1)))
+    return max(1, trips + (n_vehicles if problem.must_unload else 0))
+
+
+class _Built:
+    """The OR-Tools model for one problem, with the maps needed to read a solution."""
+
+    def __init__(self, problem: Problem, options: OrToolsOptions, relax: int | None) -> None:
+        self.problem = problem
+        self.scale = cost_scale(problem)
+        vehicles = problem.vehicles()
+        self.vehicle_type = vehicles
+        depots = sorted({vt.start_depot for vt in problem.vehicle_types}
+                        | {vt.end_depot for vt in problem.vehicle_types})
+        # node -> (kind, index, location)
+        nodes: list[tuple[str, int, int]] = [("depot", d, d) for d in depots]
+        self.stop_node0 = len(nodes)
+        nodes += [("stop", i, s.location) for i, s in enumerate(problem.stops)]
+        copies = options.facility_copies if options.facility_copies is not None \
+            else facility_copies(problem)
+        self.fac_node0 = len(nodes)
+        for f, fac in enumerate(problem.facilities):
+            nodes += [("facility", f, fac.location)] * copies
+        self.nodes = nodes
+        dpos = {d: k for k, d in enumerate(depots)}
+        starts = [dpos[problem.vehicle_types[t].start_depot] for t in vehicles]
+        ends = [dpos[problem.vehicle_types[t].end_depot] for t in vehicles]
+        self.manager = pywrapcp.RoutingIndexManager(len(nodes), len(vehicles), starts, ends)
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        self._callbacks: list[object] = []  # keep Python callables alive
+        self._build_costs(relax)
+        self._build_load()
+        self._build_time()
+
+    # ------------------------------------------------------------------ pieces
+    def _loc(self, index: int) -> int:
+        return self.nodes[self.manager.IndexToNode(index)][2]
+
+    def _build_costs(self, relax: int | None) -> None:
+        p, r, m, scale = self.problem, self.routing, self.manager, self.scale
+        dist = p.distance
+        locs = [n[2] for n in self.nodes]
+        by_coef: dict[int, int] = {}
+        for v, t in enumerate(self.vehicle_type):
+            vt = p.vehicle_types[t]
+            coef = round(vt.cost_per_km / 1000.0 * scale)
+            if coef not in by_coef:
+                def cb(i: int, j: int, c: int = coef) -> int:
+                    return c * int(dist[locs[m.IndexToNode(i)], locs[m.IndexToNode(j)]])
+                self._callbacks.append(cb)
+                by_coef[coef] = r.RegisterTransitCallback(cb)
+            r.SetArcCostEvaluatorOfVehicle(by_coef[coef], v)
+            r.SetFixedCostOfVehicle(round(vt.fixed_cost * scale), v)
+        for i, s in enumerate(p.stops):
+            idx = m.NodeToIndex(self.stop_node0 + i)
+            if not s.required:
+                r.AddDisjunction([idx], round(s.penalty * scale))
+            elif relax is not None:
+                r.AddDisjunction([idx], relax)
+        for node in range(self.fac_node0, len(self.nodes)):
+            r.AddDisjunction([m.NodeToIndex(node)], 0)
+
+    def _build_load(self) -> None:
+        p, r, m = self.problem, self.routing, self.manager
+        has_fac = bool(p.facilities)
+        self.load_dims = []
+        for c in range(p.num_compartments):
+            cmax = max(vt.capacity[c] for vt in p.vehicle_types)
+            demand = [0] * len(self.nodes)
+            for k, (kind, idx, _) in enumerate(self.nodes):
+                if kind == "stop":
+                    demand[k] = p.stops[idx].demand[c]
+                elif kind == "facility":
+                    demand[k] = -cmax
+
+            def cb(i: int, d: list[int] = demand) -> int:
+                return d[m.IndexToNode(i)]
+            self._callbacks.append(cb)
+            cbi = r.RegisterUnaryTransitCallback(cb)
+            caps = [p.vehicle_types[t].capacity[c] for t in self.vehicle_type]
+            name = f"load{c}"
+            r.AddDimensionWithVehicleCapacity(cbi, cmax if has_fac else 0, caps, True, name)
+            dim = r.GetDimensionOrDie(name)
+            if has_fac:
+                for k, (kind, _, _) in enumerate(self.nodes):
+                    if kind != "facility" and k >= self.stop_node0:
+                        dim.SlackVar(m.NodeToIndex(k)).SetValue(0)
+                for v in range(len(self.vehicle_type)):
+                    dim.SlackVar(r.Start(v)).SetValue(0)
+            if p.must_unload:
+                for v in range(len(self.vehicle_type)):
+                    dim.CumulVar(r.End(v)).SetMax(0)
+            self.load_dims.append(dim)
+
+    def _build_time(self) -> None:
+        p, r, m = self.problem, self.routing, self.manager
+        dur = p.duration
+        service = [0] * len(self.nodes)
+        for k, (kind, idx, _) in enumerate(self.nodes):
+            if kind == "stop":
+                service[k] = p.stops[idx].service_time
+            elif kind == "facility":
+                service[k] = p.facilities[idx].unload_time
+        locs = [n[2] for n in self.nodes]
+
+        def cb(i: int, j: int) -> int:
+            a, b = m.IndexToNode(i), m.IndexToNode(j)
+            return service[a] + int(dur[locs[a], locs[b]])
+        self._callbacks.append(cb)
+        cbi = r.RegisterTransitCallback(cb)
+        horizon = _horizon(p)
+        r.AddDimension(cbi, horizon, horizon, False, "time")
+        td = r.GetDimensionOrDie("time")
+        self.time_dim = td
+        for i in range(len(p.stops)):
+            a, b = p.stop_window(i)
+            td.CumulVar(m.NodeToIndex(self.stop_node0 + i)).SetRange(a, min(b, horizon))
+        for k in range(self.fac_node0, len(self.nodes)):
+            a, b = p.facility_window(self.nodes[k][1])
+            td.CumulVar(m.NodeToIndex(k)).SetRange(a, min(b, horizon))
+        solver = r.solver()
+        visit_transits = [service[m.IndexToNode(i)] for i in range(r.Size())]
+        self.breaks: dict[int, object] = {}
+        for v, t in enumerate(self.vehicle_type):
+            vt = p.vehicle_types[t]
+            s0, s1 = p.shift_of(t)
+            s1 = min(s1, horizon)
+            td.CumulVar(r.Start(v)).SetRange(s0, s1)
+            td.CumulVar(r.End(v)).SetRange(s0, s1)
+            if vt.max_duration is not None:
+                td.SetSpanUpperBoundForVehicle(vt.max_duration, v)
+            coef = round(vt.cost_per_hour / 3600.0 * self.scale)
+            if coef:
+                td.SetSpanCostCoefficientForVehicle(coef, v)
+            # Tight schedules: return as early as possible, then leave as late as that allows.
+            r.AddVariableMinimizedByFinalizer(td.CumulVar(r.End(v)))
+            r.AddVariableMaximizedByFinalizer(td.CumulVar(r.Start(v)))
+            if vt.break_ is not None:
+                lunch = vt.break_
+                iv = solver.FixedDurationIntervalVar(
+                    lunch.earliest_start, lunch.latest_start, lunch.duration, False, f"break{v}")
+                td.SetBreakIntervalsOfVehicle([iv], v, visit_transits)
+                self.breaks[v] = iv
+
+    # ------------------------------------------------------------------ search
+    def search(self, time_limit: float, options: OrToolsOptions) -> pywrapcp.Assignment | None:
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        fs = options.first_solution.upper()
+        if fs == "AUTO":
+            plain = (not self.problem.facilities
+                     and all(s.time_window is None for s in self.problem.stops)
+                     and all(vt.break_ is None and vt.shift is None
+                             for vt in self.problem.vehicle_types))
+            fs = "SAVINGS" if plain else "PARALLEL_CHEAPEST_INSERTION"
+        try:
+            params.first_solution_strategy = getattr(
+                routing_enums_pb2.FirstSolutionStrategy, fs)
+            params.local_search_metaheuristic = getattr(
+                routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic.upper())
+        except AttributeError as exc:
+            raise ValueError(f"unknown OR-Tools strategy: {exc}") from exc
+        params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+        params.log_search = options.log_search
+        return self.routing.SolveWithParameters(params)
+
+    def read(self, sol: pywrapcp.Assignment) -> list[RawRoute]:
+        r, m, td = self.routing, self.manager, self.time_dim
+        out: list[RawRoute] = []
+        for v, t in enumerate(self.vehicle_type):
+            idx = sol.Value(r.NextVar(r.Start(v)))
+            if r.IsEnd(idx):
+                continue
+            visits = []
+            while not r.IsEnd(idx):
+                kind, i, _ = self.nodes[m.IndexToNode(idx)]
+                visits.append((kind, i, sol.Value(td.CumulVar(idx))))
+                idx = sol.Value(r.NextVar(idx))
+            start = sol.Value(td.CumulVar(r.Start(v)))
+            end = sol.Value(td.CumulVar(r.End(v)))
+            bstart = None
+            brk = self.problem.vehicle_types[t].break_
+            if v in self.breaks and brk is not None:
+                b = sol.StartValue(self.breaks[v])
+                if start <= b and b + brk.duration <= end:
+                    bstart = b
+            out.append(RawRoute(v, t, start, end, visits, bstart))
+        return out
+
+
+def solve_ortools(
+    problem: Problem,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    options: OrToolsOptions | None = None,
+) -> Solution:
+    """Solve ``problem`` with OR-Tools routing within ``time_limit`` seconds.
+
+    ``seed`` is accepted for a uniform interface; OR-Tools routing has no seed.
+
+    Raises
+    ------
+    InfeasibleProblemError
+        When pre-checks find an impossibility, or when the search finds no solution;
+        in the latter case a relaxed re-solve names the stops that could not be placed.
+    """
+    del seed
+    t0 = time.perf_counter()
+    opts = options or OrToolsOptions()
+    problem.validate()
+    issues = precheck(problem)
+    if issues:
+        raise InfeasibleProblemError(problem, issues)
+    built = _Built(problem, opts, relax=None)
+    sol = built.search(time_limit, opts)
+    if sol is None:
+        raise InfeasibleProblemError(problem, _diagnose_by_relaxing(problem, opts, time_limit))
+    raw = built.read(sol)
+    return assemble(problem, raw, backend="ortools", wall_time=time.perf_counter() - t0)
+
+
+def _diagnose_by_relaxing(
+    problem: Problem, opts: OrToolsOptions, time_limit: float
+) -> list[Infeasibility]:
+    """Re-solve with required stops droppable at a high penalty; name the dropped ones."""
+    scale = cost_scale(problem)
+    big = int(min(2**40, 1 + int(problem.distance.max(initial=0)) * scale * 1000
+                  * (len(problem.stops) + 1)))
+    # Insertion heuristics handle droppable nodes well; path-building ones often do not.
+    relaxed_opts = OrToolsOptions("PARALLEL_CHEAPEST_INSERTION", opts.metaheuristic,
+                                  opts.facility_copies, opts.log_search)
+    built = _Built(problem, relaxed_opts, relax=big)
+    sol = built.search(max(1.0, min(time_limit, 10.0)), relaxed_opts)
+    if sol is None:
+        return [Infeasibility((), "no solution found even with every stop optional: "
+                                  "check shifts, facility hours and breaks")]
+    served = {i for rr in built.read(sol) for k, i, _ in rr.visits if k == "stop"}
+    dropped = tuple(i for i, s in enumerate(problem.stops) if s.required and i not in served)
+    if not dropped:
+        return [Infeasibility((), "the solver found no solution within the time limit, "
+                                  "but a relaxed model serves every stop: raise the time limit")]
+    return [Infeasibility(dropped, "no feasible solution was found; a relaxed solve could not "
+                                   "fit these stops into the fleet's capacity, shifts, breaks "
+                                   "and time windows")]

@@ -1,0 +1,179 @@
+"""Hand-checked routing cases, checker mutations and infeasibility diagnoses."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from optimize.routing import (
+    Break,
+    Facility,
+    InfeasibleProblemError,
+    Problem,
+    ProblemError,
+    Stop,
+    VehicleType,
+    check,
+    solve,
+)
+from optimize.routing.generate import waste_instance
+
+
+def line_problem(**vt_kwargs: object) -> Problem:
+    """Depot at 0, stops at 10, 20, 30 on a line (1 m = 1 s)."""
+    xs = np.array([0, 10, 20, 30])
+    d = np.abs(xs[:, None] - xs[None, :])
+    stops = [Stop(i, (1,), name=f"s{i}") for i in (1, 2, 3)]
+    vt = VehicleType(capacity=(10,), count=2, cost_per_km=1000.0, **vt_kwargs)  # type: ignore[arg-type]
+    return Problem(d, d, stops, [vt])
+
+
+def test_line_instance_has_the_obvious_optimum() -> None:
+    p = line_problem()
+    sol = solve(p, time_limit=0.5)
+    assert sol.cost.total == 60.0  # out to 30 and back
+    assert [r.stops for r in sol.routes] in ([[0, 1, 2]], [[2, 1, 0]])
+    r = sol.routes[0]
+    assert [v.arrival - r.start_time for v in r.visits] in ([10, 20, 30], [30, 40, 50])
+    assert check(p, sol).ok
+
+
+def test_fixed_cost_and_capacity_force_two_routes() -> None:
+    p = line_problem(fixed_cost=5.0)
+    p = dataclasses.replace(p, vehicle_types=(dataclasses.replace(p.vehicle_types[0],
+                                                                   capacity=(2,)),))
+    sol = solve(p, time_limit=0.5)
+    # Best split: {20, 30} (60) and {10} (20), plus two fixed costs of 5.
+    assert sol.cost.total == pytest.approx(90.0)
+    assert sorted(sorted(r.stops) for r in sol.routes) == [[0], [1, 2]]
+    assert check(p, sol).ok
+
+
+def test_optional_stop_skipped_when_penalty_is_low() -> None:
+    p = line_problem()
+    stops = list(p.stops)
+    stops[2] = dataclasses.replace(stops[2], required=False, penalty=15.0)
+    p = dataclasses.replace(p, stops=tuple(stops))
+    sol = solve(p, time_limit=0.5)
+    assert sol.skipped == (2,)  # 20 extra distance > 15 penalty
+    assert sol.cost.penalty == 15.0 and sol.cost.total == 55.0
+    assert check(p, sol).ok
+
+
+def facility_problem(**kwargs: object) -> Problem:
+    """Depot 0, transfer station at location 1, four bins of load 6 with capacity 10."""
+    xy = np.array([[0, 0], [0, 100], [50, 0], [60, 0], [50, 10], [60, 10]], dtype=float)
+    d = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)) + 0.5).astype(int)
+    stops = [Stop(2 + i, (6,), service_time=5, name=f"bin{i}") for i in range(4)]
+    vt = VehicleType(capacity=(10,), count=1, cost_per_km=1000.0, **kwargs)  # type: ignore[arg-type]
+    return Problem(d, d, stops, [vt], [Facility(1, unload_time=20, name="TS")])
+
+
+def test_reloads_reset_the_load_and_routes_unload_before_returning() -> None:
+    p = facility_problem()
+    sol = solve(p, time_limit=1.0)
+    assert check(p, sol).ok
+    (route,) = sol.routes
+    kinds = [v.kind for v in route.visits]
+    assert kinds[-1] == "facility"
+    assert kinds.count("facility") >= 2  # 24 units, capacity 10, one truck
+    for v in route.visits:
+        assert v.load[0] <= 10
+        if v.kind == "facility":
+            assert v.load == (0,)
+
+
+def test_break_is_taken_inside_a_route_spanning_its_window() -> None:
+    # About 1000 s of work in a 1100 s shift: the route must span the break window.
+    p = facility_problem(break_=Break(200, 300, 30), shift=(0, 1100))
+    sol = solve(p, time_limit=1.0)
+    (route,) = sol.routes
+    assert route.start_time < 200 and route.end_time > 330
+    assert route.break_start is not None and 200 <= route.break_start <= 300
+    assert check(p, sol).ok
+    # The checker refuses the same solution without its break.
+    broken = dataclasses.replace(sol, routes=(dataclasses.replace(route, break_start=None),))
+    assert any("break" in v for v in check(p, broken).violations)
+
+
+def test_checker_catches_mutations() -> None:
+    p = facility_problem()
+    sol = solve(p, time_limit=1.0)
+    (route,) = sol.routes
+    # Drop the final unload: returns loaded, and cost no longer matches.
+    no_unload = dataclasses.replace(route, visits=route.visits[:-1])
+    bad = check(p, dataclasses.replace(sol, routes=(no_unload,))).violations
+    assert any("must unload" in v for v in bad)
+    # Drop a stop: a required stop is missing.
+    first_stop = next(k for k, v in enumerate(route.visits) if v.kind == "stop")
+    missing = dataclasses.replace(route, visits=route.visits[:first_stop]
+                                  + route.visits[first_stop + 1:])
+    bad = check(p, dataclasses.replace(sol, routes=(missing,))).violations
+    assert any("not served" in v for v in bad)
+    # Service too early: cannot be reached.
+    v0 = route.visits[0]
+    early = dataclasses.replace(route, visits=(dataclasses.replace(v0, start=0),)
+                                + route.visits[1:])
+    bad = check(p, dataclasses.replace(sol, routes=(early,))).violations
+    assert any("cannot be reached" in v for v in bad)
+    # Wrong cost.
+    cost = dataclasses.replace(sol.cost, distance=sol.cost.distance - 1)
+    assert any("reported cost" in v for v in check(p, dataclasses.replace(sol, cost=cost)).violations)
+
+
+def test_compartments_are_separate_capacities() -> None:
+    d = np.array([[0, 10, 10], [10, 0, 1], [10, 1, 0]])
+    stops = [Stop(1, (5, 0), name="paper"), Stop(2, (0, 5), name="glass")]
+    p = Problem(d, d, stops, [VehicleType(capacity=(5, 5), count=2, cost_per_km=1000.0)])
+    sol = solve(p, time_limit=0.5)
+    assert sol.num_routes == 1 and sol.cost.total == 21.0
+    small = dataclasses.replace(p, vehicle_types=(VehicleType(capacity=(5, 4), count=2),))
+    with pytest.raises(InfeasibleProblemError, match="'glass'.*compartment 1 exceeds capacity 4"):
+        solve(small, time_limit=0.5)
+
+
+def test_unreachable_window_is_diagnosed() -> None:
+    p = line_problem(shift=(0, 1000))
+    stops = list(p.stops)
+    stops[2] = dataclasses.replace(stops[2], time_window=(0, 20))  # 30 s away
+    with pytest.raises(InfeasibleProblemError, match="'s3'.*after the window closes"):
+        solve(dataclasses.replace(p, stops=tuple(stops)), time_limit=0.5)
+
+
+def test_shift_too_short_to_reach_a_facility_is_diagnosed() -> None:
+    p = facility_problem(shift=(0, 150))  # facility is 100 away: 200 + unload > 150
+    with pytest.raises(InfeasibleProblemError, match="too short to reach any facility"):
+        solve(p, time_limit=0.5)
+
+
+def test_jointly_infeasible_stops_are_named_after_the_search() -> None:
+    # Each stop alone is fine, but one vehicle cannot serve both windows.
+    xs = np.array([0, 100, -100])
+    d = np.abs(xs[:, None] - xs[None, :])
+    stops = [Stop(1, (1,), time_window=(100, 110), name="east"),
+             Stop(2, (1,), time_window=(100, 110), name="west")]
+    p = Problem(d, d, stops, [VehicleType(capacity=(5,), count=1, shift=(0, 400))])
+    with pytest.raises(InfeasibleProblemError) as err:
+        solve(p, time_limit=0.5)
+    assert len(err.value.stops) == 1 and "relaxed solve could not fit" in str(err.value)
+
+
+def test_malformed_problem_is_rejected() -> None:
+    with pytest.raises(ProblemError, match="square"):
+        Problem(np.zeros((2, 3)), np.zeros((2, 3)), [], [VehicleType(capacity=(1,))])
+    p = line_problem()
+    bad = dataclasses.replace(p, stops=(Stop(9, (1,), name="ghost"),))
+    with pytest.raises(ProblemError, match="ghost: location 9"):
+        solve(bad, time_limit=0.1)
+
+
+def test_waste_instance_small_is_feasible_and_checked() -> None:
+    p = waste_instance(n_bins=40, n_facilities=2, n_trucks=2, seed=3,
+                       truck_capacity_kg=(1500, 800))
+    sol = solve(p, time_limit=2.0)
+    report = check(p, sol)
+    assert report.ok, report.violations
+    for r in sol.routes:
+        assert r.visits[-1].kind == "facility"
