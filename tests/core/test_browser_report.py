@@ -71,7 +71,8 @@ class Browser:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         buf = b""
-        while chunk := self.proc.stdout.read1(1 << 16):
+        fd = self.proc.stdout.fileno()
+        while chunk := os.read(fd, 1 << 16):
             buf += chunk
             *messages, buf = buf.split(b"\0")
             for m in messages:
