@@ -30,6 +30,8 @@ class Compiled:
     #: latest completion min(berth close, hard deadline) per (i, k); ``None`` = unbounded
     limit: tuple[tuple[int | None, ...], ...]
     hard_deadline: tuple[int | None, ...]
+    #: per berth, sorted ``[start, end)`` periods already taken (used by LNS sub-problems)
+    blocked: tuple[tuple[tuple[int, int], ...], ...] = ()
 
     def fits(self, i: int, k: int) -> bool:
         """Whether request ``i`` can be served on berth ``k`` at all (ignoring the others)."""
@@ -51,10 +53,11 @@ class Compiled:
         """A time by which some optimal schedule has completed every request.
 
         Any schedule can be left-shifted until each start is a release time or the end of
-        the previous request on its berth without raising the (non-decreasing) cost, so no
+        the previous request or a blocked period on its berth without raising the (non-decreasing) cost, so no
         completion in it exceeds the latest release plus the sum of the longest handlings.
         """
         latest_release = max((max(r) for r in self.release), default=0)
+        latest_release = max([latest_release] + [e for per in self.blocked for _, e in per])
         total = sum(max((h for h in row if h is not None), default=0) for row in self.handling)
         return latest_release + total
 
@@ -88,4 +91,28 @@ def compile_problem(problem: BerthProblem) -> Compiled:
         release=tuple(release),
         limit=tuple(limit),
         hard_deadline=tuple(r.hard_deadline for r in reqs),
+    )
+
+
+def restrict(data: Compiled, requests: list[int], berths: list[int],
+             blocked: list[list[tuple[int, int]]]) -> Compiled:
+    """The sub-problem of ``requests`` on ``berths`` with ``blocked`` periods per berth.
+
+    Index ``i`` of the result is ``requests[i]`` of ``data``, index ``k`` is ``berths[k]``.
+    """
+    def pick(rows: tuple[tuple[object, ...], ...]) -> tuple[tuple[object, ...], ...]:
+        return tuple(tuple(rows[i][k] for k in berths) for i in requests)
+
+    return Compiled(
+        n=len(requests),
+        m=len(berths),
+        arrival=tuple(data.arrival[i] for i in requests),
+        weight=tuple(data.weight[i] for i in requests),
+        soft_deadline=tuple(data.soft_deadline[i] for i in requests),
+        penalty=tuple(data.penalty[i] for i in requests),
+        handling=pick(data.handling),  # type: ignore[arg-type]
+        release=pick(data.release),  # type: ignore[arg-type]
+        limit=pick(data.limit),  # type: ignore[arg-type]
+        hard_deadline=tuple(data.hard_deadline[i] for i in requests),
+        blocked=tuple(tuple(sorted(b)) for b in blocked),
     )

@@ -26,6 +26,7 @@ from fractions import Fraction
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimize.berths import lns
 from optimize.berths._data import Compiled, compile_problem
 from optimize.berths.model import (
     Assignment,
@@ -34,7 +35,8 @@ from optimize.berths.model import (
     SolveResult,
     Status,
 )
-from optimize.berths.warmstart import IndexSchedule, greedy, schedule_cost
+from optimize.berths.rules import conform_to_rules, dominance_pairs, identical_berth_classes
+from optimize.berths.warmstart import IndexSchedule, greedy, local_search, schedule_cost
 
 
 class SolverOptions(BaseModel):
@@ -44,6 +46,15 @@ class SolverOptions(BaseModel):
 
     plain: bool = Field(default=False, description="Build the plain model only (for before/after measurement).")
     warm_start: bool = Field(default=True, description="Hint CP-SAT with the greedy schedule.")
+    warm_start_fraction: float = Field(
+        default=0.2, ge=0.0, le=1.0,
+        description="Share of the time limit the warm start's local search may use at most.",
+    )
+    lns_fraction: float = Field(
+        default=0.75, ge=0.0, le=1.0,
+        description="Share of the time left after the warm start spent in the CP-SAT-driven LNS "
+        "(it stops early when it stalls); the full model gets the rest, to prove a bound.",
+    )
     dominance: bool = Field(default=True, description="Order dominated request pairs on each berth.")
     symmetry_breaking: bool = Field(default=True, description="Break symmetry among identical berths.")
     redundant_cumulative: bool = Field(default=True, description="Add a cumulative over all berths.")
@@ -61,68 +72,6 @@ def _scale(values: Sequence[float], max_decimals: int) -> tuple[int, bool]:
         if all(abs(v * f - round(v * f)) < 1e-9 * max(1.0, abs(v * f)) for v in values):
             return f, True
     return 10**max_decimals, False
-
-
-def dominance_pairs(data: Compiled, k: int) -> list[tuple[int, int]]:
-    """Pairs ``(i, j)`` such that some optimal schedule has ``i`` before ``j`` if both use ``k``.
-
-    Exchange argument: if ``j`` precedes ``i`` on berth ``k``, put ``i`` at ``j``'s start
-    and ``j`` so that it ends where ``i`` ended.  This is feasible when ``aᵢ ≤ aⱼ`` and
-    ``hᵢₖ ≤ hⱼₖ`` (both fit in the old occupied time), and it does not raise the cost when
-    ``j``'s cost grows no faster than ``i``'s at every time (slope condition on
-    ``w + p·[t > d]``) and ``j``'s hard deadline, if any, is no earlier than ``i``'s.  The
-    exchange strictly increases ``Σ position·rank`` for any linear extension of the order, so
-    repeating it ends in an optimal schedule respecting every pair at once.  Ties are broken
-    by index, which keeps the relation acyclic.
-    """
-    cand = [i for i in range(data.n) if data.fits(i, k)]
-    out: list[tuple[int, int]] = []
-
-    def slope_ok(i: int, j: int) -> bool:
-        wi, wj = data.weight[i], data.weight[j]
-        if wj > wi:
-            return False
-        dj = data.soft_deadline[j]
-        if dj is None:
-            return True
-        di = data.soft_deadline[i]
-        late_i = data.penalty[i] if di is not None and di <= dj else 0.0
-        return wj + data.penalty[j] <= wi + late_i
-
-    def hard_ok(i: int, j: int) -> bool:
-        dj = data.hard_deadline[j]
-        if dj is None:
-            return True
-        di = data.hard_deadline[i]
-        return di is not None and di <= dj
-
-    for i in cand:
-        hi = data.handling[i][k]
-        assert hi is not None
-        for j in cand:
-            if i == j:
-                continue
-            hj = data.handling[j][k]
-            assert hj is not None
-            if data.arrival[i] > data.arrival[j] or hi > hj:
-                continue
-            if not (slope_ok(i, j) and hard_ok(i, j)):
-                continue
-            # mutual dominance (identical requests): keep only the index order
-            if slope_ok(j, i) and hard_ok(j, i) and data.arrival[i] == data.arrival[j] and hi == hj \
-                    and j < i:
-                continue
-            out.append((i, j))
-    return out
-
-
-def identical_berth_classes(data: Compiled, problem: BerthProblem) -> list[list[int]]:
-    """Groups of berths that no request can tell apart (same window, same handling)."""
-    groups: dict[tuple[object, ...], list[int]] = {}
-    for k, b in enumerate(problem.berths):
-        key = (b.open, b.close, tuple(data.handling[i][k] for i in range(data.n)))
-        groups.setdefault(key, []).append(k)
-    return [g for g in groups.values() if len(g) > 1]
 
 
 class _Built:
@@ -187,7 +136,8 @@ def _build_plain(data: Compiled, horizon: int, scale: int) -> _Built:
 
 
 def _build_strong(
-    data: Compiled, problem: BerthProblem, horizon: int, scale: int, opts: SolverOptions,
+    data: Compiled, horizon: int, scale: int, opts: SolverOptions,
+    pairs: list[set[tuple[int, int]]] | None, groups: list[list[int]] | None,
     hint: IndexSchedule | None,
 ) -> _Built:
     b = _Built()
@@ -231,15 +181,20 @@ def _build_strong(
         if opts.redundant_cumulative:
             hmin = min(h for h in hs.values() if h is not None)
             master.append(m.new_fixed_size_interval_var(s, hmin, f"master_{i}"))
+    for k, periods in enumerate(data.blocked):
+        for a, e in periods:
+            iv = m.new_fixed_size_interval_var(a, e - a, f"blocked_{k}_{a}")
+            per_berth[k].append(iv)
+            master.append(iv)
     for ivs in per_berth:
         m.add_no_overlap(ivs)
     if opts.redundant_cumulative and data.n > data.m:
         m.add_cumulative(master, [1] * len(master), data.m)
 
-    if opts.dominance:
+    if pairs is not None:
         for k in range(data.m):
             hk = data.handling
-            for i, j in dominance_pairs(data, k):
+            for i, j in sorted(pairs[k]):
                 xi, xj = b.presence.get((i, k)), b.presence.get((j, k))
                 if xi is None or xj is None:
                     continue
@@ -250,8 +205,8 @@ def _build_strong(
                 if enf:
                     ct.only_enforce_if(enf)
 
-    if opts.symmetry_breaking:
-        for group in identical_berth_classes(data, problem):
+    if groups is not None:
+        for group in groups:
             # lexicographic leader: the lowest-index request on berth group[g] is below the
             # lowest on group[g+1]; with u[i] = "some request <= i is on the berth".
             prev_u: list[cp_model.IntVar] | None = None
@@ -292,6 +247,30 @@ def _build_strong(
                 if not isinstance(xh, bool):
                     m.add_hint(xh, kk == k)
     return b
+
+
+def _solver(time_limit: float, seed: int, workers: int, log: bool) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    prm = solver.parameters
+    prm.max_time_in_seconds = max(0.01, time_limit)
+    prm.random_seed = seed
+    prm.num_workers = max(1, workers)
+    prm.log_search_progress = log
+    prm.linearization_level = 2
+    return solver
+
+
+def _sub_solver(opts: SolverOptions, scale: int, workers: int) -> lns.SubSolver:
+    """CP-SAT on an LNS sub-problem, with the same strong model (minus berth symmetry)."""
+    def run(sub: Compiled, hint: IndexSchedule, limit: float, seed: int) -> IndexSchedule | None:
+        pairs = [set(dominance_pairs(sub, k)) for k in range(sub.m)] if opts.dominance else None
+        built = _build_strong(sub, sub.horizon(), scale, opts, pairs, None, hint)
+        solver = _solver(limit, seed, workers, False)
+        code = solver.solve(built.model)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        return _read_schedule(sub, built, solver)
+    return run
 
 
 def _read_schedule(data: Compiled, b: _Built, solver: cp_model.CpSolver) -> IndexSchedule:
@@ -342,18 +321,23 @@ def solve_berths(
     scale, _exact = _scale(list(data.weight) + list(data.penalty), opts.weight_decimals)
     horizon = data.horizon()
     hint = None if opts.plain or not opts.warm_start else greedy(data)
+    if hint is not None:
+        hint = local_search(data, hint, time_budget=opts.warm_start_fraction * time_limit)
+    pairs = [set(dominance_pairs(data, k)) for k in range(data.m)] if opts.dominance else None
+    groups = identical_berth_classes(data) if opts.symmetry_breaking else None
+    if hint is not None:
+        hint = conform_to_rules(data, hint, pairs, groups)
+        if opts.lns_fraction > 0 and data.n > 1:
+            budget = opts.lns_fraction * (time_limit - (time.perf_counter() - t0))
+            hint, _moves = lns.improve(data, hint, _sub_solver(opts, scale, workers), budget, seed)
+            hint = conform_to_rules(data, hint, pairs, groups)
     hint_obj = None if hint is None else schedule_cost(data, hint)
     built = _build_plain(data, horizon, scale) if opts.plain else \
-        _build_strong(data, problem, horizon, scale, opts, hint)
+        _build_strong(data, horizon, scale, opts, pairs, groups, hint)
 
-    solver = cp_model.CpSolver()
-    prm = solver.parameters
-    prm.max_time_in_seconds = max(0.01, time_limit - (time.perf_counter() - t0))
-    prm.random_seed = seed
-    prm.num_workers = max(1, workers)
-    prm.log_search_progress = opts.log
-    if not opts.plain:
-        prm.linearization_level = 2
+    solver = _solver(time_limit - (time.perf_counter() - t0), seed, workers, opts.log)
+    if opts.plain:
+        solver.parameters.linearization_level = 1  # CP-SAT's default
     code = solver.solve(built.model)
 
     wall = time.perf_counter() - t0

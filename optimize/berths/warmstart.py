@@ -13,6 +13,7 @@ left-shifts its berth, and reinserts it where it is cheapest, until no move help
 from __future__ import annotations
 
 import bisect
+import time
 
 from optimize.berths._data import Compiled
 
@@ -123,6 +124,100 @@ def greedy(data: Compiled, improve_passes: int = 20) -> IndexSchedule | None:
         if not improved:
             break
     return sched
+
+
+def _sequence_cost(data: Compiled, k: int, seq: list[int]) -> float | None:
+    """Cost of serving ``seq`` on berth ``k`` in that order, as early as possible (or ``None``)."""
+    t = -(1 << 62)
+    total = 0.0
+    handling, release, limit = data.handling, data.release, data.limit
+    for i in seq:
+        h = handling[i][k]
+        s = release[i][k]
+        if s < t:
+            s = t
+        t = s + h  # type: ignore[operator]
+        lim = limit[i][k]
+        if lim is not None and t > lim:
+            return None
+        total += data.cost(i, t)
+    return total
+
+
+def sequences(data: Compiled, sched: IndexSchedule) -> list[list[int]]:
+    """Per berth, its requests in order of start."""
+    seqs: list[list[int]] = [[] for _ in range(data.m)]
+    for i in sorted(range(data.n), key=lambda i: (sched[i][1], i)):
+        seqs[sched[i][0]].append(i)
+    return seqs
+
+
+def timed(data: Compiled, seqs: list[list[int]]) -> IndexSchedule:
+    """Semi-active timing of per-berth sequences: each request as early as possible."""
+    sched: IndexSchedule = [(-1, -1)] * data.n
+    for k, seq in enumerate(seqs):
+        t = -(1 << 62)
+        for i in seq:
+            h = data.handling[i][k]
+            assert h is not None
+            s = max(data.release[i][k], t)
+            sched[i] = (k, s)
+            t = s + h
+    return sched
+
+
+def local_search(data: Compiled, sched: IndexSchedule, time_budget: float = 2.0) -> IndexSchedule:
+    """Improve ``sched`` by relocating requests between and within berth sequences.
+
+    Each berth keeps a sequence and is timed as early as possible (semi-active), so moving
+    a request to another position re-times everyone behind it — the move the gap-insertion
+    of :func:`greedy` cannot make.  First-improvement relocation, swept until a local optimum
+    or ``time_budget`` seconds.
+    """
+    deadline = time.perf_counter() + time_budget
+    seqs = sequences(data, sched)
+    costs: list[float] = []
+    for k in range(data.m):
+        c = _sequence_cost(data, k, seqs[k])
+        assert c is not None
+        costs.append(c)
+    where = {i: k for k in range(data.m) for i in seqs[k]}
+    allowed = [[k for k in range(data.m) if data.fits(i, k)] for i in range(data.n)]
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for i in range(data.n):
+            k = where[i]
+            rest = [j for j in seqs[k] if j != i]
+            rest_cost = _sequence_cost(data, k, rest)
+            assert rest_cost is not None  # removing a request only helps the others
+            base = costs[k]
+            best: tuple[float, int, int, float] | None = None
+            for kk in allowed[i]:
+                seq = rest if kk == k else seqs[kk]
+                other = rest_cost if kk == k else costs[kk]
+                for q in range(len(seq) + 1):
+                    c = _sequence_cost(data, kk, seq[:q] + [i] + seq[q:])
+                    if c is None:
+                        continue
+                    gain = base - c if kk == k else base + other - c - rest_cost
+                    if gain > 1e-9 and (best is None or gain > best[0]):
+                        best = (gain, kk, q, c)
+            if best is not None:
+                _, kk, q, c = best
+                if kk == k:
+                    seqs[k] = rest[:q] + [i] + rest[q:]
+                    costs[k] = c
+                else:
+                    seqs[k] = rest
+                    costs[k] = rest_cost
+                    seqs[kk] = seqs[kk][:q] + [i] + seqs[kk][q:]
+                    costs[kk] = c
+                    where[i] = kk
+                improved = True
+            if time.perf_counter() > deadline:
+                break
+    return timed(data, seqs)
 
 
 def schedule_cost(data: Compiled, sched: IndexSchedule) -> float:
