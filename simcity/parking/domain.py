@@ -36,7 +36,7 @@ METRICS: tuple[Metric, ...] = (
 
 
 def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else math.nan
+    return float(a) / float(b) if b > 0 else math.nan
 
 
 def summarise(res: SimResult) -> RunOutput:
@@ -93,7 +93,8 @@ def summarise(res: SimResult) -> RunOutput:
     by_time: list[tuple[str, float, str, float]] = []
     city_area = res.hour_area.sum(axis=0)
     city_cap = res.hour_cap.sum(axis=0)
-    for h in range(H):
+    shown = [h for h in range(H) if stat[h]]  # hours of the statistics window
+    for h in shown:
         by_time += [
             ("city", float(h), "occupancy", _ratio(float(city_area[h]), float(city_cap[h]))),
             ("city", float(h), "arrivals", float(res.arrivals_by_hour[h])),
@@ -103,7 +104,7 @@ def summarise(res: SimResult) -> RunOutput:
     occ_all = np.where(res.hour_cap > 0, res.hour_area / np.where(res.hour_cap > 0, res.hour_cap, 1.0), np.nan)
     for k, fid in enumerate(lay.ids):
         row = occ_all[k]
-        by_time += [(fid, float(h), "occupancy", float(row[h])) for h in range(H) if not math.isnan(row[h])]
+        by_time += [(fid, float(h), "occupancy", float(row[h])) for h in shown if not math.isnan(row[h])]
     return RunOutput(metrics=metrics, by_entity=by_entity, by_time=by_time)
 
 

@@ -562,6 +562,12 @@ def simulate(
             closes = close_at[f]
             if log is not None:
                 log.append((PARK, i, now, f))
+            if counted:
+                # a session counts from the moment its berth is reserved
+                sessions[f] += 1
+                walk_sum[f] += walk_l[z][k]
+                acc["search"] += searched
+                acc["cruise"] += cruised
             g = entry_gate[f]
             if g is not None:
                 req = g.request()
@@ -573,16 +579,11 @@ def simulate(
                     entry_wait[f] += waited
             stay = min(d, closes - env.now)
             if counted:
-                # the session is recorded when it starts: its stay and charge are known then
-                # (the tariff in force at entry applies), so sessions running past the horizon count
-                sessions[f] += 1
+                # the charge is known at entry: the tariff (and price shift) in force then applies
                 revenue[f] += charge_fn[f](stay, shift[f])
                 stay_sum[f] += stay
-                walk_sum[f] += walk_l[z][k]
                 if stay > max_stay[f] and ticket_l[i] < -math.expm1(-check_rate * (stay - max_stay[f])):
                     tickets[f] += 1
-                acc["search"] += searched
-                acc["cruise"] += cruised
             yield env.timeout(stay)
             now = env.now
             area[f] += occ[f] * (now - last[f])

@@ -1,0 +1,143 @@
+"""Hypothesis properties on small random cities, checked from the event trace by an independent
+checker: conservation of drivers and no facility ever above its capacity at that time of day."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simcity.parking import DOMAIN, City, Policy
+from simcity.parking.domain import summarise
+from simcity.parking.model import draw_arrivals, simulate
+from simcity.rng import Streams
+
+coord = st.floats(0.0, 1200.0, allow_nan=False).map(lambda v: round(v, 1))
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> list[tuple[float, float]]:
+    kind = draw(st.sampled_from(["all", "night", "day", "random"]))
+    if kind == "all":
+        return [(0.0, 24.0)]
+    if kind == "night":
+        return [(0.0, 8.0), (18.0, 24.0)]
+    if kind == "day":
+        return [(7.0, 21.0)]
+    a = draw(st.integers(0, 22))
+    b = draw(st.integers(a + 1, 24))
+    return [(float(a), float(b))]
+
+
+@st.composite
+def cities(draw: st.DrawFn) -> tuple[City, Policy, float, float]:
+    n_cp = draw(st.integers(0, 3))
+    n_kerb = draw(st.integers(0 if n_cp else 1, 2))
+    car_parks = [
+        {
+            "id": f"C{k}", "x": draw(coord), "y": draw(coord), "berths": draw(st.integers(0, 4)),
+            "tariff": "t", "payment": draw(st.sampled_from(["pay_at_exit", "leave_first"])),
+            "entry_gates": draw(st.integers(0, 2)), "entry_service_s": draw(st.sampled_from([0.0, 5.0, 120.0])),
+            "exit_service_s": draw(st.sampled_from([0.0, 30.0, 600.0])),
+            "shared": draw(st.booleans()), "public_hours": draw(windows()),
+        }
+        for k in range(n_cp)
+    ]
+    kerbs = [
+        {"id": f"K{k}", "x": draw(coord), "y": draw(coord), "berths": draw(st.integers(0, 4)),
+         "tariff": "t", "max_stay_hours": draw(st.sampled_from([0.5, 2.0])), "public_hours": draw(windows())}
+        for k in range(n_kerb)
+    ]
+    zones = [
+        {"id": f"Z{k}", "x": draw(coord), "y": draw(coord), "arrivals_per_day": draw(st.sampled_from([0.0, 20.0, 120.0]))}
+        for k in range(draw(st.integers(1, 3)))
+    ]
+    kind = st.sampled_from(["exponential", "lognormal", "fixed"])
+    purposes = [
+        {"name": f"p{k}", "share": 1.0, "value_of_time_per_hour": 30.0,
+         "duration": {"kind": draw(kind), "mean_hours": draw(st.sampled_from([0.3, 1.5, 6.0])), "cv": 1.2},
+         "hourly_profile": draw(st.sampled_from([None, [0.0] * 6 + [1.0] * 18]))}
+        for k in range(draw(st.integers(1, 2)))
+    ]
+    city = City.model_validate({
+        "tariffs": {"t": {"tiers": [{"up_to_hours": 1.0, "rate_per_hour": 2.0}, {"rate_per_hour": 6.0}]}},
+        "car_parks": car_parks, "kerb_segments": kerbs, "zones": zones,
+        "demand": {"purposes": purposes},
+        "behaviour": {"max_walk_m": 1500.0, "update_minutes": draw(st.sampled_from([15, 60])),
+                      "choice_set_size": draw(st.integers(1, 4)),
+                      "max_search_minutes": draw(st.sampled_from([0.0, 5.0, 30.0]))},
+    })
+    ids = [c["id"] for c in car_parks] + [k["id"] for k in kerbs]
+    pol: dict[str, Any] = {
+        "name": "p", "open_shared_berths": draw(st.booleans()),
+        "payment": draw(st.sampled_from(["as_city", "pay_at_exit", "leave_first"])),
+        "add_berths": {i: 1 for i in ids if draw(st.booleans())},
+    }
+    if draw(st.booleans()):
+        pol["responsive_pricing"] = {"period_hours": 1.0, "step_per_hour": 1.0}
+    horizon = float(draw(st.sampled_from([6.0, 20.0, 30.0])))
+    warmup = float(draw(st.sampled_from([0.0, 2.0])))
+    return city, Policy.model_validate(pol), horizon, warmup
+
+
+def capacity_at(city: City, policy: Policy, fid: str, t: float) -> int:
+    """Berths open to the public at time ``t``, straight from the configuration."""
+    for f in city.car_parks:
+        if f.id == fid:
+            if f.shared and not policy.open_shared_berths:
+                return 0
+            hours, berths = f.public_hours, f.berths
+            break
+    else:
+        f2 = next(k for k in city.kerb_segments if k.id == fid)
+        hours, berths = f2.public_hours, f2.berths
+    h = t % 24.0
+    is_open = any(s <= h < e for s, e in hours)
+    return berths + policy.add_berths.get(fid, 0) if is_open else 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cities(), st.integers(0, 3))
+def test_conservation_and_capacity(case, rep):
+    city, policy, horizon, warmup = case
+    streams = Streams(17, rep)
+    res = simulate(city, policy, horizon, warmup, streams, trace=True)
+    assert res.trace is not None
+    ids = res.layout.ids
+
+    # conservation: every driver drawn arrives once and then ends exactly one way
+    n_drawn = len(draw_arrivals(city, horizon, Streams(17, rep), res.layout.opts.shape[1]))
+    kinds: dict[int, list[str]] = {}
+    for kind, i, _, _ in res.trace:
+        kinds.setdefault(i, []).append(kind)
+    assert len(kinds) == n_drawn
+    fates = Counter(tuple(v) for v in kinds.values())
+    assert set(fates) <= {("arrive", "park", "leave"), ("arrive", "park"), ("arrive", "lost")}
+    left, parked, lost = (fates[("arrive", "park", "leave")], fates[("arrive", "park")],
+                          fates[("arrive", "lost")])
+    assert left + parked + lost == n_drawn
+
+    # the metrics agree with the trace on drivers counted after warm-up
+    arrive_t = {i: t for k, i, t, _ in res.trace if k == "arrive"}
+    counted = {i for i, t in arrive_t.items() if t >= warmup}
+    out = DOMAIN.check_output(summarise(res))
+    assert out.metrics["drivers_lost"] == sum(1 for k, i, _, _ in res.trace if k == "lost" and i in counted)
+    assert out.metrics["sessions"] == sum(1 for k, i, _, _ in res.trace if k == "park" and i in counted)
+
+    # capacity: sweep events and window boundaries in time order (times rounded to absorb the
+    # floating-point residue of t + (close - t)); after everything at an instant, occupancy
+    # must not exceed the capacity in force at that instant
+    events = sorted((round(t, 9), +1 if k == "park" else -1, f) for k, _, t, f in res.trace if k in ("park", "leave"))
+    bounds = [float(b) for b in range(0, int(horizon) + 1)]
+    instants = sorted({t for t, _, _ in events} | set(bounds))
+    occ = [0] * len(ids)
+    j = 0
+    for t in instants:
+        while j < len(events) and events[j][0] <= t:
+            occ[events[j][2]] += events[j][1]
+            j += 1
+        for f, fid in enumerate(ids):
+            assert 0 <= occ[f] <= capacity_at(city, policy, fid, t), (fid, t, occ[f])
+
