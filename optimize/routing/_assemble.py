@@ -12,6 +12,24 @@ from dataclasses import dataclass
 from optimize.routing.model import CostBreakdown, Problem, Route, Solution, Status, Visit
 
 
+def integer_cost_scale(problem: Problem) -> int:
+    """Smallest power of ten making every cost coefficient an integer (capped at 10**6).
+
+    Both backends optimise integers: per-distance-unit cost ``cost_per_km / 1000``,
+    per-second cost ``cost_per_hour / 3600``, fixed costs and penalties are multiplied by
+    this scale and rounded, which is exact when the inputs have few enough decimals.
+    """
+    values: list[float] = []
+    for vt in problem.vehicle_types:
+        values += [vt.fixed_cost, vt.cost_per_km / 1000.0, vt.cost_per_hour / 3600.0]
+    values += [s.penalty for s in problem.stops if not s.required]
+    for e in range(7):
+        s = 10**e
+        if all(abs(v * s - round(v * s)) <= 1e-9 * max(1.0, abs(v * s)) for v in values):
+            return s
+    return 10**6
+
+
 @dataclass(frozen=True)
 class RawRoute:
     """What a backend knows about one route.

@@ -15,8 +15,8 @@ def suitable_backends(problem: Problem) -> list[str]:
 
     PyVRP has no driver breaks, and its reloads empty the vehicle at depots without
     requiring a last unload before the route ends, so it is left out when a break is
-    needed or when routes with facilities must unload before returning (unless the end
-    depot is itself a facility location).
+    needed, when facilities have opening hours, or when routes must unload before
+    returning.
     """
     out = ["ortools"]
     if _pyvrp_fits(problem):
@@ -27,16 +27,9 @@ def suitable_backends(problem: Problem) -> list[str]:
 def _pyvrp_fits(problem: Problem) -> bool:
     if any(vt.break_ is not None for vt in problem.vehicle_types):
         return False
-    if problem.facilities:
-        fac_locs = {f.location for f in problem.facilities}
-        if any(f.time_window is not None for f in problem.facilities):
-            return False
-        if problem.must_unload and any(vt.end_depot not in fac_locs
-                                       for vt in problem.vehicle_types):
-            return False
-    elif problem.must_unload:
+    if any(f.time_window is not None for f in problem.facilities):
         return False
-    return True
+    return not problem.must_unload
 
 
 def solve(

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimize.routing._assemble import RawRoute, assemble
+from optimize.routing._assemble import integer_cost_scale as cost_scale
 from optimize.routing.diagnose import Infeasibility, InfeasibleProblemError, precheck
 from optimize.routing.model import HORIZON_MAX, Problem, Solution
 
@@ -57,19 +58,6 @@ class OrToolsOptions:
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     facility_copies: int | None = None
     log_search: bool = False
-
-
-def cost_scale(problem: Problem) -> int:
-    """Smallest power of ten making every cost coefficient an integer (capped at 10**6)."""
-    values: list[float] = []
-    for vt in problem.vehicle_types:
-        values += [vt.fixed_cost, vt.cost_per_km / 1000.0, vt.cost_per_hour / 3600.0]
-    values += [s.penalty for s in problem.stops if not s.required]
-    for e in range(7):
-        s = 10**e
-        if all(abs(v * s - round(v * s)) <= 1e-9 * max(1.0, abs(v * s)) for v in values):
-            return s
-    return 10**6
 
 
 def _horizon(problem: Problem) -> int:
