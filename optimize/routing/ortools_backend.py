@@ -297,7 +297,8 @@ def solve_ortools(
     if issues:
         raise InfeasibleProblemError(problem, issues)
     built = _Built(problem, opts, relax=None)
-    sol = built.search(time_limit, opts)
+    # The budget is wall time for the whole call, model building included.
+    sol = built.search(max(0.05, time_limit - (time.perf_counter() - t0)), opts)
     if sol is None:
         raise InfeasibleProblemError(problem, _diagnose_by_relaxing(problem, opts, time_limit))
     raw = built.read(sol)

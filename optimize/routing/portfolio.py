@@ -26,7 +26,7 @@ from optimize.routing.diagnose import InfeasibleProblemError
 from optimize.routing.model import Problem, Solution
 
 #: Seconds kept back from the budget for process start-up and returning the answer.
-_MARGIN = 0.3
+_MARGIN = 0.25
 
 
 def _run(problem: Problem, backend: str, deadline: float, seed: int) -> Solution:
@@ -55,7 +55,7 @@ def solve_portfolio(
 ) -> Solution:
     """Run ``backends`` in parallel for ``time_limit`` seconds; return the best valid solution."""
     t0 = time.perf_counter()
-    deadline = time.time() + max(0.1, time_limit - _MARGIN)
+    deadline = time.time() + max(0.1, time_limit - min(_MARGIN, 0.1 * time_limit))
     if len(backends) == 1:
         sol = _run(problem, backends[0], deadline, seed)
         return replace(sol, backend=f"auto:{sol.backend}", wall_time=time.perf_counter() - t0)

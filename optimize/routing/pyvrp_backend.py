@@ -16,6 +16,7 @@ number of iterations depends on machine speed and load, so results vary across r
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pyvrp
@@ -70,8 +71,8 @@ def to_pyvrp(problem: Problem) -> tuple[pyvrp.ProblemData, list[tuple[str, int]]
             unit_distance_cost=round(vt.cost_per_km / 1000.0 * scale),
             unit_duration_cost=round(vt.cost_per_hour / 3600.0 * scale),
             reload_depots=reloads, name=vt.name or f"type {t}"))
-    data = pyvrp.ProblemData(locations, clients, depots, vtypes,
-                             [np.asarray(problem.distance)], [np.asarray(problem.duration)])
+    matrices: list[Any] = [np.asarray(problem.distance), np.asarray(problem.duration)]
+    data = pyvrp.ProblemData(locations, clients, depots, vtypes, matrices[:1], matrices[1:])
     return data, what
 
 
