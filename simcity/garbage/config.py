@@ -162,7 +162,7 @@ class Fleet(StrictModel):
             raise ValueError(f"fleet {self.id!r}: categories repeat")
         if min(self.capacity_t) <= 0:
             raise ValueError(f"fleet {self.id!r}: capacity_t entries must be > 0")
-        if not 0 <= self.break_window_h[0] <= self.break_window_h[1] <= self.shift_hours:
+        if self.break_minutes > 0 and not 0 <= self.break_window_h[0] <= self.break_window_h[1] <= self.shift_hours:
             raise ValueError(f"fleet {self.id!r}: break_window_h must lie within the shift")
         if self.shift_start_h + self.shift_hours + self.max_overtime_h > 24:
             raise ValueError(f"fleet {self.id!r}: shift plus overtime must end before midnight")
@@ -243,6 +243,13 @@ class City(StrictModel):
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}), description="Daily route planning settings.")
     drop_step_minutes: float = Field(
         30.0, ge=5, le=60, description="Time step at which residents' drops are added to bins (min)."
+    )
+    initial_fill: float = Field(
+        0.5, ge=0, le=1, description="Mean fill share of the bins at the start of the run."
+    )
+    initial_fill_random: bool = Field(
+        True, description="Draw each bin's initial fill uniformly in [0, 2 x initial_fill] (capped "
+        "at full) instead of starting all bins at initial_fill.",
     )
     complaint_probability: float = Field(
         0.3, ge=0, le=1, description="Probability that an overflowing point-day raises a complaint."
