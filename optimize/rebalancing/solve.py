@@ -3,7 +3,8 @@
 Model
 -----
 * Each station away from its target becomes one or more *visit nodes* ("chunks" of at most
-  ``chunk`` bikes, so that a van can serve part of a big imbalance).  A chunk's demand is
+  ``chunk`` bikes, sized 1, 2, 4, ... first so that any quantity is a sum of chunks: a van
+  can serve part of an imbalance).  A chunk's demand is
   ``+q`` at a surplus station (pickup) and ``-q`` at a deficit station (drop-off).
 * A ``load`` dimension accumulates these signed demands; its cumul variables live in
   ``[0, van capacity]`` and the start cumul is fixed to the van's initial load, so the load
@@ -49,6 +50,9 @@ class SolveParams:
         Safety limit on the search.
     guided_local_search_s:
         If positive, run guided local search for this long (not reproducible run to run).
+    binary_split:
+        Split a station's imbalance into chunks 1, 2, 4, ... (then ``chunk``-sized ones) so any
+        quantity can be served; ``False`` uses equal chunks only (fewer nodes, coarser).
     """
 
     chunk: int = 0
@@ -56,12 +60,27 @@ class SolveParams:
     max_candidates: int = 0
     time_limit_s: float = 10.0
     guided_local_search_s: float = 0.0
+    binary_split: bool = False
 
 
-def _chunks(total: int, size: int) -> list[int]:
-    out = [size] * (total // size)
-    if total % size:
-        out.append(total % size)
+def _chunks(total: int, size: int, binary: bool) -> list[int]:
+    """Split ``total`` bikes into visit quantities of at most ``size``.
+
+    ``binary``: 1, 2, 4, ... first, so that *every* quantity 0..total is a subset sum (a van
+    with 3 bikes left can still serve 3 of a deficit of 7); otherwise equal pieces and a rest.
+    """
+    out: list[int] = []
+    done = 0
+    if binary:
+        piece = 1
+        while piece <= size and done + piece <= total:
+            out.append(piece)
+            done += piece
+            piece *= 2
+    rest = total - done
+    out += [size] * (rest // size)
+    if rest % size:
+        out.append(rest % size)
     return out
 
 
@@ -86,7 +105,7 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
     node_demand: list[int] = []
     for i in cand:
         sign = 1 if diff[i] > 0 else -1
-        for q in _chunks(int(abs(diff[i])), chunk):
+        for q in _chunks(int(abs(diff[i])), chunk, p.binary_split):
             node_station.append(int(i))
             node_demand.append(sign * q)
     empty = Plan(tuple(Route(v, ()) for v in range(nv)), 0.0, time.perf_counter() - t0, "nothing to do")

@@ -82,6 +82,11 @@ class SyntheticCity(StrictModel):
     )
     mean_capacity: int = Field(ge=2, le=500, description="Mean docks per station.")
     capacity_spread: int = Field(0, ge=0, le=250, description="Docks vary uniformly by +- this much.")
+    capacity_elasticity: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Stations are sized to demand: docks scale with attractiveness**elasticity "
+        "(normalised to mean_capacity); 0 sizes all stations alike.",
+    )
     fleet: int = Field(ge=0, le=10_000_000, description="Bikes in the system, spread in proportion to docks.")
     layout_seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the layout generator.")
     id_prefix: str = Field("s", min_length=1, max_length=20, description="Station ids are prefix + number.")

@@ -126,11 +126,14 @@ def _synthetic(city: City) -> tuple[list[str], NDArray[np.float64], NDArray[np.i
     r = s.radius_m * u ** (s.centre_concentration / 2.0)
     theta = gen.random(s.stations) * 2.0 * np.pi
     xy = np.column_stack([r * np.cos(theta), r * np.sin(theta)])
-    cap = s.mean_capacity + gen.integers(-s.capacity_spread, s.capacity_spread + 1, s.stations)
     rel = r / s.radius_m
     # jobs cluster in the centre, homes towards the edge; a little noise so neighbours differ
     residential = np.clip(0.15 + 0.75 * rel + gen.normal(0.0, 0.1, s.stations), 0.0, 1.0)
     attract = gen.lognormal(0.0, 0.5, s.stations) * (1.0 + 1.5 * np.exp(-rel / 0.3))
+    size = attract**s.capacity_elasticity
+    noise = gen.integers(-s.capacity_spread, s.capacity_spread + 1, s.stations)
+    lo = s.mean_capacity - s.capacity_spread
+    cap = np.maximum(np.rint(s.mean_capacity * size / size.mean()) + noise, lo).astype(np.int64)
     stock = apportion(cap.astype(float), s.fleet, cap.astype(np.int64))
     ids = [f"{s.id_prefix}{k}" for k in range(s.stations)]
     return ids, xy, cap.astype(np.int64), stock, attract, residential

@@ -74,7 +74,7 @@ class SimResult:
     measured_h: float
     level_time: list[NDArray[np.float64]]  # per station: hours spent at each stock level
     hourly: list[tuple[float, float, float, int, int]]  # (t, empty share, full share, riding, on vans)
-    bike_checks: list[tuple[float, int, int, int]] = field(default_factory=list)
+    bike_checks: list[tuple[float, int, int, int, int]] = field(default_factory=list)
     planning_s: float = 0.0
 
 
@@ -145,7 +145,7 @@ class BikeSim:
         self._warm = Counters()
         self.fleet = int(net.stock.sum())
         self.hourly: list[tuple[float, float, float, int, int]] = []
-        self.bike_checks: list[tuple[float, int, int, int]] = []
+        self.bike_checks: list[tuple[float, int, int, int, int]] = []
         self.planning_s = 0.0
         self.env.process(self._riders())
         self.env.process(self._sampler())
@@ -296,9 +296,10 @@ class BikeSim:
             self.bike_checks.append(self.bike_count())
             yield self.env.timeout(every_h)
 
-    def bike_count(self) -> tuple[float, int, int, int]:
-        """``(time, bikes at stations, bikes being ridden, bikes on vans)``."""
-        return (self.env.now, sum(self.stock), self.riding, sum(v.load for v in self.vans))
+    def bike_count(self) -> tuple[float, int, int, int, int]:
+        """``(time, bikes at stations, being ridden, on vans, docked stations over capacity)``."""
+        over = sum(1 for s, c, d in zip(self.stock, self.cap, self.docked, strict=True) if d and s > c)
+        return (self.env.now, sum(self.stock), self.riding, sum(v.load for v in self.vans), over)
 
     # ---- run ----------------------------------------------------------------------------
     def run(self, on_end: Callable[[], None] | None = None) -> SimResult:

@@ -1,0 +1,106 @@
+"""Agreement with theory: the birth-death law of one station, and the dissatisfaction function.
+
+The test city is one station A next to a big reservoir station R that never runs empty or
+full.  Rentals at A go to R and rentals at R go to A, so A sees Poisson rental requests and
+Poisson returns (delayed by a one-minute ride), and no rider walks (max walk 0): A is exactly
+the birth-death chain of Raviv & Kolka, with failures counted by the simulation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simcity.bikes import City, Policy, simulate
+from simcity.bikes.dissatisfaction import allocate, dissatisfaction, dissatisfaction_expm
+from simcity.domain import RunContext
+from simcity.rng import Streams
+
+
+def _city(cap: int, stock: int, lam: list[float], mu: list[float]) -> City:
+    return City.model_validate({
+        "stations": [
+            {"id": "A", "x": 0.0, "y": 0.0, "capacity": cap, "bikes": stock},
+            {"id": "R", "x": 150.0, "y": 0.0, "capacity": 1000, "bikes": 500},
+        ],
+        "demand": {"od": [
+            {"origin": "A", "destination": "R", "per_hour": lam},
+            {"origin": "R", "destination": "A", "per_hour": mu},
+        ]},
+        "riders": {"max_walk_m": 0.0, "speed_kmh": 12.0},
+    })
+
+
+def test_one_station_occupancy_matches_birth_death_stationary_law() -> None:
+    cap, lam, mu = 8, 3.0, 2.0
+    city = _city(cap, 4, [lam], [mu])
+    # pi_n proportional to (mu/lam)^n: returns push the stock up, rentals pull it down
+    rho = mu / lam
+    pi = rho ** np.arange(cap + 1)
+    pi /= pi.sum()
+    shares = []
+    for rep in range(12):
+        ctx = RunContext(horizon_hours=300.0, warmup_hours=20.0, streams=Streams(7, rep), replication=rep)
+        lv = simulate(city, Policy.model_validate(dict(name="none")), ctx).result.level_time[0]
+        shares.append(lv / lv.sum())
+    s = np.array(shares)
+    mean = s.mean(axis=0)
+    se = s.std(axis=0, ddof=1) / np.sqrt(len(s))
+    # 4.5 standard errors per level: 9 simultaneous comparisons at a tiny false-alarm rate
+    assert np.all(np.abs(mean - pi) <= 4.5 * se + 1e-3), (mean, pi, se)
+    # and the test has power: the law with the rates swapped is far outside the band
+    wrong = (1 / rho) ** np.arange(cap + 1)
+    wrong /= wrong.sum()
+    assert np.any(np.abs(mean - wrong) > 10 * se)
+
+
+def test_uniformisation_agrees_with_matrix_exponential() -> None:
+    rng = np.random.default_rng(5)
+    n = 6
+    lam = rng.random((24, n)) * 4.0
+    mu = rng.random((24, n)) * 4.0
+    lam[3, 0] = 0.0  # zero rates are allowed
+    mu[3, 0] = 0.0
+    cap = rng.integers(1, 25, n)
+    F = dissatisfaction(lam, mu, cap, 5.5, 27.25, return_weight=1.7)
+    for i in range(n):
+        ref = dissatisfaction_expm(lam[:, i], mu[:, i], int(cap[i]), 5.5, 27.25, return_weight=1.7)
+        assert np.allclose(F[i, : cap[i] + 1], ref, rtol=1e-8, atol=1e-9)
+        assert np.all(np.isinf(F[i, cap[i] + 1:]))
+
+
+@pytest.mark.parametrize("start", [0, 3, 6])
+def test_dissatisfaction_agrees_with_simulated_shortages(start: int) -> None:
+    cap = 6
+    hours = np.arange(24)
+    lam = list(1.0 + 2.0 * ((hours >= 7) & (hours < 10)))  # morning rental peak
+    mu = list(1.0 + 2.5 * ((hours >= 16) & (hours < 19)))  # evening return peak
+    city = _city(cap, start, lam, mu)
+    F = dissatisfaction(np.tile(np.array(lam)[:, None], (1, 1)), np.tile(np.array(mu)[:, None], (1, 1)),
+                        np.array([cap]), 0.0, 24.0)[0, start]
+    fails = []
+    for rep in range(150):
+        ctx = RunContext(horizon_hours=24.0, warmup_hours=0.0, streams=Streams(11, rep), replication=rep)
+        c = simulate(city, Policy.model_validate(dict(name="none")), ctx).result.counts
+        fails.append(c.failed_rentals + c.failed_returns)
+    f = np.array(fails, dtype=float)
+    se = f.std(ddof=1) / np.sqrt(len(f))
+    assert abs(f.mean() - F) <= 4.0 * se + 0.05, (f.mean(), F, se)
+
+
+def test_allocation_minimises_total_dissatisfaction() -> None:
+    rng = np.random.default_rng(2)
+    lam = rng.random((24, 3)) * 3.0
+    mu = rng.random((24, 3)) * 3.0
+    cap = np.array([4, 5, 3])
+    F = dissatisfaction(lam, mu, cap, 6.0, 24.0)
+    for bikes in (0, 3, 7, 12):
+        got = allocate(F, cap, bikes)
+        assert got.sum() == bikes and np.all(got <= cap)
+        best = min(
+            F[0, a] + F[1, b] + F[2, bikes - a - b]
+            for a in range(cap[0] + 1) for b in range(cap[1] + 1) if 0 <= bikes - a - b <= cap[2]
+        )
+        assert F[np.arange(3), got].sum() == pytest.approx(best, rel=1e-9)
+    argmin = np.array([np.argmin(F[i, : cap[i] + 1]) for i in range(3)])
+    assert np.array_equal(allocate(F, cap, int(argmin.sum())), argmin)
