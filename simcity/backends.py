@@ -161,9 +161,10 @@ class ProcessBackend(Backend):
 
 class DaskBackend(Backend):
     """Dask distributed: ``address="local"`` starts a ``LocalCluster`` of ``jobs`` single-threaded
-    worker processes; any other address connects to a running scheduler."""
+    worker processes; any other address connects to a running scheduler (waiting at most
+    ``timeout`` seconds for it)."""
 
-    def __init__(self, address: str = "local", jobs: int = 1) -> None:
+    def __init__(self, address: str = "local", jobs: int = 1, timeout: float = 10.0) -> None:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
@@ -177,7 +178,7 @@ class DaskBackend(Backend):
                                              dashboard_address=None)
                 self._client = Client(self._cluster)
             else:
-                self._client = Client(address, timeout="10s")
+                self._client = Client(address, timeout=f"{timeout}s")
         except (OSError, TimeoutError) as exc:
             self.close()
             raise BackendError(f"cannot connect to the Dask scheduler at {address!r}: {exc}") from None

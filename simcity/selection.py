@@ -385,7 +385,7 @@ def select(
 def smore_plot(sel: Selection) -> Plot:
     """SMORE plot per policy: mean with its CI (thick bar), 25-75% quantile box with the median,
     5-95% whiskers (Eckman, Plumlee & Nelson, "Plotting formalism and SMORE plots")."""
-    from simcity.plots import Plot, _png, plt
+    from simcity.plots import Plot, plt, to_png
 
     data = sel.summary[["policy", "n", "mean", "ci_low", "ci_high", "q05", "q25", "q50", "q75", "q95",
                         "status"]].copy()
@@ -407,7 +407,7 @@ def smore_plot(sel: Selection) -> Plot:
     level = f"{1 - sel.spec.alpha:.0%}"
     ax.set_title(f"{sel.spec.metric}: mean with {level} CI (bar), quartile box with median, 5-95% whiskers")
     ax.grid(axis="x", alpha=0.3)
-    return Plot(f"smore-{sel.spec.metric}", f"SMORE plot of {sel.spec.metric}", _png(fig), data)
+    return Plot(f"smore-{sel.spec.metric}", f"SMORE plot of {sel.spec.metric}", to_png(fig), data)
 
 
 def save_selection(sel: Selection, out: str | Path) -> Path:

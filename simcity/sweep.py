@@ -404,7 +404,7 @@ def run_sweep(
 
 def effect_plot(sweep: SweepResults, metric: str, parameter: str) -> Plot:
     """Response against one parameter: mean per policy with its confidence band."""
-    from simcity.plots import Plot, _png, plt
+    from simcity.plots import Plot, plt, to_png
 
     data = sweep.effects[(sweep.effects["metric"] == metric) & (sweep.effects["parameter"] == parameter)]
     data = data[["policy", "value", "points", "n", "mean", "ci_low", "ci_high"]].sort_values(
@@ -427,7 +427,7 @@ def effect_plot(sweep: SweepResults, metric: str, parameter: str) -> Plot:
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     safe = parameter.replace(".", "_")
-    return Plot(f"sweep-{metric}-{safe}", f"{metric} against {parameter}", _png(fig), data)
+    return Plot(f"sweep-{metric}-{safe}", f"{metric} against {parameter}", to_png(fig), data)
 
 
 def sweep_plots(sweep: SweepResults) -> list[Plot]:

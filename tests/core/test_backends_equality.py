@@ -1,0 +1,79 @@
+"""Results are identical whichever backend runs the tasks: this process, a fork or spawn
+process pool, or a Dask local cluster (whose fresh worker processes must rebuild the scenario
+and its plug-in domain from a pickle)."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from simcity.backends import ProcessBackend, SerialBackend, ShippedScenario, make_backend
+from simcity.experiment import Results, all_tasks, compare, execute_many
+from simcity.scenario import ScenarioBase, parse_scenario_text
+from tests.toydomain import TOY_TOML
+
+
+@pytest.fixture(scope="module")
+def toy() -> ScenarioBase:
+    return parse_scenario_text(TOY_TOML).with_overrides({"replications": 5})
+
+
+@pytest.fixture(scope="module")
+def reference(toy: ScenarioBase) -> Results:
+    return compare(toy, backend=SerialBackend())
+
+
+def assert_same(a: Results, b: Results) -> None:
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.by_time, b.by_time)
+    pd.testing.assert_frame_equal(a.summary, b.summary)
+
+
+def test_shipped_scenario_round_trips(toy: ScenarioBase) -> None:
+    back = pickle.loads(pickle.dumps(ShippedScenario(toy))).scenario
+    assert back == toy and type(back) is type(toy)
+
+
+# spawn-started workers import everything afresh (seconds on a busy machine); the Dask test
+# covers fresh worker processes in the default tier, this one runs with -m slow
+@pytest.mark.parametrize("start", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
+def test_process_pool_matches_serial(toy: ScenarioBase, reference: Results, start: str) -> None:
+    with ProcessBackend(2, start_method=start) as be:
+        assert_same(compare(toy, backend=be), reference)
+
+
+def test_many_scenarios_in_one_pool(toy: ScenarioBase) -> None:
+    # a sweep-like batch: two scenarios sharing the pool, results routed back to their scenario
+    other = toy.with_overrides({"city.arrival_rate": 1.0})
+    tasks = [all_tasks(toy), all_tasks(other)]
+    serial = execute_many([toy, other], tasks)
+    with make_backend(jobs=2) as be:
+        pooled = execute_many([toy, other], tasks, backend=be)
+    for s, p in zip(serial, pooled, strict=True):
+        assert [r.task for r in s] == [r.task for r in p]
+        assert [r.output.metrics for r in s] == [r.output.metrics for r in p]
+    assert serial[0][0].output.metrics != serial[1][0].output.metrics
+
+
+@pytest.fixture(scope="module")
+def dask_backend() -> Iterator[object]:
+    pytest.importorskip("dask.distributed", reason="Dask is optional: pip install 'dask[distributed]'")
+    from simcity.backends import DaskBackend
+
+    with DaskBackend("local", jobs=2) as be:
+        yield be
+
+
+def test_dask_local_cluster_matches_serial(toy: ScenarioBase, reference: Results, dask_backend: object) -> None:
+    assert_same(compare(toy, backend=dask_backend), reference)  # type: ignore[arg-type]
+
+
+def test_dask_unreachable_scheduler_is_a_clear_error() -> None:
+    pytest.importorskip("dask.distributed", reason="Dask is optional: pip install 'dask[distributed]'")
+    from simcity.backends import BackendError, DaskBackend
+
+    with pytest.raises(BackendError, match="cannot connect to the Dask scheduler"):
+        DaskBackend("tcp://127.0.0.1:9", jobs=1, timeout=1.0)

@@ -1,0 +1,171 @@
+"""Kim-Nelson selection: picks the truly best of synthetic policies at the stated rate.
+
+The synthetic domain draws each replication's metric as Normal(mean_p, sigma) with a common
+component shared by all policies (common random numbers, correlation ``rho``) and an own
+component per policy, so the true means are known exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from pydantic import Field
+from scipy import stats
+
+from simcity import domains
+from simcity.backends import SerialBackend
+from simcity.domain import Domain, Metric, PolicyBase, RunContext, RunOutput, StrictModel
+from simcity.scenario import parse_scenario_text
+from simcity.selection import (
+    KimNelson,
+    SelectionError,
+    SelectionSpec,
+    kn_h2,
+    resolve_spec,
+    select,
+    smore_plot,
+)
+
+
+class NormalCity(StrictModel):
+    sigma: float = Field(gt=0, description="Standard deviation of one replication's metric.")
+    rho: float = Field(ge=0, lt=1, description="Correlation between policies induced by common random numbers.")
+
+
+class NormalPolicy(PolicyBase):
+    mean: float = Field(description="True mean of the metric under this policy.")
+
+
+class NormalDomain(Domain):
+    name: ClassVar[str] = "normaltoy"
+    title: ClassVar[str] = "Normal outputs with known means"
+    City = NormalCity
+    Policy = NormalPolicy
+    metrics: ClassVar[tuple[Metric, ...]] = (Metric("cost", "Synthetic cost", "EUR", "lower"),)
+
+    def run(self, city: NormalCity, policy: NormalPolicy, ctx: RunContext) -> RunOutput:  # type: ignore[override]
+        common = ctx.streams["common"].standard_normal()
+        own = ctx.streams[f"own-{policy.name}"].standard_normal()
+        z = math.sqrt(city.rho) * common + math.sqrt(1 - city.rho) * own
+        return RunOutput(metrics={"cost": policy.mean + city.sigma * z})
+
+
+DOMAIN = NormalDomain()
+domains.register(DOMAIN)
+
+
+def scenario_text(means: list[float], *, sigma: float = 1.0, rho: float = 0.5, delta: float = 0.5,
+                  alpha: float = 0.05, max_reps: int = 2000, seed: int = 1) -> str:
+    pols = "\n".join(f'[[policies]]\nname = "p{i}"\nmean = {m}\n' for i, m in enumerate(means))
+    return f"""
+model = "normaltoy"
+name = "known means"
+seed = {seed}
+replications = 2
+horizon_hours = 1.0
+
+[city]
+sigma = {sigma}
+rho = {rho}
+
+[selection]
+metric = "cost"
+delta = {delta}
+alpha = {alpha}
+initial_replications = 10
+max_replications = {max_reps}
+
+{pols}
+"""
+
+
+def test_picks_true_best_at_stated_rate_in_slippage_configuration() -> None:
+    # Least favourable configuration: every other policy exactly delta worse than the best.
+    base = parse_scenario_text(scenario_text([0.5, 0.0, 0.5, 0.5]))
+    macro = 200
+    correct = 0
+    backend = SerialBackend()
+    for m in range(macro):
+        sel = select(base.with_overrides({"seed": 1000 + m}), backend=backend, batch=5)
+        assert sel.decided
+        correct += sel.best == "p1"
+    # Stated rate 0.95: reject "P(correct) >= 0.95" only below the binomial 1% quantile.
+    floor = stats.binom.ppf(0.01, macro, 0.95)
+    assert correct >= floor, f"correct {correct}/{macro} < {floor}"
+
+
+def test_clear_winner_found_quickly_and_eliminations_recorded() -> None:
+    sc = parse_scenario_text(scenario_text([3.0, 2.0, 0.0, 1.0], delta=0.5))
+    sel = select(sc, backend=SerialBackend())
+    assert sel.best == "p2"
+    assert set(sel.eliminated_at) == {"p0", "p1", "p3"}
+    # each eliminated policy only contributes the replications it was run up to its elimination
+    n = sel.table.groupby("policy", observed=True).size()
+    for pol, r in sel.eliminated_at.items():
+        assert n[pol] == r
+    summary = sel.summary.set_index("policy")
+    assert summary.loc["p2", "status"] == "selected"
+    assert summary.loc["p0", "diff_to_best"] > 2.0
+
+
+def test_decision_independent_of_batch_size() -> None:
+    sc = parse_scenario_text(scenario_text([0.0, 0.3, 0.6], delta=0.4, seed=5))
+    a = select(sc, backend=SerialBackend(), batch=1)
+    b = select(sc, backend=SerialBackend(), batch=13)
+    assert (a.best, a.eliminated_at) == (b.best, b.eliminated_at)
+    assert a.table.equals(b.table)
+    assert b.runs >= a.runs  # bigger batches may simulate replications the decision did not need
+
+
+def test_budget_exhausted_reports_set_not_separated() -> None:
+    # Two identical policies cannot be told apart in 30 replications when delta is tiny.
+    sc = parse_scenario_text(scenario_text([0.0, 0.0, 5.0], delta=0.05, max_reps=30))
+    sel = select(sc, backend=SerialBackend())
+    assert not sel.decided
+    assert sorted(sel.survivors) == ["p0", "p1"]
+    assert "Could not separate" in sel.statement()
+    assert sel.leader in {"p0", "p1"}
+
+
+def test_kn_state_eliminates_by_hand_computed_rule() -> None:
+    # Two systems, n0 = 3: S² of differences from the first stage, then W(r) as in Kim & Nelson.
+    kn = KimNelson(2, delta=1.0, alpha=0.05, n0=3)
+    for a, b in [(1.0, 0.0), (2.0, 0.0), (3.0, 1.0)]:
+        kn.add(0, a)
+        kn.add(1, b)
+    h2 = (3 - 1) * ((2 * 0.05 / 1) ** (-2 / 2) - 1)  # = 18
+    assert kn.h2 == pytest.approx(h2)
+    s2 = float(np.var([1.0, 2.0, 2.0], ddof=1))
+    w = max(0.0, 1.0 / (2 * 3) * (h2 * s2 / 1.0 - 3))
+    assert w == pytest.approx(0.5)
+    # mean difference 2 - 1/3 = 5/3 exceeds W = 0.5: system 1 goes at r = n0
+    assert kn.screen() == [0]
+    assert kn.eliminated_at == {1: 3} and kn.done
+    assert kn.h2 == pytest.approx(kn_h2(2, 3, 0.05))
+
+
+def test_spec_resolution_errors_are_clear() -> None:
+    sc = parse_scenario_text(scenario_text([0.0, 1.0]))
+    with pytest.raises(SelectionError, match="unknown metric 'nope'"):
+        resolve_spec(sc, metric="nope")
+    with pytest.raises(SelectionError, match="unknown policies"):
+        resolve_spec(sc, SelectionSpec(metric="cost", delta=1, policies=["p0", "zz"]))
+    with pytest.raises(SelectionError, match="max_replications"):
+        resolve_spec(sc, max_replications=5)
+    assert resolve_spec(sc).goal == "min"  # from the metric's declared direction
+
+
+def test_smore_plot_draws_the_summary() -> None:
+    sc = parse_scenario_text(scenario_text([1.0, 0.0], delta=0.3))
+    sel = select(sc, backend=SerialBackend())
+    plot = smore_plot(sel)
+    assert plot.png.startswith(b"\x89PNG")
+    drawn = plot.data.set_index("policy")
+    for pol in sel.policies:
+        v = sel.table.loc[sel.table["policy"] == pol, "value"].to_numpy()
+        assert drawn.loc[pol, "mean"] == pytest.approx(v.mean())
+        assert drawn.loc[pol, "q25"] == pytest.approx(np.quantile(v, 0.25))
+        assert drawn.loc[pol, "ci_low"] < drawn.loc[pol, "mean"] < drawn.loc[pol, "ci_high"]
