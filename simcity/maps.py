@@ -7,10 +7,20 @@ the models and reads their validated ``City`` and their tidy results.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from numpy.typing import NDArray
 
 from simcity.experiment import Results
-from simcity.plots import Plot
+from simcity.plots import Plot, safe_text, to_png
 
 MapBuilder = Callable[[Results], list[Plot]]
 
@@ -32,3 +42,264 @@ def domain_figures(results: Results) -> list[Plot]:
     """The maps of the scenario's domain (none when the domain has no map builder)."""
     builder = BUILDERS.get(results.scenario.model)
     return builder(results) if builder is not None else []
+
+
+# ---------------------------------------------------------------------------------------
+# drawing helpers
+
+
+def _panels(policies: Sequence[str], width: float = 4.4) -> tuple[Figure, list[Axes]]:
+    """One map panel per policy, sharing axes so that positions line up between panels."""
+    n = len(policies)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, width * rows), sharex=True, sharey=True,
+                             squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    for ax, pol in zip(flat, policies, strict=False):
+        ax.set_title(safe_text(pol), fontsize="medium")
+        ax.set_aspect("equal", adjustable="box")
+        ax.grid(alpha=0.2)
+        ax.tick_params(labelsize="small")
+    return fig, flat[:n]
+
+
+def _scale_bar(ax: Axes, unit: str) -> None:
+    ax.set_xlabel(f"east ({unit})", fontsize="small")
+    ax.set_ylabel(f"north ({unit})", fontsize="small")
+
+
+def _entity_means(results: Results, metric: str) -> pd.DataFrame:
+    """Mean over replications of a ``by_entity`` metric: columns policy, entity, value."""
+    be = results.by_entity
+    sub = be[be["metric"] == metric]
+    if sub.empty:
+        return pd.DataFrame(columns=["policy", "entity", "value"])
+    out = sub.groupby(["policy", "entity"], observed=True, sort=False)["value"].mean().rename("value").reset_index()
+    out["policy"] = out["policy"].astype(str)
+    return out
+
+
+def _sizes(values: Any, top: float, smallest: float = 12.0, largest: float = 260.0) -> NDArray[np.float64]:
+    """Marker areas proportional to ``values`` (capacity, berths) with ``top`` the largest, clipped
+    to a readable range; the same ``top`` in every panel keeps sizes comparable."""
+    v = np.asarray(values, dtype=float)
+    return np.clip(largest * v / (top if top > 0 else 1.0), smallest, largest)
+
+
+# ---------------------------------------------------------------------------------------
+# parking: car parks coloured by occupancy band
+
+
+#: colours of the occupancy bands (below, within, above the target band; no data)
+BAND_COLOURS = {"below": "#4C72B0", "within": "#55A868", "above": "#C44E52", "no data": "#BBBBBB"}
+
+
+def occupancy_band(occ: float, band: tuple[float, float]) -> str:
+    """``below``/``within``/``above`` the target occupancy band, or ``no data``."""
+    if occ is None or math.isnan(occ):
+        return "no data"
+    return "below" if occ < band[0] else ("above" if occ > band[1] else "within")
+
+
+@register("parking")
+def parking_map(results: Results) -> list[Plot]:
+    """Car parks and kerb segments at their positions, coloured by daytime occupancy band."""
+    from simcity.parking.domain import BAND, DAY_HOURS
+
+    city: Any = getattr(results.scenario, "city")  # noqa: B009
+    facs = [(f, "car park") for f in city.car_parks] + [(f, "kerb") for f in city.kerb_segments]
+    placed = [(f, kind) for f, kind in facs if f.x is not None and f.y is not None]
+    if not placed:
+        return []  # a district given by walking links only has no positions to draw
+    policies = results.scenario.policy_names
+    bt = results.by_time
+    day = bt[(bt["metric"] == "occupancy") & (bt["entity"] != "city")
+             & ((bt["time_h"] % 24) >= DAY_HOURS[0]) & ((bt["time_h"] % 24) < DAY_HOURS[1])]
+    if not day.empty:
+        occ = (day.groupby(["policy", "entity"], observed=True)["value"].mean().rename("value").reset_index())
+        occ["policy"] = occ["policy"].astype(str)
+        basis = f"mean occupancy {DAY_HOURS[0]}:00–{DAY_HOURS[1]}:00"
+    else:
+        occ = _entity_means(results, "occupancy")
+        basis = "mean occupancy"
+    lookup = dict(zip(zip(occ["policy"], occ["entity"], strict=True), occ["value"].astype(float), strict=True))
+    rows = []
+    for pol in policies:
+        for f, kind in placed:
+            o = lookup.get((pol, f.id), math.nan)
+            rows.append((pol, f.id, kind, float(f.x), float(f.y), float(f.berths), o, occupancy_band(o, BAND)))
+    data = pd.DataFrame(rows, columns=["policy", "entity", "kind", "x", "y", "berths", "occupancy", "band"])
+    fig, axes = _panels(policies)
+    zones = [(z.x, z.y) for z in city.zones if z.x is not None and z.y is not None]
+    for ax, pol in zip(axes, policies, strict=True):
+        if zones:
+            zx, zy = zip(*zones, strict=True)
+            ax.scatter(zx, zy, marker="+", color="#777777", s=40, lw=1, zorder=1)
+        d = data[data["policy"] == pol]
+        for kind, marker in (("car park", "s"), ("kerb", "^")):
+            k = d[d["kind"] == kind]
+            if not k.empty:
+                ax.scatter(k["x"], k["y"], s=_sizes(k["berths"], float(data["berths"].max())), c=[BAND_COLOURS[b] for b in k["band"]], marker=marker, edgecolors="black", linewidths=0.5,
+                    zorder=2)
+        _scale_bar(ax, "m")
+    labels = {"below": f"below {BAND[0]:.0%}", "within": f"within {BAND[0]:.0%}–{BAND[1]:.0%}",
+              "above": f"above {BAND[1]:.0%}", "no data": "closed / no data"}
+    handles = [Line2D([], [], marker="s", ls="", color=c, markeredgecolor="black", label=labels[name])
+               for name, c in BAND_COLOURS.items()]
+    handles += [Line2D([], [], marker="s", ls="", color="white", markeredgecolor="black", label="car park"),
+                Line2D([], [], marker="^", ls="", color="white", markeredgecolor="black", label="kerb segment"),
+                Line2D([], [], marker="+", ls="", color="#777777", label="destination zone")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize="small", frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(f"Car parks by {basis} (size: berths)", fontsize="medium")
+    return [Plot("map-parking-occupancy", f"Car parks coloured by occupancy band ({basis}; size: berths)",
+                 to_png(fig), data, "map")]
+
+
+# ---------------------------------------------------------------------------------------
+# bikes: stations sized by capacity, coloured by the share of time empty or full
+
+
+@register("bikes")
+def bikes_map(results: Results) -> list[Plot]:
+    """Stations sized by docks, coloured by the share of time they were empty or full.
+
+    The fill colour is the share of time empty *or* full (a station useless to someone);
+    the edge says which dominated: red mostly empty (no bike to rent), blue mostly full (no
+    dock to return).  Stations without per-station results are drawn hollow.
+    """
+    from simcity.bikes.network import build_network
+
+    city: Any = getattr(results.scenario, "city")  # noqa: B009
+    net = build_network(city)
+    if net.n == 0:
+        return []
+    policies = results.scenario.policy_names
+    empty = _entity_means(results, "empty_share")
+    full = _entity_means(results, "full_share")
+    e_map = dict(zip(zip(empty["policy"], empty["entity"], strict=True), empty["value"].astype(float), strict=True))
+    f_map = dict(zip(zip(full["policy"], full["entity"], strict=True), full["value"].astype(float), strict=True))
+    rows = []
+    for pol in policies:
+        for k, sid in enumerate(net.ids):
+            e, f = e_map.get((pol, sid), math.nan), f_map.get((pol, sid), math.nan)
+            rows.append((pol, sid, float(net.xy[k, 0]), float(net.xy[k, 1]), int(net.capacity[k]),
+                         bool(net.docked[k]), e, f, e + f))
+    data = pd.DataFrame(rows, columns=["policy", "entity", "x", "y", "capacity", "docked", "empty_share",
+                                       "full_share", "empty_or_full"])
+    fig, axes = _panels(policies)
+    top = float(data["capacity"].max())
+    known = data["empty_or_full"].notna()
+    vmax = max(0.05, float(data.loc[known, "empty_or_full"].max())) if known.any() else 1.0
+    scatter = None
+    for ax, pol in zip(axes, policies, strict=True):
+        d = data[data["policy"] == pol]
+        have = d[d["empty_or_full"].notna()]
+        none = d[d["empty_or_full"].isna()]
+        if not none.empty:
+            ax.scatter(none["x"], none["y"], s=_sizes(none["capacity"], top), facecolors="none",
+                       edgecolors="#888888", linewidths=0.6)
+        if not have.empty:
+            edge = ["#C44E52" if e >= f else "#4C72B0" for e, f in zip(have["empty_share"], have["full_share"],
+                                                                      strict=True)]
+            scatter = ax.scatter(have["x"], have["y"], s=_sizes(have["capacity"], top), c=have["empty_or_full"],
+                                 cmap="YlOrRd", vmin=0.0, vmax=vmax, edgecolors=edge, linewidths=1.0,
+                                 marker="o")
+        _scale_bar(ax, "m")
+    if scatter is not None:
+        fig.colorbar(scatter, ax=axes, shrink=0.7, label="share of time empty or full")
+    handles = [Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#C44E52", label="mostly empty"),
+               Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#4C72B0", label="mostly full")]
+    if not known.all():
+        handles.append(Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#888888",
+                              label="no per-station results"))
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize="small", frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle("Bike stations (size: docks; colour: share of time empty or full)", fontsize="medium")
+    return [Plot("map-bikes-stations", "Bike stations sized by docks, coloured by the share of time empty or full",
+                 to_png(fig), data, "map")]
+
+
+# ---------------------------------------------------------------------------------------
+# garbage: routes of one day by truck, transfer stations, overflowing points
+
+#: ``by_time`` metric whose rows trace routes: entity = truck, time_h = arrival clock time,
+#: value = location index of the garbage layout (points, then stations, then depots)
+ROUTE_METRIC = "route_stop"
+#: ``by_entity`` metric per drop point ``pt<index>``: measured days on which it overflowed
+OVERFLOW_METRIC = "overflow_days"
+
+
+@register("garbage")
+def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
+    """Drop points, transfer stations and depots; routes of ``day`` coloured by truck.
+
+    Routes come from replication 0 (``by_time`` rows of :data:`ROUTE_METRIC`); ``day``
+    defaults to the first day with routes.  Points that overflowed on any measured day
+    (``by_entity`` rows of :data:`OVERFLOW_METRIC`, mean over replications > 0) are marked.
+    """
+    from simcity.garbage.layout import build_layout
+
+    city: Any = getattr(results.scenario, "city")  # noqa: B009
+    lay = build_layout(city)
+    policies = results.scenario.policy_names
+    xy = np.asarray(lay.xy, dtype=float)
+    n = lay.n_points
+    bt = results.by_time
+    routes = bt[(bt["metric"] == ROUTE_METRIC) & (bt["replication"] == 0)]
+    if day is None and not routes.empty:
+        day = int(routes["time_h"].min() // 24)
+    if day is not None:
+        routes = routes[(routes["time_h"] // 24).astype(int) == day]
+    over = _entity_means(results, OVERFLOW_METRIC)
+    over_map = dict(zip(zip(over["policy"], over["entity"], strict=True), over["value"].astype(float), strict=True))
+    rows: list[tuple[Any, ...]] = []
+    for pol in policies:
+        for i in range(n):
+            rows.append((pol, "point", f"pt{i}", xy[i, 0], xy[i, 1], math.nan, over_map.get((pol, f"pt{i}"), math.nan)))
+        for k, st in enumerate(city.stations):
+            loc = lay.station_loc[k]
+            rows.append((pol, "station", st.id, xy[loc, 0], xy[loc, 1], math.nan, math.nan))
+        for k, dep in enumerate(city.depots):
+            loc = lay.depot_loc[k]
+            rows.append((pol, "depot", dep.id, xy[loc, 0], xy[loc, 1], math.nan, math.nan))
+        r = routes[routes["policy"] == pol].sort_values(["entity", "time_h"], kind="stable")
+        for truck, t, loc in zip(r["entity"], r["time_h"], r["value"].astype(int), strict=True):
+            rows.append((pol, "stop", str(truck), xy[loc, 0], xy[loc, 1], float(t), math.nan))
+    data = pd.DataFrame(rows, columns=["policy", "kind", "entity", "x_km", "y_km", "time_h", "overflow_days"])
+    fig, axes = _panels(policies)
+    cmap = plt.get_cmap("tab10")
+    for ax, pol in zip(axes, policies, strict=True):
+        d = data[data["policy"] == pol]
+        pts = d[d["kind"] == "point"]
+        ax.scatter(pts["x_km"], pts["y_km"], s=8, color="#999999", zorder=1)
+        stops = d[d["kind"] == "stop"]
+        for c, (truck, leg) in enumerate(stops.groupby("entity", sort=True)):
+            ax.plot(leg["x_km"], leg["y_km"], "-", lw=1.1, color=cmap(c % 10), alpha=0.85, zorder=2,
+                    label=safe_text(str(truck)))
+        bad = pts[pts["overflow_days"] > 0]
+        ax.scatter(bad["x_km"], bad["y_km"], s=40, marker="x", color="#C44E52", zorder=4)
+        st = d[d["kind"] == "station"]
+        ax.scatter(st["x_km"], st["y_km"], s=110, marker="s", color="#222222", zorder=5)
+        dp = d[d["kind"] == "depot"]
+        ax.scatter(dp["x_km"], dp["y_km"], s=110, marker="^", color="#8172B2", zorder=5)
+        _scale_bar(ax, "km")
+    handles = [Line2D([], [], marker="o", ls="", color="#999999", label="drop point"),
+               Line2D([], [], marker="x", ls="", color="#C44E52", label="overflowed (any measured day)"),
+               Line2D([], [], marker="s", ls="", color="#222222", label="transfer station"),
+               Line2D([], [], marker="^", ls="", color="#8172B2", label="depot"),
+               Line2D([], [], ls="-", color=cmap(0), label="route of one truck (colour per truck)")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize="small", frameon=False,
+               bbox_to_anchor=(0.5, -0.04))
+    has_routes = bool((data["kind"] == "stop").any())
+    has_over = bool(data["overflow_days"].notna().any())
+    what = f"routes of day {day} (replication 0)" if has_routes and day is not None else \
+        "routes not reported by the model"
+    if not has_over:
+        what += "; overflowing points not reported by the model"
+    fig.suptitle(f"Garbage collection: {what}", fontsize="medium")
+    return [Plot("map-garbage-routes", f"Drop points, transfer stations and depots; {what}", to_png(fig), data,
+                 "map")]

@@ -44,7 +44,8 @@ def safe_text(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _png(fig: plt.Figure) -> bytes:
+def to_png(fig: plt.Figure) -> bytes:
+    """Render ``fig`` to PNG bytes (no timestamp metadata, so equal figures give equal bytes) and close it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
@@ -72,7 +73,7 @@ def metric_plot(summary: pd.DataFrame, metric: Metric, policies: list[str]) -> P
     for ax in (ax1, ax2):
         ax.grid(axis="x", alpha=0.3)
     drawn = data[["policy", "mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high"]].copy()
-    return Plot(f"metric-{metric.name}", metric.description or metric.name, _png(fig), drawn)
+    return Plot(f"metric-{metric.name}", metric.description or metric.name, to_png(fig), drawn)
 
 
 def time_plot(by_time: pd.DataFrame, metric: str, policies: list[str], level: float = 0.95,
@@ -99,7 +100,7 @@ def time_plot(by_time: pd.DataFrame, metric: str, policies: list[str], level: fl
     ax.set_title(safe_text(f"{metric} over time ({entity})"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
-    return Plot(f"time-{metric}", f"{metric} over time", _png(fig), data, "time")
+    return Plot(f"time-{metric}", f"{metric} over time", to_png(fig), data, "time")
 
 
 def hour_of_day_profile(by_time: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -156,4 +157,4 @@ def heatmap_plot(by_time: pd.DataFrame, metric: str, policies: list[str],
     axes[-1, 0].set_xlabel("hour of day")
     if image is not None:
         fig.colorbar(image, ax=axes[:, 0].tolist(), label=safe_text(metric), shrink=0.8)
-    return Plot(f"heatmap-{metric}", f"{metric} by hour of day", _png(fig), data, "time")
+    return Plot(f"heatmap-{metric}", f"{metric} by hour of day", to_png(fig), data, "time")
