@@ -1,0 +1,216 @@
+"""The CI benchmark gate: every benchmark's quick tier in one run, one JSON, one verdict.
+
+``simcity bench ci`` runs a short, fixed configuration (*tier*) of each registered benchmark -
+solver quality (routing and berth gaps on a few small instances with fixed seeds and time
+budgets) and simulation speed (each model's events per second *as a ratio to a bare SimPy
+loop timed in the same run*, so a slow or busy machine does not read as a regression) - and
+writes all rows to one result file.  It then compares every benchmark with the committed
+baseline ``benchmarks/baselines/ci.json``, paired instance by instance
+(:func:`simcity.bench.common.compare_to_baseline`): gaps may not worsen by more than a noise
+band in percentage points, speed ratios may not fall by more than a relative noise band.
+Exit status 1 on any regression, 0 otherwise; a benchmark whose module or instances are
+absent is skipped with a message (and so is its gate).
+
+Refresh the baseline after an intended change with ``simcity bench ci --save-baseline`` and
+commit ``benchmarks/baselines/ci.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from simcity.bench.common import (
+    BASELINE_DIR,
+    BenchError,
+    compare_to_baseline,
+    load_results,
+    write_results,
+)
+
+ROOT = BASELINE_DIR.parents[1]
+DEFAULT_BASELINE = BASELINE_DIR / "ci.json"
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "ci.json"
+DEFAULT_INSTANCES = ROOT.parent / "shared" / "instances"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """The quick configuration of one benchmark and how its gate reads the result.
+
+    ``argv`` is passed to the benchmark's own argument parser after substituting
+    ``{instances}`` (the instance folder), ``{json}`` (where it must write its result file)
+    and ``{none}`` (a path that does not exist, to switch off the benchmark's own gate).
+    """
+
+    argv: tuple[str, ...]
+    metric: str
+    kind: Literal["difference", "ratio"]
+    noise: float
+    higher_is_better: bool
+    needs_instances: bool = False
+
+
+#: benchmark name (as in ``simcity.cli.BENCHMARKS``) -> quick tier
+TIERS: dict[str, Tier] = {
+    "routing": Tier(
+        ("{instances}/cvrp/A/A-n32-k5.vrp", "{instances}/cvrp/A/A-n39-k5.vrp",
+         "{instances}/vrptw/solomon/C101.txt", "--time-limit", "2", "--seed", "1", "--json", "{json}"),
+        metric="gap_pct", kind="difference", noise=1.0, higher_is_better=False, needs_instances=True),
+    "berths": Tier(
+        ("{instances}/bap/cordeau60x13/scenario01.txt", "--time-limit", "5", "--seed", "0",
+         "--json", "{json}"),
+        metric="gap_pct", kind="difference", noise=2.0, higher_is_better=False, needs_instances=True),
+    "parking": Tier(
+        ("--parks", "300", "--sessions", "20000", "--repeats", "3", "--no-liangxi",
+         "--out", "{json}", "--baseline", "{none}"),
+        metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
+    "garbage": Tier(
+        ("--policies", "1", "--days", "1", "--time-limit", "0.05", "--jobs", "1",
+         "--out", "{json}", "--baseline", "{none}"),
+        metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
+    "bikes": Tier(
+        ("--policies", "before", "--horizon", "12", "--repeats", "3", "--out", "{json}", "--baseline", "{none}"),
+        metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
+    "city": Tier(
+        ("--quick", "--out", "{json}", "--baseline", "{none}"),
+        metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
+}
+
+
+@dataclass
+class TierRun:
+    """What running one tier gave."""
+
+    name: str
+    status: Literal["ok", "skipped", "failed"]
+    rows: list[dict[str, Any]]
+    seconds: float
+    note: str = ""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``simcity bench ci``."""
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(TIERS),
+                        help="run only these benchmarks' quick tiers")
+    parser.add_argument("--instances", type=Path, default=DEFAULT_INSTANCES,
+                        help=f"benchmark instance folder (default {DEFAULT_INSTANCES})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result JSON (default {DEFAULT_OUT})")
+    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
+                        help=f"committed baseline (default {DEFAULT_BASELINE})")
+    parser.add_argument("--save-baseline", action="store_true",
+                        help="write this run as the new baseline instead of gating")
+
+
+def _module_of(name: str) -> str | None:
+    from simcity.cli import BENCHMARKS
+
+    entry = BENCHMARKS.get(name)
+    if entry is not None:
+        return entry[0]
+    # not (yet) registered in the CLI: the conventional module, if it exists
+    return f"simcity.bench.{name}" if name != "city" else "simcity.bench.citybench"
+
+
+def run_tier(name: str, tier: Tier, instances: Path, workdir: Path) -> TierRun:
+    """Run one benchmark's quick tier in this process and read back its result rows."""
+    module = _module_of(name)
+    if module is None:
+        return TierRun(name, "skipped", [], 0.0, "not registered")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return TierRun(name, "skipped", [], 0.0, f"module {module} not found (not built yet)")
+        raise
+    if tier.needs_instances and not instances.is_dir():
+        return TierRun(name, "skipped", [], 0.0, f"instance folder {instances} not found")
+    out = workdir / f"{name}.json"
+    subst = {"instances": str(instances), "json": str(out), "none": str(workdir / "no-baseline.json")}
+    argv = [a.format(**subst) for a in tier.argv]
+    parser = argparse.ArgumentParser(prog=f"simcity bench {name}")
+    mod.add_arguments(parser)
+    buf = io.StringIO()
+    t0 = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            args = parser.parse_args(argv)
+            status = int(mod.main(args) or 0)
+    except SystemExit as exc:  # argparse rejected the tier's options: the tier is out of date
+        return TierRun(name, "failed", [], time.perf_counter() - t0,
+                       f"options {argv} rejected (exit {exc.code}): {buf.getvalue().strip()[-300:]}")
+    seconds = time.perf_counter() - t0
+    if not out.exists():
+        return TierRun(name, "failed", [], seconds, f"exit {status}, no result file: {buf.getvalue().strip()[-300:]}")
+    try:
+        rows = load_results(out)["rows"]
+    except BenchError as exc:
+        return TierRun(name, "failed", [], seconds, str(exc))
+    tagged = [{**r, "benchmark": name, "instance": f"{name}/{r.get('instance', '?')}"} for r in rows]
+    return TierRun(name, "ok", tagged, seconds, f"exit {status}")
+
+
+def gate(runs: Sequence[TierRun], baseline_rows: Sequence[dict[str, Any]]) -> tuple[bool, list[str]]:
+    """Compare every benchmark that ran with its baseline rows; (all ok, messages)."""
+    ok = True
+    lines = []
+    for run in runs:
+        if run.status != "ok":
+            if run.status == "failed":
+                ok = False
+            lines.append(f"{run.name}: {run.status.upper()} - {run.note}")
+            continue
+        tier = TIERS[run.name]
+        base = [r for r in baseline_rows if r.get("benchmark") == run.name]
+        if not base:
+            lines.append(f"{run.name}: no baseline rows yet - not gated (refresh with --save-baseline)")
+            continue
+        cmp = compare_to_baseline(run.rows, base, tier.metric, kind=tier.kind, noise=tier.noise,
+                                  higher_is_better=tier.higher_is_better)
+        ok = ok and cmp.ok
+        lines.append(f"{run.name}: {cmp.message}")
+    return ok, lines
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the quick tiers, write the JSON, apply the gate."""
+    names = args.only or list(TIERS)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="simcity-ci-") as tmp:
+        for name in names:
+            print(f"== {name} (quick tier)", flush=True)
+            run = run_tier(name, TIERS[name], args.instances, Path(tmp))
+            print(f"   {run.status} in {run.seconds:.1f} s, {len(run.rows)} rows"
+                  + (f" ({run.note})" if run.note else ""), flush=True)
+            runs.append(run)
+    rows = [r for run in runs for r in run.rows]
+    settings = {"tiers": {n: list(TIERS[n].argv) for n in names},
+                "status": {r.name: r.status for r in runs}}
+    path = write_results(args.out, "ci", rows, settings,
+                         summary={r.name: {"status": r.status, "seconds": round(r.seconds, 2)} for r in runs})
+    print(f"results written to {path}")
+    if args.save_baseline:
+        if any(r.status == "failed" for r in runs):
+            print("error: a tier failed; the baseline is not written", file=sys.stderr)
+            return 1
+        write_results(args.baseline, "ci", rows, settings)
+        print(f"baseline written to {args.baseline}")
+        return 0
+    try:
+        baseline = load_results(args.baseline)
+    except BenchError as exc:
+        print(f"error: {exc} (create it with --save-baseline)", file=sys.stderr)
+        return 2
+    ok, lines = gate(runs, baseline["rows"])
+    print("\n".join(lines))
+    print("CI benchmark gate: " + ("OK" if ok else "REGRESSION"))
+    return 0 if ok else 1
