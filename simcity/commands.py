@@ -63,6 +63,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--alpha", type=_probability, metavar="A",
                    help="error probability; the selection is right with probability >= 1 - A (default 0.05)")
     p.add_argument("--max-replications", type=_positive_int, metavar="N", help="budget per policy")
+    p.add_argument("--policies", nargs="+", metavar="NAME", help="choose among these policies only")
     p.set_defaults(func=cmd_select)
 
 
@@ -260,7 +261,8 @@ def cmd_select(args: argparse.Namespace) -> int:
         return status
     try:
         spec = selection.resolve_spec(scenario, metric=args.metric, goal=args.goal, delta=args.delta,
-                                      alpha=args.alpha, max_replications=args.max_replications)
+                                      alpha=args.alpha, max_replications=args.max_replications,
+                                      policies=args.policies)
     except selection.SelectionError as exc:
         return _report_problems(exc)
     if args.resume:

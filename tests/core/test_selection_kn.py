@@ -7,15 +7,18 @@ component per policy, so the true means are known exactly.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import Field
 from scipy import stats
 
-from simcity import domains
+from simcity import cli, domains
 from simcity.backends import SerialBackend
 from simcity.domain import Domain, Metric, PolicyBase, RunContext, RunOutput, StrictModel
 from simcity.scenario import parse_scenario_text
@@ -169,3 +172,23 @@ def test_smore_plot_draws_the_summary() -> None:
         assert drawn.loc[pol, "mean"] == pytest.approx(v.mean())
         assert drawn.loc[pol, "q25"] == pytest.approx(np.quantile(v, 0.25))
         assert drawn.loc[pol, "ci_low"] < drawn.loc[pol, "mean"] < drawn.loc[pol, "ci_high"]
+
+
+def test_select_command_writes_decision_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text(scenario_text([2.0, 0.0, 1.0], delta=0.5), encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["select", str(f), "--out", str(out), "--work-dir", str(tmp_path / "w"),
+                     "--policies", "p0", "p1"]) == 0
+    text = capsys.readouterr().out
+    assert "Best policy for cost (lowest is better): p1." in text and "at least 95%" in text
+    decision = json.loads((out / "selection.json").read_text())
+    assert decision["best"] == "p1" and decision["policies"] == ["p0", "p1"]
+    assert (out / "plots" / "smore-cost.png").read_bytes().startswith(b"\x89PNG")
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary["policy"]) == ["p0", "p1"]
+
+
+def test_select_command_reports_missing_settings(toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["select", str(toy_file), "--metric", "blocking"]) == 2
+    assert "selection needs delta" in capsys.readouterr().err
