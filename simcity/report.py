@@ -147,6 +147,7 @@ th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 .meta{color:#555} figure{margin:1rem 0} img{max-width:100%} pre{background:#f6f6f6;padding:.75rem;overflow-x:auto;font-size:.8rem}
 .note{background:#fff4e5;border-left:4px solid #f0a030;padding:.5rem .75rem}
 nav a{margin-right:1rem} details{margin:.5rem 0} summary{cursor:pointer;font-weight:600}
+#policies td,#metrics td{text-align:left}
 """
 
 _SECTIONS = (

@@ -156,45 +156,52 @@ def browser_exe() -> str:
     return exe
 
 
-def _report(tmp_path: Path) -> Path:
+def _toy_report(tmp_path: Path) -> Path:
     text = (TOY_TOML.replace('name = "toy loss system"', f'name = "{EVIL}"')
             .replace("replications = 6", "replications = 3"))
     results = simcity.compare(parse_scenario_text(text))
-    return simcity.save(results, tmp_path / "results") / "report.html"
+    return simcity.save(results, tmp_path / "toy") / "report.html"
 
 
-def test_report_renders_in_headless_chromium(browser_exe: str, tmp_path: Path) -> None:
-    page_file = _report(tmp_path)
-    browser = Browser(browser_exe, tmp_path / "profile")
-    try:
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
-            browser.send(f"{domain}.enable", session=session)
-        browser.send("Page.navigate", {"url": page_file.as_uri()}, session=session)
-        browser.wait_event("Page.loadEventFired", session)
-        probe = json.loads(browser.send("Runtime.evaluate", {"expression": PROBE, "returnByValue": True},
-                                        session=session)["result"]["value"])
-        shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
-                            session=session)
-        errors = [ev for ev in browser.events if ev.get("sessionId") == session and (
-            ev["method"] == "Runtime.exceptionThrown"
-            or (ev["method"] == "Runtime.consoleAPICalled" and ev["params"]["type"] in ("error", "assert"))
-            or (ev["method"] == "Log.entryAdded" and ev["params"]["entry"]["level"] == "error"))]
-    finally:
-        browser.close()
+def _bikes_report(tmp_path: Path) -> Path | None:
+    """A real domain's report with a map (a small, fast version of the shipped bikes scenario)."""
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "bikes_suzhou_district.toml"
+    if not path.exists():
+        return None
+    sc = simcity.load_scenario(path)
+    base = sc.model_dump(mode="python")["policies"][0]
+    sc = sc.with_overrides({"policies": [base, dict(base, name="more vans", vans=base["vans"] + 4)],
+                            "replications": 2, "horizon_hours": 24.0, "warmup_hours": 0.0,
+                            "metrics": ["lost_trip_share", "empty_share"],
+                            "city.synthetic.stations": 60, "city.synthetic.fleet": 1500,
+                            "city.demand.daily_trips": 2500.0})
+    return simcity.save(simcity.compare(sc), tmp_path / "bikes") / "report.html"
 
-    png = base64.b64decode(shot["data"])
-    (tmp_path / "screenshot.png").write_bytes(png)
-    if os.environ.get("SIMCITY_SCREENSHOT"):  # keep a copy to look at
-        Path(os.environ["SIMCITY_SCREENSHOT"]).write_bytes(png)
+
+def _open(browser: Browser, page_file: Path) -> tuple[dict[str, Any], bytes, list[dict[str, Any]]]:
+    """Load ``page_file`` in a fresh tab: what the page reports, a full-page screenshot, errors."""
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Page", "Runtime", "Log"):
+        browser.send(f"{domain}.enable", session=session)
+    browser.send("Page.navigate", {"url": page_file.as_uri()}, session=session)
+    browser.wait_event("Page.loadEventFired", session)
+    probe = json.loads(browser.send("Runtime.evaluate", {"expression": PROBE, "returnByValue": True},
+                                    session=session)["result"]["value"])
+    shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
+                        session=session)
+    errors = [ev for ev in browser.events if ev.get("sessionId") == session and (
+        ev["method"] == "Runtime.exceptionThrown"
+        or (ev["method"] == "Runtime.consoleAPICalled" and ev["params"]["type"] in ("error", "assert"))
+        or (ev["method"] == "Log.entryAdded" and ev["params"]["entry"]["level"] == "error"))]
+    return probe, base64.b64decode(shot["data"]), errors
+
+
+def _check_page(page_file: Path, probe: dict[str, Any], png: bytes, errors: list[dict[str, Any]]) -> None:
     pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
     assert pixels.shape[1] >= 1000 and pixels.shape[0] > 900  # the whole long page was captured
     assert pixels[..., :3].std() > 0.05  # not a blank page
-
     assert errors == [], f"console errors: {errors}"
-    # the scenario name rendered as text, and no script element was injected
-    assert probe["h1"] == EVIL and probe["title"].startswith(EVIL)
     assert probe["scripts"] == 0
     expected = len(list((page_file.parent / "plots").iterdir()))
     assert len(probe["images"]) == expected >= 4
@@ -202,6 +209,29 @@ def test_report_renders_in_headless_chromium(browser_exe: str, tmp_path: Path) -
         assert img["complete"] and img["w"] > 100 and img["h"] > 50, img
     tables = {t["id"]: t for t in probe["tables"]}
     assert {"headline", "changes", "policies", "metrics", "differences"} <= set(tables)
-    assert tables["headline"]["rows"] >= 1 + 3  # header row(s) + one row per policy
     assert all(t["height"] > 0 for t in tables.values())
     assert probe["order"] == sorted(probe["order"])  # headline, then pictures, then details
+
+
+def test_reports_render_in_headless_chromium(browser_exe: str, tmp_path: Path) -> None:
+    pages = [_toy_report(tmp_path)]
+    bikes = _bikes_report(tmp_path)
+    if bikes is not None:
+        pages.append(bikes)
+    browser = Browser(browser_exe, tmp_path / "profile")
+    try:
+        seen = [_open(browser, page) for page in pages]
+    finally:
+        browser.close()
+    for page, (probe, png, errors) in zip(pages, seen, strict=True):
+        (page.parent / "screenshot.png").write_bytes(png)
+        if os.environ.get("SIMCITY_SCREENSHOT"):  # keep a copy to look at
+            Path(os.environ["SIMCITY_SCREENSHOT"]).with_suffix(f".{page.parent.name}.png").write_bytes(png)
+        _check_page(page, probe, png, errors)
+    toy = seen[0][0]
+    # the scenario name rendered as text, not as an element
+    assert toy["h1"] == EVIL and toy["title"].startswith(EVIL)
+    assert {t["id"]: t for t in toy["tables"]}["headline"]["rows"] >= 1 + 3  # header + one row per policy
+    if bikes is not None:
+        alts = [img["alt"] for img in seen[1][0]["images"]]
+        assert any(a.startswith("Bike stations") for a in alts), alts  # the map is in the page, decoded

@@ -64,6 +64,16 @@ def toy_results() -> Results:
 
 
 @pytest.fixture(scope="module")
+def toy_plots(toy_results: Results) -> list[report.Plot]:
+    return report.make_plots(toy_results)
+
+
+@pytest.fixture(scope="module")
+def evil_plots(evil_results: Results) -> list[report.Plot]:
+    return report.make_plots(evil_results)
+
+
+@pytest.fixture(scope="module")
 def evil_results() -> Results:
     text = (TOY_TOML.replace('name = "toy loss system"', f'name = "{EVIL}"')
             .replace('description = "Three', f'description = "{EVIL} Three')
@@ -72,15 +82,15 @@ def evil_results() -> Results:
     return simcity.compare(parse_scenario_text(text))
 
 
-def test_headline_first_then_pictures_then_details(toy_results: Results) -> None:
-    page = _parse(report.render_html(toy_results, report.make_plots(toy_results)))
+def test_headline_first_then_pictures_then_details(toy_results: Results, toy_plots: list[report.Plot]) -> None:
+    page = _parse(report.render_html(toy_results, toy_plots))
     ids = page.ids
     assert ids.index("headline-metrics") < ids.index("headline") < ids.index("pictures")
     first_fig = next(i for i in ids if i.startswith("fig-"))
     assert ids.index("pictures") < ids.index(first_fig) < ids.index("details")
     assert ids.index("details") < ids.index("policies")
     # every plot is in the page, once, as an embedded PNG
-    names = [p.name for p in report.make_plots(toy_results)]
+    names = [p.name for p in toy_plots]
     assert [i[4:] for i in ids if i.startswith("fig-")] == names
     assert all(str(img["src"]).startswith("data:image/png;base64,iVBORw0KGgo") for img in page.imgs)
     assert len(page.imgs) == len(names)
@@ -129,8 +139,8 @@ def test_verdict_rules() -> None:
     assert report._verdict(2.0, True, "none") == "changed"
 
 
-def test_scenario_text_is_escaped_everywhere(evil_results: Results) -> None:
-    plots = report.make_plots(evil_results)
+def test_scenario_text_is_escaped_everywhere(evil_results: Results, evil_plots: list[report.Plot]) -> None:
+    plots = evil_plots
     text = report.render_html(evil_results, plots, notes=[f"note {EVIL}"])
     page = _parse(text)
     assert "script" not in page.tags  # no element was injected
@@ -145,9 +155,9 @@ def test_scenario_text_is_escaped_everywhere(evil_results: Results) -> None:
     assert any(EVIL in t for t in page.text["p"])
 
 
-def test_escaping_reaches_alt_text_and_captions(evil_results: Results) -> None:
+def test_escaping_reaches_alt_text_and_captions(evil_results: Results, evil_plots: list[report.Plot]) -> None:
     # a figure whose title comes from user text (maps name policies and entities)
-    p = report.make_plots(evil_results)[0]
+    p = evil_plots[0]
     evil_plot = type(p)(name="map-x", title=f"map of {EVIL}", png=p.png, data=p.data, section="map")
     text = report.render_html(evil_results, [evil_plot])
     page = _parse(text)
@@ -157,16 +167,17 @@ def test_escaping_reaches_alt_text_and_captions(evil_results: Results) -> None:
     assert "script" not in page.tags
 
 
-def test_dollar_in_policy_names_is_drawn_literally(evil_results: Results) -> None:
+def test_dollar_in_policy_names_is_drawn_literally(evil_plots: list[report.Plot]) -> None:
     # matplotlib would parse "$5 $x" as a formula (or fail); the plot draws the literal name
-    p = report.make_plots(evil_results)[0]
+    p = evil_plots[0]
     assert EVIL_POLICY in list(p.data["policy"])
     assert p.png.startswith(b"\x89PNG")
 
 
-def test_results_folder_has_report_plots_and_headline_csv(toy_results: Results, tmp_path: Path) -> None:
+def test_results_folder_has_report_plots_and_headline_csv(toy_results: Results, toy_plots: list[report.Plot],
+                                                          tmp_path: Path) -> None:
     out = simcity.save(toy_results, tmp_path / "run")
-    plots = report.make_plots(toy_results)
+    plots = toy_plots
     assert sorted(f.name for f in (out / "plots").iterdir()) == sorted(f"{p.name}.png" for p in plots)
     head = pd.read_csv(out / "headline.csv", dtype=str)
     expected = report.headline_table(toy_results).reset_index()
@@ -188,7 +199,11 @@ def test_a_failing_map_becomes_a_visible_note(toy_results: Results, monkeypatch:
         raise ValueError("no positions")
 
     monkeypatch.setitem(maps.BUILDERS, "toy", broken)
+    # only the maps step matters here: skip drawing the other plots
+    monkeypatch.setattr(report, "metric_plot", lambda *a, **k: None)
+    monkeypatch.setattr(report, "time_plot", lambda *a, **k: None)
+    monkeypatch.setattr(report, "heatmap_plot", lambda *a, **k: None)
     plots, notes = report._figures(toy_results)
     assert notes == ["The maps could not be drawn (ValueError: no positions)."]
-    assert all(p.section != "map" for p in plots)
-    assert "no positions" in report.render_html(toy_results, plots, notes)
+    assert all(p is None for p in plots)
+    assert "no positions" in report.render_html(toy_results, [], notes)
