@@ -126,12 +126,13 @@ class DemandModel:
         os_: list[NDArray[np.int64]] = []
         ds: list[NDArray[np.int64]] = []
         hours = int(np.ceil(horizon_h))
+        # row o of the cumulative table shifted to (o, o + 1]: one searchsorted serves all origins
+        flats = [(p.cum + np.arange(n)[:, None]).ravel() for p in self.purposes]
         for h in range(hours):
-            for p in self.purposes:
+            for p, flat in zip(self.purposes, flats, strict=True):
                 counts = gen.poisson(p.rates[h % 24])
                 o = np.repeat(np.arange(n), counts)
                 u = gen.random(len(o))
-                flat = (p.cum + np.arange(n)[:, None]).ravel()
                 pos = np.searchsorted(flat, o + u, side="right")
                 pos = np.minimum(pos, (o + 1) * p.cum.shape[1] - 1)
                 ds.append(p.cand.ravel()[pos])
@@ -153,19 +154,22 @@ class DemandModel:
         return Trips(t, o_all, d_all, ride)
 
 
-def _destinations(net: Network, weights: NDArray[np.float64], k: int, decay_m: float
-                  ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+def _nearest(net: Network, k: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Each station's ``k`` nearest other stations and road distances (one k-d tree query)."""
     n = net.n
     if n == 1:
-        return np.zeros((1, 1), dtype=np.int64), np.ones((1, 1))
+        return np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1))
     k = min(k, n - 1)
-    tree = cKDTree(net.xy)
-    _, idx = tree.query(net.xy, k=k + 1)
+    _, idx = cKDTree(net.xy).query(net.xy, k=k + 1)
     idx = idx.reshape(n, k + 1)
     not_self = idx != np.arange(n)[:, None]
     not_self[not_self.all(axis=1), -1] = False
     cand = idx[not_self].reshape(n, k).astype(np.int64)
-    dist = net.road_distance(np.repeat(np.arange(n), k).reshape(n, k), cand)
+    return cand, net.road_distance(np.repeat(np.arange(n), k).reshape(n, k), cand)
+
+
+def _destinations(cand: NDArray[np.int64], dist: NDArray[np.float64], weights: NDArray[np.float64],
+                  decay_m: float) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     decay = np.exp(-dist / decay_m)
     w = weights[cand] * decay
     # an origin whose candidates all have zero weight falls back to distance alone
@@ -207,13 +211,14 @@ def build_demand(city: City, net: Network) -> DemandModel:
     am = (np.arange(24) < 12).astype(float)[:, None]
     c = dm.commute_share
     purposes = []
-    k = dm.neighbours
+    near, dist = _nearest(net, dm.neighbours)
+    decay = dm.distance_decay_m
     if c > 0:
-        cand, cum = _destinations(net, job, k, dm.distance_decay_m)
+        cand, cum = _destinations(near, dist, job, decay)
         purposes.append(_Purpose(c * per_hour[:, None] * am * norm(home)[None, :], cand, cum))
-        cand, cum = _destinations(net, home, k, dm.distance_decay_m)
+        cand, cum = _destinations(near, dist, home, decay)
         purposes.append(_Purpose(c * per_hour[:, None] * (1.0 - am) * norm(job)[None, :], cand, cum))
     if c < 1:
-        cand, cum = _destinations(net, attr, k, dm.distance_decay_m)
+        cand, cum = _destinations(near, dist, attr, decay)
         purposes.append(_Purpose((1.0 - c) * per_hour[:, None] * norm(attr)[None, :], cand, cum))
     return DemandModel(net, speed, purposes=tuple(purposes))

@@ -68,15 +68,37 @@ def dissatisfaction(
     cap = np.asarray(capacity, dtype=np.int64)
     n = len(cap)
     width = int(cap.max()) + 1 if n else 1
+    out = np.full((n, width), np.inf)
+    segments = _segments(start_h, end_h)
+    if n == 0:
+        return out
+    # The number of Poisson terms follows the busiest station of a block and the work the
+    # largest capacity: blocks of stations with similar peak rates keep both small for most.
+    peak = np.max(np.asarray(lam) + np.asarray(mu), axis=0)
+    block = np.floor(np.log(peak + 1.0) / np.log(1.5)).astype(np.int64)
+    for b in np.unique(block):
+        idx = np.flatnonzero(block == b)
+        sub = _block(np.asarray(lam)[:, idx], np.asarray(mu)[:, idx], cap[idx], segments,
+                     return_weight, tol)
+        out[idx, : sub.shape[1]] = sub
+    out[np.arange(width)[None, :] > cap[:, None]] = np.inf
+    return out
+
+
+def _block(lam: NDArray[np.float64], mu: NDArray[np.float64], cap: NDArray[np.int64],
+           segments: list[tuple[int, float]], return_weight: float, tol: float) -> NDArray[np.float64]:
+    """:func:`dissatisfaction` for one block of stations (vectorised over the block)."""
+    n = len(cap)
+    width = int(cap.max()) + 1
     states = np.arange(width)
     up_ok = states[None, :] < cap[:, None]  # a return is possible (not full)
     down_ok = (states > 0)[None, :]
     at_full = states[None, :] == cap[:, None]
     at_empty = np.broadcast_to(states[None, :] == 0, (n, width))
     V = np.zeros((n, width))
-    for hour, tau in reversed(_segments(start_h, end_h)):
-        lr = np.asarray(lam[hour], dtype=float)
-        m = np.asarray(mu[hour], dtype=float)
+    for hour, tau in reversed(segments):
+        lr = lam[hour]
+        m = mu[hour]
         c = lr[:, None] * at_empty + return_weight * m[:, None] * at_full
         rate = np.maximum(lr + m, 1e-12)
         mean = rate * tau
@@ -86,19 +108,20 @@ def dissatisfaction(
         sf = poisson.sf(ks[None, :], mean[:, None])  # P(N > k)
         a = (lr / rate)[:, None] * down_ok  # probability the uniformised jump is a rental
         b = (m / rate)[:, None] * up_ok
-        # Horner: sum_k P^k y_k with y_k = (sf_k / rate) c + pmf_k V
-        acc = (sf[:, K] / rate)[:, None] * c + pmf[:, K][:, None] * V
+        stay = 1.0 - a - b
+        a_in = a[:, 1:]
+        b_in = b[:, :-1]
+        alpha = sf / rate[:, None]  # (n, K+1) weights of c
+        # Horner: sum_k P^k y_k with y_k = alpha_k c + pmf_k V, P f = stay f + a f(n-1) + b f(n+1)
+        acc = alpha[:, K:K + 1] * c + pmf[:, K:K + 1] * V
         for k in range(K - 1, -1, -1):
-            down = np.empty_like(acc)
-            down[:, 0] = acc[:, 0]
-            down[:, 1:] = acc[:, :-1]
-            upv = np.empty_like(acc)
-            upv[:, -1] = acc[:, -1]
-            upv[:, :-1] = acc[:, 1:]
-            acc = acc + a * (down - acc) + b * (upv - acc)
-            acc += (sf[:, k] / rate)[:, None] * c + pmf[:, k][:, None] * V
+            new = stay * acc
+            new[:, 1:] += a_in * acc[:, :-1]
+            new[:, :-1] += b_in * acc[:, 1:]
+            new += alpha[:, k:k + 1] * c
+            new += pmf[:, k:k + 1] * V
+            acc = new
         V = acc
-    V[states[None, :] > cap[:, None]] = np.inf
     return V
 
 

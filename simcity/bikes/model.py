@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,12 +25,17 @@ class Run:
     capacity: np.ndarray
 
 
-def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: float | None = None) -> Run:
+def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: float | None = None,
+             timings: dict[str, float] | None = None) -> Run:
     """Simulate one replication and return the raw :class:`SimResult` (used by ``run`` and the benchmark).
 
     Random sources: ``"demand"`` (trip requests) and ``"parking"`` (improper-parking draws),
     neither touched by the policy, so policies are compared on the same requests.
+    ``check_every_h`` records bike counts for invariant checks; ``timings``, if given, receives
+    wall-clock seconds of ``setup`` (network, demand, requests) and ``run`` (the event loop,
+    route planning included; ``result.planning_s`` says how much of it was planning).
     """
+    t0 = time.perf_counter()
     net = build_network(city, policy.fleet_size)
     demand = build_demand(city, net)
     trips = demand.sample(ctx.streams["demand"], ctx.horizon_hours)
@@ -46,7 +52,12 @@ def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: floa
     )
     if policy.vans > 0 and (policy.overnight != "none" or policy.daytime != "none"):
         Rebalancer(sim, city, policy, demand.rental_rates(), demand.return_rates())
-    return Run(sim.run(), net.ids, net.capacity)
+    t1 = time.perf_counter()
+    result = sim.run()
+    if timings is not None:
+        timings["setup"] = t1 - t0
+        timings["run"] = time.perf_counter() - t1
+    return Run(result, net.ids, net.capacity)
 
 
 class BikesDomain(Domain):
