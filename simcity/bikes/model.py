@@ -114,7 +114,7 @@ class BikesDomain(Domain):
             "fleet": float(res.fleet),
         }
         by_entity: list[tuple[str, str, float]] = []
-        if n <= 200:  # per-station rows only for small cities (a city-scale table is noise)
+        if n <= 5000:  # per-station rows feed the report's station map; skipped for huge cities
             for sid, lv in zip(r.station_ids, res.level_time, strict=True):
                 tot = float(lv.sum()) or 1.0
                 by_entity.append((sid, "empty_share", float(lv[0]) / tot))
