@@ -31,32 +31,32 @@ class WasteStream(StrictModel):
         gt=0, le=100_000, description="Mean waste generated per day over all drop points (t/day)."
     )
     share_of_points: float = Field(
-        1.0, gt=0, le=1, description="Share of drop points that have bins for this category."
+        default=1.0, gt=0, le=1, description="Share of drop points that have bins for this category."
     )
     capacity_days: float = Field(
-        2.0, gt=0, le=30,
+        default=2.0, gt=0, le=30,
         description="Bin capacity at a point, in days of that point's mean generation "
         "(bins are sized to the point: a busy point has more bins).",
     )
     min_capacity_t: float = Field(
-        0.05, gt=0, le=100, description="Smallest bin capacity at a point (t), e.g. one 240 l bin."
+        default=0.05, gt=0, le=100, description="Smallest bin capacity at a point (t), e.g. one 240 l bin."
     )
     day_cv: float = Field(
-        0.3, ge=0, le=3,
+        default=0.3, ge=0, le=3,
         description="Coefficient of variation of a point's daily generation (gamma distributed).",
     )
     point_cv: float = Field(
-        0.4, ge=0, le=3,
+        default=0.4, ge=0, le=3,
         description="Spread of mean generation between points (lognormal coefficient of variation).",
     )
     density_t_per_m3: float = Field(
-        0.25, gt=0, le=2, description="Bulk density in the bin, to report overflow volume (t/m³)."
+        default=0.25, gt=0, le=2, description="Bulk density in the bin, to report overflow volume (t/m³)."
     )
     service_minutes: float = Field(
-        3.0, gt=0, le=120, description="Mean time to empty the bins of this category at one point (min)."
+        default=3.0, gt=0, le=120, description="Mean time to empty the bins of this category at one point (min)."
     )
     destination: Destination = Field(
-        "incineration", description="Where the transfer stations send this category onward."
+        default="incineration", description="Where the transfer stations send this category onward."
     )
 
 
@@ -69,7 +69,7 @@ class Zone(StrictModel):
     radius_km: float = Field(gt=0, le=100, description="Radius of the disc holding the points (km).")
     points: int = Field(ge=1, le=50_000, description="Number of drop points (投放点位) in the zone.")
     generation_factor: float = Field(
-        1.0, gt=0, le=20, description="Relative waste generation per point in this zone."
+        default=1.0, gt=0, le=20, description="Relative waste generation per point in this zone."
     )
 
 
@@ -112,7 +112,7 @@ class TransferStation(StrictModel):
     x_km: float = Field(ge=-500, le=500, description="East coordinate (km).")
     y_km: float = Field(ge=-500, le=500, description="North coordinate (km).")
     bays: int = Field(ge=1, le=200, description="Number of tipping bays (trucks queue for them).")
-    tip_minutes: float = Field(8.0, gt=0, le=240, description="Mean time a truck occupies a bay (min).")
+    tip_minutes: float = Field(default=8.0, gt=0, le=240, description="Mean time a truck occupies a bay (min).")
     daily_limit_t: float = Field(
         gt=0, le=1_000_000,
         description="Daily throughput limit (t/day); trucks are diverted when it is reached.",
@@ -137,20 +137,20 @@ class Fleet(StrictModel):
         min_length=1, max_length=4, description="Payload per compartment (t), same order as categories."
     )
     count: int = Field(ge=0, le=5_000, description="Number of trucks.")
-    shift_start_h: float = Field(6.0, ge=0, le=23, description="Shift start (hour of day).")
-    shift_hours: float = Field(8.0, gt=0, le=16, description="Shift length (h).")
-    break_minutes: float = Field(30.0, ge=0, le=120, description="Lunch break length (min); 0 = none.")
+    shift_start_h: float = Field(default=6.0, ge=0, le=23, description="Shift start (hour of day).")
+    shift_hours: float = Field(default=8.0, gt=0, le=16, description="Shift length (h).")
+    break_minutes: float = Field(default=30.0, ge=0, le=120, description="Lunch break length (min); 0 = none.")
     break_window_h: tuple[float, float] = Field(
-        (3.5, 5.0), description="Earliest and latest break start, hours after shift start."
+        default=(3.5, 5.0), description="Earliest and latest break start, hours after shift start."
     )
     max_overtime_h: float = Field(
-        1.0, ge=0, le=8, description="Overtime a truck may work before dropping remaining stops (h)."
+        default=1.0, ge=0, le=8, description="Overtime a truck may work before dropping remaining stops (h)."
     )
-    cost_per_km: float = Field(4.0, ge=0, le=1000, description="Running cost (CNY/km).")
-    cost_per_hour: float = Field(120.0, ge=0, le=10_000, description="Crew and truck time cost (CNY/h).")
-    cost_per_day: float = Field(600.0, ge=0, le=100_000, description="Fixed cost per truck used per day (CNY).")
+    cost_per_km: float = Field(default=4.0, ge=0, le=1000, description="Running cost (CNY/km).")
+    cost_per_hour: float = Field(default=120.0, ge=0, le=10_000, description="Crew and truck time cost (CNY/h).")
+    cost_per_day: float = Field(default=600.0, ge=0, le=100_000, description="Fixed cost per truck used per day (CNY).")
     co2_kg_per_km: float = Field(
-        1.5, ge=0, le=20,
+        default=1.5, ge=0, le=20,
         description="CO₂ per km (kg); a diesel compactor burns about 55 l/100 km at 2.68 kg CO₂/l.",
     )
 
@@ -172,13 +172,13 @@ class Fleet(StrictModel):
 class Roads(StrictModel):
     """The road network, approximated from straight lines."""
 
-    detour: float = Field(1.35, ge=1, le=3, description="Road distance / straight-line distance.")
-    speed_kmh: float = Field(20.0, gt=1, le=120, description="Mean urban driving speed of a truck (km/h).")
+    detour: float = Field(default=1.35, ge=1, le=3, description="Road distance / straight-line distance.")
+    speed_kmh: float = Field(default=20.0, gt=1, le=120, description="Mean urban driving speed of a truck (km/h).")
     travel_cv: float = Field(
-        0.15, ge=0, le=2, description="Coefficient of variation of a leg's driving time (lognormal)."
+        default=0.15, ge=0, le=2, description="Coefficient of variation of a leg's driving time (lognormal)."
     )
     service_cv: float = Field(
-        0.3, ge=0, le=2, description="Coefficient of variation of service and tipping times (gamma)."
+        default=0.3, ge=0, le=2, description="Coefficient of variation of service and tipping times (gamma)."
     )
 
 
@@ -186,41 +186,48 @@ class Routing(StrictModel):
     """How ``optimize.routing`` is called each day."""
 
     time_limit_s: float = Field(
-        2.0, gt=0, le=3600, description="Routing time budget per collection group (category, or "
+        default=2.0, gt=0, le=3600, description="Routing time budget per collection group (category, or "
         "co-collected categories) per day (s), split over zones by their number of stops.",
     )
     min_call_s: float = Field(
-        0.2, gt=0, le=600, description="Smallest budget of one routing call when a day's budget is "
+        default=0.2, gt=0, le=600, description="Smallest budget of one routing call when a day's budget is "
         "split over zones (s).",
     )
     partition: Literal["none", "zone"] = Field(
-        "zone",
+        default="zone",
         description="'zone': plan each zone with its share of the trucks (fixed crews per sector); "
         "'none': one routing call per collection group for the whole city.",
     )
     backend: Literal["ortools", "pyvrp", "auto"] = Field(
-        "ortools", description="optimize.routing backend."
+        default="ortools", description="optimize.routing backend."
     )
     first_solution: str = Field(
-        "AUTO", min_length=1, description="OR-Tools first-solution strategy name."
+        default="AUTO", min_length=1, description="OR-Tools first-solution strategy name."
     )
     metaheuristic: str = Field(
-        "GUIDED_LOCAL_SEARCH", min_length=1,
+        default="GUIDED_LOCAL_SEARCH", min_length=1,
         description="OR-Tools metaheuristic name; GREEDY_DESCENT stops at a local optimum, which "
         "makes plans independent of machine speed when it converges within the budget.",
     )
+    end_at: Literal["depot", "station"] = Field(
+        default="depot",
+        description="Where planned routes end: at the depot (after a last unload), or at the "
+        "station nearest to the depot, tipping the last load on the way home (the drive home "
+        "is then left out of the plan and its time taken off the shift); 'station' lets the "
+        "PyVRP backend plan reloads.",
+    )
     plan_breaks: bool = Field(
-        False,
+        default=False,
         description="Plan the lunch break inside the routes (OR-Tools only; it slows the search "
         "several-fold).  Otherwise routes are planned on a shift shortened by the break and the "
         "trucks take the break in the simulation.",
     )
     bay_time_limit_s: float = Field(
-        1.0, gt=0, le=600,
+        default=1.0, gt=0, le=600,
         description="CP-SAT budget per station and day when the policy plans tipping bays (s).",
     )
     skip_penalty: float = Field(
-        2_000.0, ge=0, le=1e7,
+        default=2_000.0, ge=0, le=1e7,
         description="Cost (CNY) of leaving a selected point unvisited; large so that the solver "
         "skips only when the fleet cannot serve everything.",
     )
@@ -230,7 +237,7 @@ class City(StrictModel):
     """A city setting for waste collection: drop points, waste, fleets, transfer stations."""
 
     layout_seed: int = Field(
-        1, ge=0, le=2**32 - 1,
+        default=1, ge=0, le=2**32 - 1,
         description="Seed of the drop-point layout (positions, bin sizes); fixed across replications.",
     )
     zones: list[Zone] = Field(min_length=1, description="Clusters of drop points.")
@@ -242,17 +249,17 @@ class City(StrictModel):
     roads: Roads = Field(default_factory=lambda: Roads.model_validate({}), description="Road network approximation.")
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}), description="Daily route planning settings.")
     drop_step_minutes: float = Field(
-        30.0, ge=5, le=60, description="Time step at which residents' drops are added to bins (min)."
+        default=30.0, ge=5, le=60, description="Time step at which residents' drops are added to bins (min)."
     )
     initial_fill: float = Field(
-        0.5, ge=0, le=1, description="Mean fill share of the bins at the start of the run."
+        default=0.5, ge=0, le=1, description="Mean fill share of the bins at the start of the run."
     )
     initial_fill_random: bool = Field(
-        True, description="Draw each bin's initial fill uniformly in [0, 2 x initial_fill] (capped "
+        default=True, description="Draw each bin's initial fill uniformly in [0, 2 x initial_fill] (capped "
         "at full) instead of starting all bins at initial_fill.",
     )
     complaint_probability: float = Field(
-        0.3, ge=0, le=1, description="Probability that an overflowing point-day raises a complaint."
+        default=0.3, ge=0, le=1, description="Probability that an overflowing point-day raises a complaint."
     )
 
     @model_validator(mode="after")
@@ -297,23 +304,23 @@ class Policy(PolicyBase):
     """A collection policy: which points to visit each day, how, and when residents may drop."""
 
     selection: Selection = Field(
-        "fixed",
+        default="fixed",
         description="'fixed': every point every k days; 'threshold': points whose sensor fill is "
         "predicted to pass theta before the next round; 'risk': points whose predicted overflow "
         "probability before the next round exceeds risk_threshold.",
     )
-    every_k_days: int = Field(1, ge=1, le=14, description="Fixed frequency: visit every k days.")
-    theta: float = Field(0.8, gt=0, le=2, description="Threshold policy: fill share that triggers a visit.")
+    every_k_days: int = Field(default=1, ge=1, le=14, description="Fixed frequency: visit every k days.")
+    theta: float = Field(default=0.8, gt=0, le=2, description="Threshold policy: fill share that triggers a visit.")
     risk_threshold: float = Field(
-        0.05, gt=0, le=1, description="Risk policy: overflow probability that makes a visit required."
+        default=0.05, gt=0, le=1, description="Risk policy: overflow probability that makes a visit required."
     )
     risk_optional: float = Field(
-        0.005, ge=0, le=1,
+        default=0.005, ge=0, le=1,
         description="Risk policy: points above this (but below risk_threshold) are optional stops "
         "whose skip penalty is the probability times overflow_cost.",
     )
     overflow_cost: float = Field(
-        3_000.0, ge=0, le=1e7, description="Risk policy: cost (CNY) the planner assigns to one overflow."
+        default=3_000.0, ge=0, le=1e7, description="Risk policy: cost (CNY) the planner assigns to one overflow."
     )
     daily_categories: list[Category] = Field(
         default_factory=list,
@@ -331,11 +338,11 @@ class Policy(PolicyBase):
         description="Drop-off windows [start, end) in hours of the day ('fixed time, fixed place').",
     )
     bay_rule: BayRule = Field(
-        "fcfs",
+        default="fcfs",
         description="Tipping bays: 'fcfs' queue, or 'planned' bay schedule from optimize.berths.",
     )
     fleet_scale: float = Field(
-        1.0, gt=0, le=10, description="Multiplier on every fleet's truck count (rounded up)."
+        default=1.0, gt=0, le=10, description="Multiplier on every fleet's truck count (rounded up)."
     )
 
     @model_validator(mode="after")

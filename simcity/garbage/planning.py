@@ -68,6 +68,8 @@ class TruckPlan:
     legs: tuple[Leg, ...]
     break_h: float | None
     planned_km: float
+    #: station where the plan ends (``routing.end_at = "station"``), else ``None``
+    end_station: int | None = None
 
 
 @dataclass
@@ -171,7 +173,10 @@ class Planner:
             else:
                 parts = [chosen]
             load = [float(sel.expected_load[cats][:, p].sum()) + 1e-6 * p.size for p in parts]
-            per_fleet = {f: _apportion(self.counts[f], load) for f in g.fleets}
+            serving = [self._serving_fleets(p, g) for p in parts]
+            per_fleet = {f: _apportion(self.counts[f], [w if f in sv else 0.0
+                                                        for w, sv in zip(load, serving, strict=True)])
+                         for f in g.fleets}
             n_all = max(chosen.size, 1)
             for z, pts in enumerate(parts):
                 if pts.size == 0:
@@ -185,6 +190,18 @@ class Planner:
                 self._solve_part(plan, day, gi, g, pts, req, sel, fleets, budget, seed + 7919 * z)
         return plan
 
+    def _serving_fleets(self, pts: NDArray[np.int64], g: Group) -> tuple[int, ...]:
+        """Fleets that serve a sector: those based at the depot nearest to its centre (crews
+        work near home), or every fleet of the group when that depot has none."""
+        if len(self.city.depots) == 1 or self.city.routing.partition == "none":
+            return g.fleets
+        lay = self.layout
+        centre = lay.xy[pts].mean(axis=0)
+        d = np.hypot(*(lay.xy[list(lay.depot_loc)] - centre).T)
+        near = self.city.depots[int(np.argmin(d))].id
+        own = tuple(f for f in g.fleets if self.city.fleets[f].depot == near)
+        return own or g.fleets
+
     def _sectors(self, chosen: np.ndarray, g: Group) -> list[np.ndarray]:
         """Split the chosen points into sectors of whole zones, so that every sector can get
         at least one truck of each of the group's fleets: consecutive zones (in file order)
@@ -192,11 +209,13 @@ class Planner:
         lay = self.layout
         zones = [z for z in range(len(self.city.zones)) if (lay.zone_of[chosen] == z).any()]
         k = max(1, min([len(zones)] + [self.counts[f] for f in g.fleets]))
-        weight = [float(lay.mean[list(g.cats)][:, lay.zone_of == z].sum()) for z in zones]
-        # contiguous split of the zone list into k chunks of similar weight
-        bounds = np.searchsorted(np.cumsum(weight) / sum(weight), (np.arange(1, k) / k), side="left")
-        chunks = np.split(np.asarray(zones), np.unique(np.minimum(bounds + 1, len(zones) - 1)))
-        return [chosen[np.isin(lay.zone_of[chosen], c)] for c in chunks if len(c)]
+        weight = np.array([float(lay.mean[list(g.cats)][:, lay.zone_of == z].sum()) for z in zones])
+        # contiguous split of the zone list into k chunks of similar weight: a zone goes to the
+        # chunk its weight midpoint falls in
+        mid = (np.cumsum(weight) - weight / 2) / max(float(weight.sum()), 1e-12)
+        chunk = np.minimum((mid * k).astype(int), k - 1)
+        return [chosen[np.isin(lay.zone_of[chosen], np.asarray(zones)[chunk == i])]
+                for i in range(k) if (chunk == i).any()]
 
     def _solve_part(self, plan: DayPlan, day: int, gi: int, g: Group, pts: NDArray[np.int64],
                     req: NDArray[np.bool_], sel: Selection, fleets: list[tuple[int, int]],
@@ -224,6 +243,8 @@ class Planner:
         facilities = [Facility(location=n + k, unload_time=int(round(city.stations[s].tip_minutes * 60)),
                                name=city.stations[s].id) for k, s in enumerate(g.stations)]
         vts = []
+        end_station: list[int | None] = []
+        speed = city.roads.speed_kmh
         for f, count in fleets:
             fl = city.fleets[f]
             cap = tuple(int(fl.capacity_t[fl.categories.index(lay.categories[c])] * 1000) for c in cats)
@@ -231,6 +252,16 @@ class Planner:
             dep = n + len(st_locs) + dep_ids.index(self.depot_index[fl.depot])
             s0 = int(round(fl.shift_start_h * 3600))
             s1 = int(round((fl.shift_start_h + fl.shift_hours) * 3600))
+            end = dep
+            end_station.append(None)
+            if city.routing.end_at == "station":
+                home = lay.depot_loc[self.depot_index[fl.depot]]
+                k = min(range(len(st_locs)), key=lambda k: lay.km(home, st_locs[k]))
+                end = n + k
+                end_station[-1] = g.stations[k]
+                # the last tip and the drive home happen after the planned route
+                tail_h = city.stations[g.stations[k]].tip_minutes / 60 + lay.km(st_locs[k], home) / speed
+                s1 -= int(round(tail_h * 3600))
             brk = None
             if fl.break_minutes > 0 and city.routing.plan_breaks:
                 brk = Break(s0 + int(fl.break_window_h[0] * 3600), s0 + int(fl.break_window_h[1] * 3600),
@@ -238,7 +269,7 @@ class Planner:
             elif fl.break_minutes > 0:
                 # keep the break's time free without modelling it in the search
                 s1 -= int(round(fl.break_minutes * 60))
-            vts.append(VehicleType(capacity=cap, count=count, start_depot=dep, end_depot=dep,
+            vts.append(VehicleType(capacity=cap, count=count, start_depot=dep, end_depot=end,
                                    fixed_cost=fl.cost_per_day, cost_per_km=fl.cost_per_km,
                                    cost_per_hour=fl.cost_per_hour, shift=(s0, s1), break_=brk,
                                    name=f"{fl.id}#{f}"))
@@ -246,8 +277,10 @@ class Planner:
         stops = [Stop(location=s.location, demand=tuple(min(d, int(c)) for d, c in zip(s.demand, caps, strict=True)),
                       service_time=s.service_time, required=False, penalty=s.penalty, name=s.name)
                  for s in stops]
-        problem = Problem(dist, dur, stops, vts, facilities, unload_before_return=True,
-                          name=f"day {day} group {gi}")
+        # routes ending at a station tip their last load there (in the simulation)
+        problem = Problem(dist, dur, stops, vts, facilities,
+                          unload_before_return=city.routing.end_at == "depot",
+                          name=f"day {day} group {gi}", coordinates=lay.xy[locs] * 1000.0)
         t0 = time.perf_counter()
         try:
             sol: Solution | None = solve(problem, time_limit=budget, seed=seed,
@@ -277,4 +310,4 @@ class Planner:
             plan.trucks.append(TruckPlan(
                 fleet=fleet_of_type[r.vehicle_type], group=gi, start_h=r.start_time / 3600.0,
                 legs=tuple(legs), break_h=None if r.break_start is None else r.break_start / 3600.0,
-                planned_km=r.distance / 1000.0))
+                planned_km=r.distance / 1000.0, end_station=end_station[r.vehicle_type]))

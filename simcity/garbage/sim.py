@@ -403,7 +403,7 @@ class GarbageSim:
                 km += extra
                 km += yield from self.drive(lay.station_loc[s], p, speed)
         if load.sum() > 0:
-            s = self.nearest_station(loc, cats)
+            s = tp.end_station if tp.end_station is not None else self.nearest_station(loc, cats)
             km += yield from self.drive(loc, lay.station_loc[s], speed)
             s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed)
             km += extra

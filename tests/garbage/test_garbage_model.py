@@ -47,9 +47,14 @@ def city_data(**over: Any) -> dict[str, Any]:
     return data
 
 
-def run(city: City, policy: Policy, days: int = 3, seed: int = 11, rep: int = 0,
+def policy(**kw: Any) -> Policy:
+    """A policy from keyword arguments, validated like a ``[[policies]]`` table."""
+    return Policy.model_validate(kw)
+
+
+def run(city: City, pol: Policy, days: int = 3, seed: int = 11, rep: int = 0,
         warmup_days: int = 0) -> tuple[dict[str, float], Any]:
-    out, sim = simulate(city, policy, RunContext(24.0 * days, 24.0 * warmup_days, Streams(seed, rep), rep))
+    out, sim = simulate(city, pol, RunContext(24.0 * days, 24.0 * warmup_days, Streams(seed, rep), rep))
     DOMAIN.check_output(out)
     return out.metrics, sim
 
@@ -78,7 +83,7 @@ def test_one_point_trace_matches_hand_computation() -> None:
     # 1/24 t arrives at the start of every hour; the truck leaves at 06:00, reaches the bin
     # 1 km away at 06:03 (20 km/h), so on day 0 it finds the drops of hours 0..6 = 7/24 t
     # in a 2 t bin; on later days it finds exactly one day's waste (17/24 + 7/24 = 1 t).
-    m, sim = run(one_point_city(), Policy(name="daily"), days=3)
+    m, sim = run(one_point_city(), policy(name="daily"), days=3)
     assert sim.tally.fills == pytest.approx([7 / 48, 0.5, 0.5], abs=1e-12)
     # depot -> bin 1 km, bin -> station 1 km, station -> depot 2 km
     assert m["km_per_day"] == pytest.approx(4.0, abs=1e-9)
@@ -95,9 +100,9 @@ def test_every_other_day_fills_the_bin_and_overflows_exactly() -> None:
     # the bin is never emptied again before the run ends at 96 h: no overflow.  With k=3
     # the bin reaches 2 t after 48 h of drops and spills the rest.
     city = one_point_city()
-    m2, _ = run(city, Policy(name="k2", every_k_days=2), days=4)
+    m2, _ = run(city, policy(name="k2", every_k_days=2), days=4)
     assert m2["overflow_t_per_day"] == 0.0
-    m3, sim3 = run(city, Policy(name="k3", every_k_days=3), days=3)
+    m3, sim3 = run(city, policy(name="k3", every_k_days=3), days=3)
     # day 0 visit empties 7/24 t; from 06:03 day 0 to the end of day 2 come 17/24 + 2 t,
     # the bin holds 2 t: 17/24 t spills
     assert m3["overflow_t_per_day"] * 3 == pytest.approx(17 / 24, abs=1e-9)
@@ -109,7 +114,7 @@ def test_every_other_day_fills_the_bin_and_overflows_exactly() -> None:
 
 def test_step_shares_respect_opening_hours_and_sum_to_one() -> None:
     city = City.model_validate(city_data(drop_step_minutes=30))
-    pol = Policy(name="windows", opening_hours=[(7.0, 9.0), (18.0, 20.5)])
+    pol = policy(name="windows", opening_hours=[(7.0, 9.0), (18.0, 20.5)])
     s = step_shares(city, pol)
     assert s.shape == (48,) and s.sum() == pytest.approx(1.0)
     t = np.arange(48) * 0.5
@@ -142,7 +147,7 @@ def test_mass_balance(points: int, other_t: float, cap_days: float, cv: float, t
         initial_fill=0.3,
     )
     city = City.model_validate(data)
-    pol = Policy(name="p", selection=selection, every_k_days=k, opening_hours=[window],
+    pol = policy(name="p", selection=selection, every_k_days=k, opening_hours=[window],
                  bay_rule=bay_rule, theta=0.6)
     days = 2
     m, sim = run(city, pol, days=days, seed=seed)
@@ -167,11 +172,11 @@ def test_mass_balance(points: int, other_t: float, cap_days: float, cv: float, t
 
 def test_same_seed_same_run_and_policies_share_generation() -> None:
     city = City.model_validate(city_data())
-    a, sa = run(city, Policy(name="daily"), seed=5)
-    b, _ = run(city, Policy(name="daily"), seed=5)
+    a, sa = run(city, policy(name="daily"), seed=5)
+    b, _ = run(city, policy(name="daily"), seed=5)
     assert a == b
     # common random numbers: another policy sees the very same waste
-    _, sc = run(city, Policy(name="thr", selection="threshold", opening_hours=[(18.0, 21.0)]), seed=5)
+    _, sc = run(city, policy(name="thr", selection="threshold", opening_hours=[(18.0, 21.0)]), seed=5)
     assert sc.generated.sum() == pytest.approx(sa.generated.sum(), rel=1e-12)
 
 
@@ -182,7 +187,7 @@ def test_ample_capacity_gives_zero_overflow() -> None:
     data = city_data()
     for w in data["waste"]:
         w["capacity_days"] = 6.0
-    m, _ = run(City.model_validate(data), Policy(name="daily"), days=4)
+    m, _ = run(City.model_validate(data), policy(name="daily"), days=4)
     assert m["overflow_t_per_day"] == 0.0 and m["service_level"] == 1.0
     assert m["planned_skips_per_day"] == 0.0 and m["dropped_stops_per_day"] == 0.0
 
@@ -198,8 +203,8 @@ def test_halving_the_fleet_raises_overflow() -> None:
     city = City.model_validate(data)
     full, half = [], []
     for rep in range(5):
-        full.append(run(city, Policy(name="full"), days=3, rep=rep, warmup_days=1)[0]["overflow_t_per_day"])
-        half.append(run(city, Policy(name="half", fleet_scale=0.5), days=3, rep=rep,
+        full.append(run(city, policy(name="full"), days=3, rep=rep, warmup_days=1)[0]["overflow_t_per_day"])
+        half.append(run(city, policy(name="half", fleet_scale=0.5), days=3, rep=rep,
                         warmup_days=1)[0]["overflow_t_per_day"])
     ci = paired_diff_ci(half, full)
     assert ci.low > 0, (full, half)
@@ -223,7 +228,7 @@ def test_overflow_probability_matches_scipy_gamma() -> None:
 
 def test_co_collection_uses_the_two_compartment_fleet() -> None:
     city = City.model_validate(city_data())
-    m, sim = run(city, Policy(name="co", co_collect=["other", "perishable"]), days=2)
+    m, sim = run(city, policy(name="co", co_collect=["other", "perishable"]), days=2)
     assert len(sim.planner.groups) == 1 and sim.planner.groups[0].fleets == (2,)
     assert m["tonnes_other_per_day"] > 0 and m["tonnes_perishable_per_day"] > 0
 
@@ -232,8 +237,8 @@ def test_threshold_visits_fewer_points_with_fuller_bins_than_daily() -> None:
     data = city_data()
     data["waste"][0]["capacity_days"] = 3.0
     city = City.model_validate(data)
-    daily, _ = run(city, Policy(name="daily", daily_categories=["perishable"]), days=4, warmup_days=1)
-    thr, _ = run(city, Policy(name="thr", selection="threshold", theta=0.9,
+    daily, _ = run(city, policy(name="daily", daily_categories=["perishable"]), days=4, warmup_days=1)
+    thr, _ = run(city, policy(name="thr", selection="threshold", theta=0.9,
                               daily_categories=["perishable"]), days=4, warmup_days=1)
     assert thr["points_visited_per_day"] < daily["points_visited_per_day"]
     assert thr["fill_at_emptying"] > daily["fill_at_emptying"]
@@ -241,7 +246,7 @@ def test_threshold_visits_fewer_points_with_fuller_bins_than_daily() -> None:
 
 def test_planned_bays_follow_the_berth_schedule() -> None:
     city = City.model_validate(city_data())
-    m, sim = run(city, Policy(name="bays", bay_rule="planned"), days=2)
+    m, sim = run(city, policy(name="bays", bay_rule="planned"), days=2)
     assert sim.timer.berth_calls >= 2 and sim.bay_plan
     assert math.isfinite(m["bay_wait_min"])
 
@@ -250,4 +255,4 @@ def test_missing_co_collection_fleet_is_a_clear_error() -> None:
     data = city_data()
     data["fleets"] = data["fleets"][:2]
     with pytest.raises(PlanningError, match="no fleet carries exactly"):
-        run(City.model_validate(data), Policy(name="co", co_collect=["other", "perishable"]), days=1)
+        run(City.model_validate(data), policy(name="co", co_collect=["other", "perishable"]), days=1)

@@ -1,0 +1,219 @@
+"""Garbage-collection simulation speed: the district benchmark and its time split.
+
+Runs the first ``--policies`` policies of a garbage scenario (default: the Liangxi-size
+district, ``scenarios/garbage_liangxi.toml``) for ``--replications`` replications of
+``--days`` measured days, on ``--jobs`` worker processes, and reports per policy:
+
+* wall time per replication and per simulated day;
+* the split between route optimisation (``optimize.routing``), bay scheduling
+  (``optimize.berths``) and the simulation itself (everything else: SimPy, selection,
+  building the routing problems);
+* the extrapolated wall time of the full protocol (4 policies x 10 replications x 28 days
+  on ``--jobs`` cores), from the per-day times measured here;
+* the headline metrics of each policy, so a speed change that alters results is visible.
+
+Routing runs for its configured budget (``city.routing.time_limit_s`` per collection group
+and day; ``--time-limit`` overrides it), so the routing seconds are set by the scenario,
+not by the machine.  The baseline gate therefore compares the *simulation* speed only, as
+a ratio measured in the same run: the time of a bare SimPy loop with as many timeouts as
+the model scheduled, divided by the model's simulation seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import simpy
+
+from simcity.bench.common import (
+    BASELINE_DIR,
+    BenchError,
+    compare_to_baseline,
+    load_results,
+    write_results,
+)
+
+DEFAULT_BASELINE = BASELINE_DIR / "garbage.json"
+DEFAULT_OUT = BASELINE_DIR.parent / "results" / "garbage.json"
+SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "garbage_liangxi.toml"
+FULL_POLICIES, FULL_REPLICATIONS, FULL_DAYS = 4, 10, 28
+
+
+def bare_loop(timeouts: int, processes: int) -> float:
+    """Seconds a bare SimPy loop needs for ``timeouts`` timeouts spread over ``processes``."""
+    env = simpy.Environment()
+    per = max(1, timeouts // max(processes, 1))
+
+    def proc() -> Any:
+        for _ in range(per):
+            yield env.timeout(0.01)
+
+    t0 = time.perf_counter()
+    for _ in range(max(processes, 1)):
+        env.process(proc())
+    env.run()
+    return time.perf_counter() - t0
+
+
+def _city(scenario: Any) -> Any:
+    """The ``[city]`` of a loaded garbage scenario (the domain's scenario class adds it)."""
+    return scenario.city
+
+
+def run_one(path: str, overrides: dict[str, Any], policy_index: int, replication: int) -> dict[str, Any]:
+    """One replication of one policy, timed (runs in a worker process)."""
+    import simcity
+    from simcity.domain import RunContext
+    from simcity.garbage import Policy, simulate
+    from simcity.garbage.planning import Timer
+    from simcity.rng import Streams
+
+    sc = simcity.load_scenario(path).with_overrides(overrides)
+    pol = cast(Policy, sc.policy_list[policy_index])
+    city = _city(sc)
+    timer = Timer()
+    ctx = RunContext(sc.horizon_hours, sc.warmup_hours, Streams(sc.seed, replication), replication)
+    t0 = time.perf_counter()
+    out, sim = simulate(city, pol, ctx, timer)
+    wall = time.perf_counter() - t0
+    t = sim.tally
+    timeouts = sim.days * len(sim.share) + 3 * t.visits + 2 * len(t.waits_h) + 2 * t.routes
+    return {
+        "policy": pol.name, "replication": replication, "wall_s": wall,
+        "routing_s": timer.routing_s, "berths_s": timer.berths_s,
+        "sim_s": wall - timer.routing_s - timer.berths_s,
+        "routing_calls": timer.routing_calls, "days": sim.days,
+        "timeouts": timeouts, "routes": sim.tally.routes + 1,
+        "metrics": out.metrics,
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``simcity bench garbage``."""
+    parser.add_argument("scenario", nargs="?", type=Path, default=SCENARIO,
+                        help=f"garbage scenario file (default {SCENARIO.name})")
+    parser.add_argument("--policies", type=int, default=4, help="first N policies of the scenario (default 4)")
+    parser.add_argument("--replications", type=int, default=1, help="replications per policy (default 1)")
+    parser.add_argument("--days", type=int, default=None,
+                        help="measured days (default: the scenario's horizon minus warm-up)")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="override city.routing.time_limit_s (routing budget per group and day)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result JSON (default {DEFAULT_OUT})")
+    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
+                        help="baseline JSON for the simulation-speed gate (skipped when absent)")
+    parser.add_argument("--noise", type=float, default=0.4,
+                        help="tolerated relative drop of the speed ratio (default 0.4)")
+    parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")
+
+
+def _summary_row(instance: str, runs: list[dict[str, Any]], bare_s: float) -> dict[str, Any]:
+    days = sum(r["days"] for r in runs)
+    wall = sum(r["wall_s"] for r in runs)
+    routing = sum(r["routing_s"] for r in runs)
+    berths = sum(r["berths_s"] for r in runs)
+    sim_s = sum(r["sim_s"] for r in runs)
+    keys = ("km_per_day", "truck_hours_per_day", "trucks_used", "service_level", "overflow_t_per_day",
+            "fill_at_emptying", "bay_wait_min", "cost_per_day", "planned_skips_per_day")
+    row: dict[str, Any] = {
+        "instance": instance,
+        "replications": len(runs),
+        "simulated_days": days,
+        "wall_s_per_replication": round(wall / len(runs), 3),
+        "wall_s_per_day": round(wall / days, 4),
+        "routing_s_per_day": round(routing / days, 4),
+        "berths_s_per_day": round(berths / days, 4),
+        "sim_s_per_day": round(sim_s / days, 4),
+        "routing_share": round(routing / wall, 4) if wall > 0 else None,
+        "routing_calls_per_day": round(sum(r["routing_calls"] for r in runs) / days, 2),
+        "ratio": round(bare_s / sim_s, 4) if sim_s > 0 else None,
+    }
+    for k in keys:
+        row[k] = round(float(np.mean([r["metrics"][k] for r in runs])), 4)
+    return row
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the benchmark, print the table and the extrapolation, write JSON, apply the gate."""
+    import simcity
+    from simcity.scenario import ScenarioError
+
+    if args.policies < 1 or args.replications < 1 or args.jobs < 1 or (args.days is not None and args.days < 1):
+        print("error: --policies, --replications, --days and --jobs must be positive", file=sys.stderr)
+        return 2
+    try:
+        sc = simcity.load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if sc.model != "garbage":
+        print(f"error: {args.scenario}: model is {sc.model!r}, expected 'garbage'", file=sys.stderr)
+        return 2
+    overrides: dict[str, Any] = {}
+    if args.days is not None:
+        overrides["horizon_hours"] = sc.warmup_hours + 24.0 * args.days
+    if args.time_limit is not None:
+        overrides["city.routing.time_limit_s"] = args.time_limit
+    n_pol = min(args.policies, len(sc.policy_list))
+    tasks = [(str(args.scenario), overrides, p, r) for p in range(n_pol) for r in range(args.replications)]
+    t0 = time.perf_counter()
+    if args.jobs == 1:
+        runs = [run_one(*t) for t in tasks]
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as ex:
+            runs = list(ex.map(run_one, *zip(*tasks, strict=True)))
+    total_wall = time.perf_counter() - t0
+    rows = []
+    for p in range(n_pol):
+        name = sc.policy_list[p].name
+        mine = [r for r in runs if r["policy"] == name]
+        timeouts = sum(r["timeouts"] for r in mine)
+        bare = bare_loop(timeouts, sum(r["routes"] for r in mine))
+        rows.append(_summary_row(f"{sc.name}:{name}", mine, bare))
+    days_total = sum(r["days"] for r in runs)
+    per_day = sum(r["wall_s"] for r in runs) / days_total
+    sim_day = sum(r["sim_s"] for r in runs) / days_total
+    route_day = sum(r["routing_s"] for r in runs) / days_total
+    full_days = FULL_POLICIES * FULL_REPLICATIONS * (FULL_DAYS + sc.warmup_hours / 24)
+    full_wall = full_days * per_day / args.jobs
+    print(f"{'policy':34s} {'s/rep':>8s} {'s/day':>7s} {'route%':>7s} {'sim s/d':>8s} {'km/day':>8s} "
+          f"{'service':>8s} {'fill':>6s} {'skips/d':>8s}")
+    for r in rows:
+        print(f"{r['instance']:34s} {r['wall_s_per_replication']:8.1f} {r['wall_s_per_day']:7.2f} "
+              f"{100 * (r['routing_share'] or 0):6.1f}% {r['sim_s_per_day']:8.3f} {r['km_per_day']:8.1f} "
+              f"{r['service_level']:8.4f} {r['fill_at_emptying']:6.3f} {r['planned_skips_per_day']:8.1f}")
+    print(f"measured: {len(runs)} runs, {days_total} simulated days, {total_wall:.1f} s wall on "
+          f"{args.jobs} process(es); per simulated day {per_day:.2f} s "
+          f"(routing {route_day:.2f} s, simulation {sim_day:.3f} s)")
+    print(f"extrapolated full protocol ({FULL_POLICIES} policies x {FULL_REPLICATIONS} replications x "
+          f"{FULL_DAYS} days + warm-up) on {args.jobs} cores: {full_wall / 3600:.2f} h")
+    settings = {"scenario": str(args.scenario), "policies": n_pol, "replications": args.replications,
+                "days": args.days, "time_limit": args.time_limit, "jobs": args.jobs,
+                "routing_time_limit_s": _city(sc.with_overrides(overrides)).routing.time_limit_s}
+    summary = {"total_wall_s": round(total_wall, 2), "wall_s_per_day": round(per_day, 4),
+               "routing_s_per_day": round(route_day, 4), "sim_s_per_day": round(sim_day, 4),
+               "extrapolated_full_protocol_h": round(full_wall / 3600, 3)}
+    path = write_results(args.out, "garbage", rows, settings, summary=summary)
+    print(f"results written to {path}")
+    if args.save_baseline:
+        write_results(args.baseline, "garbage", rows, settings, summary=summary)
+        print(f"baseline written to {args.baseline}")
+        return 0
+    if not args.baseline.exists():
+        print(f"no baseline at {args.baseline}; gate skipped")
+        return 0
+    try:
+        doc = load_results(args.baseline)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cmp = compare_to_baseline(rows, doc["rows"], "ratio", kind="ratio", noise=args.noise,
+                              higher_is_better=True)
+    print(cmp.message)
+    return 0 if cmp.ok else 1
