@@ -268,12 +268,16 @@ class Projection:
 
     @classmethod
     def centred_on(cls, rows: Iterable[PointRow]) -> Projection:
-        """The projection centred on the mean position of ``rows`` (3-D mean, then back to lon/lat)."""
-        xyz = np.array([_unit_vector(r.lon, r.lat) for r in rows])
-        if xyz.size == 0:
+        """The projection centred on the median longitude and latitude of ``rows``.
+
+        The median rather than the mean so that one stray point (a typo, a point in the
+        wrong city) does not move the centre: it is then the only one reported as too far.
+        """
+        pts = [(r.lon, r.lat) for r in rows]
+        if not pts:
             raise ValueError("no points to centre a projection on")
-        mx, my, mz = xyz.mean(axis=0)
-        return cls(math.degrees(math.atan2(my, mx)), math.degrees(math.atan2(mz, math.hypot(mx, my))))
+        lon, lat = np.median(np.asarray(pts, dtype=float), axis=0)
+        return cls(float(lon), float(lat))
 
     def forward(self, lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Longitude/latitude (degrees) to x/y (metres)."""
@@ -300,11 +304,6 @@ class Projection:
         phi = np.arcsin(np.clip(sin_phi, -1.0, 1.0))
         lam = np.arctan2(x * np.sin(c), rho * math.cos(phi0) * np.cos(c) - y * math.sin(phi0) * np.sin(c))
         return np.degrees(lam) + self.lon0, np.degrees(phi)
-
-
-def _unit_vector(lon: float, lat: float) -> tuple[float, float, float]:
-    lam, phi = math.radians(lon), math.radians(lat)
-    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
 
 
 def great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -420,7 +419,7 @@ class PointFileSpec:
 
 def load_point_files(specs: Sequence[PointFileSpec], *, base_dir: str | Path | None = None,
                      origin: tuple[float, float] | None = None) -> tuple[Projection, list[list[BaseModel]]]:
-    """Load several point files projected around one origin (given, or the centre of all points).
+    """Load several point files projected around one origin (given, or the median of all points).
 
     Returns the projection used (store its origin in the scenario so that a resolved scenario
     reproduces the same coordinates) and the models of each file, in order.
@@ -449,7 +448,7 @@ def expand_point_files(data: Any, info: ValidationInfo, files: Mapping[str, tupl
     ``files`` maps a file key of the ``[city]`` table to ``(list key, spec)``, e.g.
     ``{"car_parks_file": ("car_parks", PointFileSpec("", CarPark))}`` (the spec's path is
     ignored; the file key's value is used).  Every given file is read and projected around one
-    common origin: ``data[origin_key]`` (``[lon, lat]``) when given, else the centre of all
+    common origin: ``data[origin_key]`` (``[lon, lat]``) when given, else the centre (median) of all
     points, which is then written back to ``data[origin_key]`` so the resolved scenario
     reproduces the same coordinates.  Relative paths are taken from the validation context's
     ``base_dir`` (the scenario file's folder).

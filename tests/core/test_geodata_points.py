@@ -147,8 +147,9 @@ def test_csv_accepts_bom_blank_lines_aliases_and_json_cells(tmp_path: Path) -> N
      r"line 2, column 'colour': unknown column; expected some of \['capacity', 'hours', 'id', 'x', 'y'\]"),
     ("id,lon,lat,capacity\ns1,120.6,31.3,4,9\n", r"line 2: 5 cells but the header has 4 columns"),
     ("id,lon,lat,capacity,x\ns1,120.6,31.3,4,9\n", r"line 2, column 'x': positions come from lon/lat"),
-    ("id,lon,lat,capacity\ns1,120.6,31.3,4\ns2,-70.0,-33.4,4\n", r"line 3: the point lies [\d,]+ km from the "
-                                                                 r"centre of the data"),
+    ("id,lon,lat,capacity\ns1,120.6,31.3,4\ns2,120.7,31.4,4\ns3,-70.0,-33.4,4\n",
+     r"docks\.csv: line 4: the point lies [\d,]+ km from the centre of the data \(limit 500 km\); is it in the "
+     r"right city\?$"),
     ("", r"line 1: the file is empty"),
 ])
 def test_csv_errors_name_file_line_and_column(tmp_path: Path, text: str, expected: str) -> None:
