@@ -84,3 +84,19 @@ def test_every_registered_benchmark_has_a_quick_tier() -> None:
     from simcity.cli import BENCHMARKS
 
     assert set(BENCHMARKS) - {"ci"} <= set(ci.TIERS)
+
+
+def test_city_bench_counts_events_exactly_and_restores_simpy() -> None:
+    import simpy
+
+    from simcity.bench.citybench import bare_loop, counting_events
+
+    original = simpy.core.Environment.step
+    with counting_events() as counter:
+        n = bare_loop(5000, processes=50)
+    assert n == 50 * (5000 // 50)  # each process: start, its timeouts, end
+    assert counter[0] == n + 1  # step() calls: every event, plus the last one finding no event
+    assert simpy.core.Environment.step is original
+    with pytest.raises(RuntimeError), counting_events():
+        raise RuntimeError("the wrapper is removed even when the measured code fails")
+    assert simpy.core.Environment.step is original

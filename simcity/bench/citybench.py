@@ -1,0 +1,265 @@
+"""City-day benchmark: one simulated day of parking, garbage collection and shared bikes at
+Suzhou scale, in one process, in simulated events per second.
+
+Each domain simulates the same day, one after another, at the scale of its benchmark:
+
+* parking - the synthetic Suzhou city of ``simcity bench parking`` (3,236 car parks,
+  ~177,000 sessions a day);
+* garbage - ``scenarios/garbage_suzhou.toml`` (3,000 collection points, ~6,000 t a day), one
+  day without warm-up; the routing budget per collection group is ``--routing-time-limit``
+  (optimiser time is reported apart, column "excl. s", and not counted as simulation time);
+* bikes - ``scenarios/bikes_suzhou_downsizing.toml`` (2,600 stations, ~112,000 requests a day),
+  its first policy; van-route planning and the model's set-up (network, demand tables) are
+  likewise reported apart.
+
+Events are the SimPy events each model processes (``Environment.step`` calls, counted by a
+wrapper installed only for the duration of the measurement; a ``run()`` without ``until``
+adds one last call that finds the schedule empty).  Right after each domain, a bare
+SimPy loop processes the same number of plain timeouts *under the same counting wrapper*, so
+the ratio
+
+    model events per second / bare-loop events per second
+
+compares like with like in the same run and does not depend on the machine's speed or load;
+that ratio is what the baseline gate compares.  A domain that is not installed yet is skipped
+with a message.  ``--quick`` runs small versions of the three days (the CI tier).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+from simcity.bench.common import (
+    BASELINE_DIR,
+    BenchError,
+    compare_to_baseline,
+    load_results,
+    write_results,
+)
+from simcity.domain import RunContext
+from simcity.rng import Streams
+
+DEFAULT_BASELINE = BASELINE_DIR / "city.json"
+DEFAULT_OUT = BASELINE_DIR.parent / "results" / "city.json"
+SCENARIOS = BASELINE_DIR.parents[1] / "scenarios"
+
+
+@contextmanager
+def counting_events() -> Iterator[list[int]]:
+    """Count ``simpy.Environment.step`` calls (events processed) while the block runs.
+
+    The wrapper is installed on the class for the block only and always removed; it adds the
+    same small cost to every event of the model and of the bare loop alike.
+    """
+    counter = [0]
+    original = simpy.core.Environment.step
+
+    def step(self: simpy.core.Environment) -> None:
+        counter[0] += 1
+        original(self)
+
+    simpy.core.Environment.step = step  # type: ignore[method-assign]
+    try:
+        yield counter
+    finally:
+        simpy.core.Environment.step = original  # type: ignore[method-assign]
+
+
+def bare_loop(events: int, processes: int = 1000) -> int:
+    """A bare SimPy loop of about ``events`` events: ``processes`` processes each yielding
+    plain timeouts.  Returns the number of events processed (counted analytically:
+    one start, the timeouts and one end per process)."""
+    env = simpy.Environment()
+    per = max(1, events // processes - 2)
+    delays = [0.5 + (k % 7) * 0.25 for k in range(per)]  # varied, precomputed: no RNG in the loop
+
+    def proc() -> Any:
+        for d in delays:
+            yield env.timeout(d)
+
+    for _ in range(processes):
+        env.process(proc())
+    env.run()
+    return processes * (per + 2)
+
+
+@dataclass(frozen=True)
+class DomainDay:
+    """How to simulate one domain's day: ``run()`` returns the seconds to exclude from
+    simulation time (optimiser calls, and model set-up where the model times it)."""
+
+    name: str
+    instance: str
+    run: Callable[[], float]
+
+
+def _ctx(horizon: float, seed: int) -> RunContext:
+    return RunContext(horizon_hours=horizon, warmup_hours=0.0, streams=Streams(seed, 0), replication=0)
+
+
+def parking_day(quick: bool, seed: int) -> DomainDay:
+    """The parking day of ``simcity bench parking`` (its synthetic Suzhou city)."""
+    from simcity.bench.parking import suzhou_city
+    from simcity.parking import DOMAIN, Policy
+
+    parks, sessions = (300, 20_000) if quick else (3236, 177_000)
+    city = suzhou_city(parks, sessions, seed)
+    policy = Policy.model_validate({"name": "baseline"})
+
+    def run() -> float:
+        DOMAIN.run(city, policy, _ctx(24.0, seed))
+        return 0.0
+
+    return DomainDay("parking", f"parking-{parks}-parks", run)
+
+
+def garbage_day(quick: bool, seed: int, time_limit: float) -> DomainDay:
+    """One day of the Suzhou garbage scenario (quick: four days of the small demo district)."""
+    import simcity
+    from simcity.garbage.model import simulate
+    from simcity.garbage.planning import Timer
+
+    path = SCENARIOS / ("garbage_quick.toml" if quick else "garbage_suzhou.toml")
+    sc = simcity.load_scenario(path).with_overrides({"city.routing.time_limit_s": time_limit})
+    city, policy = getattr(sc, "city"), sc.policy_list[0]  # noqa: B009
+    pol: Any = policy
+
+    def run() -> float:
+        timer = Timer()
+        simulate(city, pol, _ctx(96.0 if quick else 24.0, seed), timer)
+        return float(timer.routing_s + timer.berths_s)
+
+    return DomainDay("garbage", sc.name, run)
+
+
+def bikes_day(quick: bool, seed: int) -> DomainDay:
+    """The bike day of ``simcity bench bikes`` (quick: the first 12 hours)."""
+    import simcity
+    from simcity.bikes import simulate
+
+    sc = simcity.load_scenario(SCENARIOS / "bikes_suzhou_downsizing.toml")
+    city, policy = getattr(sc, "city"), sc.policy_list[0]  # noqa: B009
+    horizon = 12.0 if quick else 24.0
+    pol: Any = policy
+
+    def run() -> float:
+        timings: dict[str, float] = {}
+        result = simulate(city, pol, _ctx(horizon, seed), timings=timings)
+        return float(timings.get("setup", 0.0) + result.result.planning_s)
+
+    return DomainDay("bikes", f"{sc.name}-{horizon:g}h", run)
+
+
+def measure(day: DomainDay) -> dict[str, float]:
+    """Simulate the day once and the bare loop of the same size right after, both counted."""
+    with counting_events() as counter:
+        t0 = time.perf_counter()
+        excluded_s = day.run()
+        wall = time.perf_counter() - t0
+        events = counter[0]
+        t0 = time.perf_counter()
+        bare_loop(events)
+        bare_s = time.perf_counter() - t0
+        bare_events = counter[0] - events  # counted the same way as the model's
+    sim_s = max(wall - excluded_s, 1e-9)
+    model_rate, bare_rate = events / sim_s, bare_events / bare_s
+    return {"events": float(events), "wall_s": wall, "excluded_s": excluded_s, "sim_s": sim_s,
+            "events_per_s": model_rate, "bare_events": float(bare_events), "bare_s": bare_s,
+            "bare_events_per_s": bare_rate, "ratio": model_rate / bare_rate}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``simcity bench city``."""
+    parser.add_argument("--quick", action="store_true", help="small versions of the three days (CI tier)")
+    parser.add_argument("--domains", nargs="+", choices=["parking", "garbage", "bikes"],
+                        default=["parking", "garbage", "bikes"], help="domains to include (default all)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the day's random inputs (default 1)")
+    parser.add_argument("--repeats", type=int, default=1, help="timed repetitions; the median ratio is kept")
+    parser.add_argument("--routing-time-limit", type=float, default=None, metavar="S",
+                        help="garbage routing budget per collection group (default 1 s, quick 0.2 s; "
+                             "solver time is excluded from simulation time)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result JSON (default {DEFAULT_OUT})")
+    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
+                        help="baseline JSON for the ratio gate (skipped when the file is absent)")
+    parser.add_argument("--noise", type=float, default=0.3,
+                        help="tolerated relative drop of the ratio against the baseline (default 0.3)")
+    parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")
+
+
+def _days(args: argparse.Namespace) -> list[DomainDay]:
+    from simcity.scenario import ScenarioError
+
+    limit = args.routing_time_limit or (0.2 if args.quick else 1.0)
+    makers: dict[str, Callable[[], DomainDay]] = {
+        "parking": lambda: parking_day(args.quick, args.seed),
+        "garbage": lambda: garbage_day(args.quick, args.seed, limit),
+        "bikes": lambda: bikes_day(args.quick, args.seed),
+    }
+    days = []
+    for name in args.domains:
+        try:
+            days.append(makers[name]())
+        except (ImportError, FileNotFoundError) as exc:
+            print(f"{name}: skipped - the model or its scenario has not landed ({exc})")
+        except ScenarioError as exc:
+            print(f"{name}: skipped - its scenario does not load: {str(exc).splitlines()[0]}")
+    return days
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the city day, print events per second and ratios, write JSON, apply the gate."""
+    if args.repeats < 1 or (args.routing_time_limit is not None and args.routing_time_limit <= 0):
+        print("error: --repeats and --routing-time-limit must be positive", file=sys.stderr)
+        return 2
+    days = _days(args)
+    if not days:
+        print("error: no domain could be run", file=sys.stderr)
+        return 2
+    rows: list[dict[str, Any]] = []
+    for day in days:
+        runs = [measure(day) for _ in range(args.repeats)]
+        best = sorted(runs, key=lambda r: r["ratio"])[len(runs) // 2]  # the median-ratio repetition
+        rows.append({"instance": day.instance, "domain": day.name, **{k: round(v, 4) for k, v in best.items()},
+                     "ratios": [round(r["ratio"], 4) for r in runs]})
+    events = sum(r["events"] for r in rows)
+    sim_s = sum(r["sim_s"] for r in rows)
+    bare_rate = sum(r["bare_events"] for r in rows) / sum(r["bare_s"] for r in rows)
+    total = {"instance": "city-day", "domain": "+".join(r["domain"] for r in rows), "events": events,
+             "sim_s": round(sim_s, 4), "excluded_s": round(sum(r["excluded_s"] for r in rows), 4),
+             "events_per_s": round(events / sim_s, 1), "bare_events_per_s": round(bare_rate, 1),
+             "ratio": round(events / sim_s / bare_rate, 4)}
+    rows.append(total)
+    print(f"{'instance':34s} {'events':>10s} {'sim s':>8s} {'excl. s':>8s} {'events/s':>10s} "
+          f"{'bare ev/s':>10s} {'ratio':>6s}")
+    for r in rows:
+        print(f"{r['instance']:34s} {r['events']:10.0f} {r['sim_s']:8.2f} {r['excluded_s']:8.2f} "
+              f"{r['events_per_s']:10.0f} {r['bare_events_per_s']:10.0f} {r['ratio']:6.3f}")
+    settings = {"quick": args.quick, "domains": args.domains, "seed": args.seed, "repeats": args.repeats,
+                "routing_time_limit": args.routing_time_limit}
+    path = write_results(args.out, "city", rows, settings, summary={"events_per_s": total["events_per_s"],
+                                                                   "ratio": total["ratio"]})
+    print(f"results written to {path}")
+    if args.save_baseline:
+        write_results(args.baseline, "city", rows, settings)
+        print(f"baseline written to {args.baseline}")
+        return 0
+    if not args.baseline.exists():
+        print(f"no baseline at {args.baseline}; gate skipped")
+        return 0
+    try:
+        doc = load_results(args.baseline)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cmp = compare_to_baseline(rows, doc["rows"], "ratio", kind="ratio", noise=args.noise, higher_is_better=True)
+    print(cmp.message)
+    return 0 if cmp.ok else 1
