@@ -6,11 +6,12 @@ classes are at once the scenario schema, its validation and its documentation.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from simcity.domain import PolicyBase, StrictModel
+from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 
 _COORD = 1.0e6  # metres: a city fits in +-1000 km
 
@@ -170,6 +171,16 @@ class City(StrictModel):
     """A shared-bike system: docked stations, dockless zones, demand, riders and vans."""
 
     stations: list[Station] = Field(default_factory=list, max_length=100000, description="Docked stations.")
+    stations_file: DataPath | None = Field(
+        None,
+        description="CSV or GeoJSON of docked stations (lon/lat plus the Station fields), relative to the "
+        "scenario file; its rows become `stations`, projected to metres around `origin`.",
+    )
+    origin: list[float] | None = Field(
+        None, min_length=2, max_length=2,
+        description="[longitude, latitude] that point files are projected around (x = y = 0); default "
+        "the centre of the file's points. Inline x/y (dockless points) use the same origin.",
+    )
     synthetic: SyntheticCity | None = Field(
         None, description="Generate docked stations instead of listing them (added to `stations`)."
     )
@@ -180,6 +191,11 @@ class City(StrictModel):
     circuity: float = Field(
         1.3, ge=1.0, le=3.0, description="Road distance / straight-line distance (riders and vans)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _point_files(cls, data: Any, info: ValidationInfo) -> Any:
+        return expand_point_files(data, info, {"stations_file": ("stations", PointFileSpec("", Station))})
 
     @model_validator(mode="after")
     def _consistent(self) -> City:
