@@ -11,8 +11,6 @@ import base64
 import datetime as _dt
 import html
 import math
-import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -269,26 +267,19 @@ def check_out_dir(out: Path) -> None:
 
 
 def save(results: Results, out: str | Path) -> Path:
-    """Write the results folder (tables, plots, report) to the fresh folder ``out``."""
+    """Write the results folder (tables, plots, report) to the fresh folder ``out``, all-or-nothing."""
+    from simcity.store import atomic_folder
+
     out = Path(out)
     check_out_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     try:
-        _write_all(results, tmp)
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+        return atomic_folder(out, lambda tmp: _write_all(results, tmp))
+    except FileExistsError as exc:  # another process took the folder meanwhile
+        raise OutputError(str(exc)) from None
 
 
-def _write_frame(df: pd.DataFrame, folder: Path, stem: str) -> None:
+def write_frame(df: pd.DataFrame, folder: Path, stem: str) -> None:
+    """Write a table as ``<stem>.csv`` and ``<stem>.parquet`` (categorical policies as text)."""
     atomic_write_text(folder / f"{stem}.csv", df.to_csv(index=False))
     flat = df.copy()
     if "policy" in flat:
@@ -299,12 +290,12 @@ def _write_frame(df: pd.DataFrame, folder: Path, stem: str) -> None:
 def _write_all(results: Results, folder: Path) -> None:
     sc = results.scenario
     atomic_write_text(folder / "scenario.toml", sc.to_toml())
-    _write_frame(results.table, folder, "replications")
-    _write_frame(results.summary, folder, "summary")
+    write_frame(results.table, folder, "replications")
+    write_frame(results.summary, folder, "summary")
     if not results.by_entity.empty:
-        _write_frame(results.by_entity, folder, "by_entity")
+        write_frame(results.by_entity, folder, "by_entity")
     if not results.by_time.empty:
-        _write_frame(results.by_time, folder, "by_time")
+        write_frame(results.by_time, folder, "by_time")
     atomic_write_text(folder / "timing.csv", results.timing.to_csv(index=False))
     atomic_write_text(folder / "headline.csv", headline_table(results).reset_index().to_csv(index=False))
     plots, notes = _figures(results)
