@@ -32,6 +32,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimize.rebalancing.problem import Plan, RebalancingProblem, Route, Stop
+from optimize.routing.model import matrices_from_coordinates
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,9 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
          np.zeros((1, 2)),
          np.asarray(problem.positions, dtype=float)[node_station]]
     )
-    dist = np.rint(problem.distance(pts, pts)).astype(np.int64)
+    # the routing package's matrix helper (distances rounded to whole metres)
+    dist, _ = matrices_from_coordinates(pts, 1.0, detour=problem.circuity)
+    dist = np.array(dist, dtype=np.int64)
     dist[:, end_node] = 0
     dist[end_node, :] = 0
     demand = [0] * (nv + 1) + node_demand
