@@ -7,6 +7,7 @@ that tests (and the report) can check the numbers rather than the pixels.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import matplotlib
@@ -120,7 +121,7 @@ def hour_of_day_profile(by_time: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def heatmap_plot(by_time: pd.DataFrame, metric: str, policies: list[str],
-                 max_entities: int = 30) -> Plot | None:
+                 max_entities: int = 25) -> Plot | None:
     """Time-of-day heatmap of a ``by_time`` metric.
 
     With per-entity series (car parks, stations, drop points...): one panel per policy, rows
@@ -142,19 +143,29 @@ def heatmap_plot(by_time: pd.DataFrame, metric: str, policies: list[str],
         panels = [("", prof, "policy", policies)]
     data = data[["policy", "entity", "hour", "mean"]].reset_index(drop=True)
     vmin, vmax = float(data["mean"].min()), float(data["mean"].max())
-    heights = [0.28 * len(rows) + 0.9 for _, _, _, rows in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, sum(heights) + 0.6),
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    # panels in a grid (two columns beyond two policies) so that many policies stay readable
+    cols = 1 if len(panels) <= 2 else 2
+    rows_n = math.ceil(len(panels) / cols)
+    panel_h = 0.22 * max(len(r) for _, _, _, r in panels) + 0.9
+    fig, axes = plt.subplots(rows_n, cols, figsize=(10 if cols == 1 else 13, rows_n * panel_h + 0.6),
+                             squeeze=False, sharex=True)
+    flat = list(axes.ravel())
+    for ax in flat[len(panels):]:
+        ax.set_visible(False)
     image = None
-    for ax, (pol, d, row_key, rows) in zip(axes[:, 0], panels, strict=True):
+    for ax, (pol, d, row_key, rows) in zip(flat, panels, strict=False):
         grid = (d.pivot_table(index=row_key, columns="hour", values="mean", aggfunc="first", observed=True)
                 .reindex(index=rows, columns=range(24)))
         image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax,
                           interpolation="nearest")
-        ax.set_yticks(range(len(rows)), [safe_text(str(r)) for r in rows], fontsize="small")
+        ax.set_yticks(range(len(rows)), [safe_text(str(r)) for r in rows], fontsize="x-small" if cols > 1 else "small")
         ax.set_xticks(range(0, 24, 2))
-        ax.set_title(safe_text(f"{metric} by hour of day" + (f" — {pol}" if pol else "")), fontsize="medium")
-    axes[-1, 0].set_xlabel("hour of day")
+        ax.set_title(safe_text(pol) if pol else safe_text(f"{metric} by hour of day"), fontsize="medium")
+    for ax in flat[len(panels) - cols:len(panels)]:
+        ax.set_xlabel("hour of day")
     if image is not None:
-        fig.colorbar(image, ax=axes[:, 0].tolist(), label=safe_text(metric), shrink=0.8)
+        fig.colorbar(image, ax=flat[:len(panels)], label=safe_text(metric), shrink=0.8)
+    if panels[0][0]:
+        fig.suptitle(safe_text(f"{metric} by hour of day (mean over replications and days; white: no data)"),
+                     fontsize="medium")
     return Plot(f"heatmap-{metric}", f"{metric} by hour of day", to_png(fig), data, "time")
