@@ -30,6 +30,8 @@ class Compiled:
     #: latest completion min(berth close, hard deadline) per (i, k); ``None`` = unbounded
     limit: tuple[tuple[int | None, ...], ...]
     hard_deadline: tuple[int | None, ...]
+    #: per berth, its closing time (``None`` = never)
+    close: tuple[int | None, ...] = ()
     #: per berth, sorted ``[start, end)`` periods already taken (used by LNS sub-problems)
     blocked: tuple[tuple[tuple[int, int], ...], ...] = ()
 
@@ -91,6 +93,8 @@ def compile_problem(problem: BerthProblem) -> Compiled:
         release=tuple(release),
         limit=tuple(limit),
         hard_deadline=tuple(r.hard_deadline for r in reqs),
+        close=tuple(b.close for b in berths),
+        blocked=tuple(() for _ in berths),
     )
 
 
@@ -114,5 +118,6 @@ def restrict(data: Compiled, requests: list[int], berths: list[int],
         release=pick(data.release),  # type: ignore[arg-type]
         limit=pick(data.limit),  # type: ignore[arg-type]
         hard_deadline=tuple(data.hard_deadline[i] for i in requests),
+        close=tuple(data.close[k] for k in berths),
         blocked=tuple(tuple(sorted(b)) for b in blocked),
     )

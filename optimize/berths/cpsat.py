@@ -10,10 +10,14 @@ request.  The default model adds what makes CP-SAT strong on this problem:
 * dominance rules: on one berth, request ``i`` goes before ``j`` whenever ``i`` arrives no
   later, is handled no slower there and costs at least as much per unit of time
   (see :func:`dominance_pairs` for the exchange argument);
-* symmetry breaking among interchangeable berths (same window, same handling times);
+* symmetry breaking among berths that differ only in their closing time (last completion
+  non-increasing along each chain, see :func:`optimize.berths.rules.berth_chains`);
 * a redundant cumulative over all berths (capacity = number of berths), whose energy
   reasoning lifts the lower bound when many requests compete for few berths;
-* per-request lower bounds on completion and a search that branches on the earliest start.
+* the mean-busy-time lower bound (:mod:`optimize.berths.bounds`) as a constraint on the
+  objective, and a search that branches on the earliest start;
+* before the full model runs, a CP-SAT-driven LNS (:mod:`optimize.berths.lns`) polishes the
+  warm start.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from optimize.berths import lns
 from optimize.berths._data import Compiled, compile_problem
+from optimize.berths.bounds import (
+    completion_horizon,
+    mean_busy_time_bound,
+    time_indexed_bound,
+    time_indexed_size,
+)
 from optimize.berths.model import (
     Assignment,
     BerthProblem,
@@ -35,8 +45,8 @@ from optimize.berths.model import (
     SolveResult,
     Status,
 )
-from optimize.berths.rules import conform_to_rules, dominance_pairs, identical_berth_classes
-from optimize.berths.warmstart import IndexSchedule, greedy, local_search, schedule_cost
+from optimize.berths.rules import berth_chains, conform_to_rules, dominance_pairs
+from optimize.berths.warmstart import IndexSchedule, schedule_cost, warm_start
 
 
 class SolverOptions(BaseModel):
@@ -55,12 +65,26 @@ class SolverOptions(BaseModel):
         description="Share of the time left after the warm start spent in the CP-SAT-driven LNS "
         "(it stops early when it stalls); the full model gets the rest, to prove a bound.",
     )
+    relaxation_bound: bool = Field(
+        default=True,
+        description="Compute the mean-busy-time and (when small enough) the time-indexed LP "
+        "lower bounds and give the better one to CP-SAT.",
+    )
+    time_indexed_max_nonzeros: int = Field(
+        default=2_000_000, ge=0,
+        description="Skip the time-indexed LP bound when its matrix would have more non-zeros.",
+    )
     dominance: bool = Field(default=True, description="Order dominated request pairs on each berth.")
-    symmetry_breaking: bool = Field(default=True, description="Break symmetry among identical berths.")
+    symmetry_breaking: bool = Field(default=True, description="Break symmetry among berths differing only in closing time.")
     redundant_cumulative: bool = Field(default=True, description="Add a cumulative over all berths.")
     weight_decimals: int = Field(
         default=4, ge=0, le=6,
         description="Weights and penalties are scaled to integers with at most this many decimals.",
+    )
+    cpsat_parameters: str = Field(
+        default="",
+        description="Extra CP-SAT parameters in protobuf text format, applied last "
+        "(e.g. 'subsolvers: \"max_lp\"').",
     )
     log: bool = Field(default=False, description="Print the CP-SAT search log.")
 
@@ -82,7 +106,7 @@ class _Built:
         self.start: list[cp_model.IntVar] = []
         self.presence: dict[tuple[int, int], cp_model.IntVar | bool] = {}
         self.berth_start: dict[tuple[int, int], cp_model.IntVar] = {}
-        self.scale = 1
+        self.objective: cp_model.LinearExprT = 0
 
 
 def _feasible_berths(data: Compiled, i: int) -> list[int]:
@@ -206,37 +230,31 @@ def _build_strong(
                     ct.only_enforce_if(enf)
 
     if groups is not None:
-        for group in groups:
-            # lexicographic leader: the lowest-index request on berth group[g] is below the
-            # lowest on group[g+1]; with u[i] = "some request <= i is on the berth".
-            prev_u: list[cp_model.IntVar] | None = None
-            for k in group:
-                u: list[cp_model.IntVar] = []
+        for chain in groups:
+            last = []
+            for k in chain:
+                ends = []
                 for i in range(data.n):
-                    ui = m.new_bool_var(f"u_{i}_{k}")
-                    xp = b.presence.get((i, k))
-                    parts = [] if xp is None or isinstance(xp, bool) else [xp]
-                    if i > 0:
-                        parts.append(u[-1])
-                    if xp is True:
-                        m.add(ui == 1)
-                    elif parts:
-                        m.add_max_equality(ui, parts)
+                    lit = b.presence.get((i, k))
+                    if lit is None:
+                        continue
+                    hik = data.handling[i][k]
+                    assert hik is not None
+                    end = m.new_int_var(0, horizon, f"end_{i}_{k}")
+                    if isinstance(lit, bool):
+                        m.add(end == b.start[i] + hik)
                     else:
-                        m.add(ui == 0)
-                    u.append(ui)
-                if prev_u is not None:
-                    for i in range(data.n):
-                        xq = b.presence.get((i, k))
-                        if xq is None or isinstance(xq, bool):
-                            continue
-                        if i == 0:
-                            m.add(xq == 0)
-                        else:
-                            m.add_implication(xq, prev_u[i - 1])
-                prev_u = u
+                        m.add(end == b.start[i] + hik).only_enforce_if(lit)
+                        m.add(end == 0).only_enforce_if(~lit)
+                    ends.append(end)
+                lk = m.new_int_var(0, horizon, f"last_{k}")
+                m.add_max_equality(lk, ends or [m.new_constant(0)])
+                last.append(lk)
+            for prev, nxt in zip(last, last[1:], strict=False):
+                m.add(nxt <= prev)
 
-    m.minimize(_objective_terms(data, b, completion, horizon, scale))
+    b.objective = _objective_terms(data, b, completion, horizon, scale)
+    m.minimize(b.objective)
     m.add_decision_strategy(b.start, cp_model.CHOOSE_LOWEST_MIN, cp_model.SELECT_MIN_VALUE)
 
     if hint is not None:
@@ -305,10 +323,19 @@ def solve_berths(
     workers: int = 2,
     options: SolverOptions | None = None,
 ) -> SolveResult:
-    """Solve a :class:`BerthProblem`; see :func:`optimize.berths.solve`."""
+    """Solve a :class:`BerthProblem`; see :func:`optimize.berths.solve`.
+
+    Stages: warm start (constructions + local search), lower bounds (mean busy time, and
+    the time-indexed LP when small enough), LNS, then the full CP-SAT model with the hint
+    and the bound.  A schedule whose cost meets the bound is proven optimal at any stage.
+    """
     from optimize.berths.diagnosis import diagnose, per_request_diagnosis
 
     t0 = time.perf_counter()
+
+    def left() -> float:
+        return time_limit - (time.perf_counter() - t0)
+
     opts = options or SolverOptions()
     data = compile_problem(problem)
     if data.n == 0:
@@ -318,44 +345,94 @@ def solve_berths(
         return SolveResult(Status.INFEASIBLE, (), None, None, time.perf_counter() - t0,
                            diagnosis=tuple(per_req))
 
-    scale, _exact = _scale(list(data.weight) + list(data.penalty), opts.weight_decimals)
-    horizon = data.horizon()
-    hint = None if opts.plain or not opts.warm_start else greedy(data)
-    if hint is not None:
-        hint = local_search(data, hint, time_budget=opts.warm_start_fraction * time_limit)
-    pairs = [set(dominance_pairs(data, k)) for k in range(data.m)] if opts.dominance else None
-    groups = identical_berth_classes(data) if opts.symmetry_breaking else None
-    if hint is not None:
-        hint = conform_to_rules(data, hint, pairs, groups)
-        if opts.lns_fraction > 0 and data.n > 1:
-            budget = opts.lns_fraction * (time_limit - (time.perf_counter() - t0))
-            hint, _moves = lns.improve(data, hint, _sub_solver(opts, scale, workers), budget, seed)
+    scale, exact = _scale(list(data.weight) + list(data.penalty), opts.weight_decimals)
+    pairs = groups = None
+    hint: IndexSchedule | None = None
+    if not opts.plain:
+        pairs = [set(dominance_pairs(data, k)) for k in range(data.m)] if opts.dominance else None
+        groups = berth_chains(data) if opts.symmetry_breaking else None
+        if opts.warm_start:
+            hint = warm_start(data, opts.warm_start_fraction * time_limit)
+        if hint is not None:
             hint = conform_to_rules(data, hint, pairs, groups)
-    hint_obj = None if hint is None else schedule_cost(data, hint)
+    warm_obj = hint_obj = None if hint is None else schedule_cost(data, hint)
+
+    relaxed: float | None = None
+    if not opts.plain and opts.relaxation_bound:
+        relaxed = _relaxation_bound(data, hint_obj, 0.5 * left(), opts, scale, exact)
+
+    def proven(cost: float | None) -> bool:
+        return cost is not None and relaxed is not None and cost <= relaxed + 1e-9
+
+    def result(status: Status, sched: IndexSchedule, cost: float, lb: float | None) -> SolveResult:
+        if proven(cost):
+            status, lb = Status.OPTIMAL, cost
+        return SolveResult(status, to_assignments(problem, data, sched), cost, lb,
+                           time.perf_counter() - t0, warm_start_objective=warm_obj)
+
+    if hint is not None and hint_obj is not None:
+        if proven(hint_obj):
+            return result(Status.OPTIMAL, hint, hint_obj, relaxed)
+        if opts.lns_fraction > 0 and data.n > 1:
+            hint, _moves = lns.improve(data, hint, _sub_solver(opts, scale, workers),
+                                       opts.lns_fraction * left(), seed,
+                                       target=relaxed)
+            hint = conform_to_rules(data, hint, pairs, groups)
+            hint_obj = schedule_cost(data, hint)
+            if proven(hint_obj):
+                return result(Status.OPTIMAL, hint, hint_obj, relaxed)
+
+    horizon = data.horizon()
     built = _build_plain(data, horizon, scale) if opts.plain else \
         _build_strong(data, horizon, scale, opts, pairs, groups, hint)
-
-    solver = _solver(time_limit - (time.perf_counter() - t0), seed, workers, opts.log)
+    if relaxed is not None and exact:
+        # CP-SAT prunes with the bound and stops as soon as a schedule meets it.
+        built.model.add(built.objective >= round(relaxed * scale))
+    solver = _solver(left(), seed, workers, opts.log)
     if opts.plain:
         solver.parameters.linearization_level = 1  # CP-SAT's default
+    if opts.cpsat_parameters:
+        solver.parameters.merge_text_format(opts.cpsat_parameters)
     code = solver.solve(built.model)
+    lb = _best(_bound(solver, scale), relaxed)
 
-    wall = time.perf_counter() - t0
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        sched = _read_schedule(data, built, solver)
+        status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.FEASIBLE
+        cost = schedule_cost(data, sched)
+        return result(status, sched, cost, cost if status is Status.OPTIMAL else lb)
+    if hint is not None and hint_obj is not None:
+        # CP-SAT ran out of time (or, infeasible with a feasible hint, only the objective bound
+        # can have cut it: the hint meets the bound up to its floating-point margin).
+        return result(Status.FEASIBLE, hint, hint_obj, relaxed if code == cp_model.INFEASIBLE else lb)
     if code == cp_model.INFEASIBLE:
         diag: tuple[Diagnosis, ...] = tuple(diagnose(problem, time_limit=max(1.0, time_limit / 2)))
         return SolveResult(Status.INFEASIBLE, (), None, None, time.perf_counter() - t0,
-                           warm_start_objective=hint_obj, diagnosis=diag)
-    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        if hint is not None:  # CP-SAT ran out of time, the greedy schedule still stands
-            return SolveResult(Status.FEASIBLE, to_assignments(problem, data, hint), hint_obj,
-                               _bound(solver, scale), wall, warm_start_objective=hint_obj)
-        return SolveResult(Status.UNKNOWN, (), None, _bound(solver, scale), wall)
-    sched = _read_schedule(data, built, solver)
-    obj = schedule_cost(data, sched)
-    status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.FEASIBLE
-    lb = obj if status is Status.OPTIMAL else _bound(solver, scale)
-    return SolveResult(status, to_assignments(problem, data, sched), obj, lb, wall,
-                       warm_start_objective=hint_obj)
+                           diagnosis=diag)
+    return SolveResult(Status.UNKNOWN, (), None, lb, time.perf_counter() - t0)
+
+
+def _relaxation_bound(
+    data: Compiled, upper: float | None, budget: float, opts: SolverOptions, scale: int,
+    exact: bool,
+) -> float:
+    """Best of the relaxation bounds, made safe for floating point and rounded up when the
+    (scaled) objective is integral."""
+    bound = mean_busy_time_bound(data)
+    if time_indexed_size(data, completion_horizon(data, upper)) <= opts.time_indexed_max_nonzeros:
+        lp = time_indexed_bound(data, upper, budget)
+        if lp is not None:
+            bound = max(bound, lp)
+    # a margin before rounding keeps HiGHS' tolerances from producing an invalid bound
+    bound -= 1e-6 * max(1.0, abs(bound))
+    if exact:
+        bound = math.ceil(bound * scale) / scale
+    return bound
+
+
+def _best(a: float | None, b: float | None) -> float | None:
+    vals = [x for x in (a, b) if x is not None]
+    return max(vals) if vals else None
 
 
 def _bound(solver: cp_model.CpSolver, scale: int) -> float | None:

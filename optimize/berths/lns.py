@@ -51,6 +51,7 @@ def improve(
     time_budget: float,
     seed: int,
     stall_limit: int = 40,
+    target: float | None = None,
 ) -> tuple[IndexSchedule, int]:
     """Run the LNS for at most ``time_budget`` seconds; return the best schedule and #moves.
 
@@ -68,6 +69,8 @@ def improve(
         Seeds the neighbourhood choice (one numpy Generator) and the sub-solves.
     stall_limit
         Stop after this many neighbourhoods in a row without improvement.
+    target
+        Stop once the cost reaches this (a proven lower bound).
     """
     rng = np.random.default_rng(seed)
     deadline = time.perf_counter() + time_budget
@@ -77,7 +80,7 @@ def improve(
     stall = 0
     accepted = 0
     it = 0
-    while stall < stall_limit:
+    while stall < stall_limit and (target is None or cur_cost > target + 1e-9):
         left = deadline - time.perf_counter()
         if left < 0.2:
             break

@@ -19,7 +19,8 @@ def dominance_pairs(data: Compiled, k: int) -> list[tuple[int, int]]:
     and ``j`` so that it ends where ``i`` ended.  This is feasible when ``aᵢ ≤ aⱼ`` and
     ``hᵢₖ ≤ hⱼₖ`` (both fit in the old occupied time), and it does not raise the cost when
     ``j``'s cost grows no faster than ``i``'s at every time (slope condition on
-    ``w + p·[t > d]``) and ``j``'s hard deadline, if any, is no earlier than ``i``'s.  The
+    ``w + p·[t > d]``) and ``j``'s hard limit on ``k`` (deadline or berth closing) is no
+    earlier than ``i``'s.  The
     exchange strictly increases ``Σ position·rank`` for any linear extension of the order, so
     repeating it ends in an optimal schedule respecting every pair at once.  Ties are broken
     by index, which keeps the relation acyclic.
@@ -39,11 +40,9 @@ def dominance_pairs(data: Compiled, k: int) -> list[tuple[int, int]]:
         return wj + data.penalty[j] <= wi + late_i
 
     def hard_ok(i: int, j: int) -> bool:
-        dj = data.hard_deadline[j]
-        if dj is None:
-            return True
-        di = data.hard_deadline[i]
-        return di is not None and di <= dj
+        # j ends where i ended, which met i's limit on this berth
+        lj, li = data.limit[j][k], data.limit[i][k]
+        return lj is None or (li is not None and li <= lj)
 
     for i in cand:
         hi = data.handling[i][k]
@@ -65,13 +64,29 @@ def dominance_pairs(data: Compiled, k: int) -> list[tuple[int, int]]:
     return out
 
 
-def identical_berth_classes(data: Compiled) -> list[list[int]]:
-    """Groups of berths that no request can tell apart (same handling, release and limit)."""
+def berth_chains(data: Compiled) -> list[list[int]]:
+    """Chains of interchangeable-but-for-closing berths, latest closing first.
+
+    Two berths with the same opening, the same handling time for every request (forbidden
+    included) and no blocked periods differ only in when they close.  If ``k1`` closes no
+    earlier than ``k2`` but the last request on ``k2`` ends after the last on ``k1``, swapping
+    the two berths' whole contents is feasible (``k2``'s requests fit the longer window of
+    ``k1``; ``k1``'s end before ``k2``'s last end, which met ``k2``'s closing) and costs the
+    same.  Sorting by such swaps, some optimal schedule has the *last completion
+    non-increasing along each chain* — the symmetry-breaking constraint the model adds.
+    It covers plain identical berths (equal closing) as a special case.
+    """
     groups: dict[tuple[object, ...], list[int]] = {}
     for k in range(data.m):
-        key = tuple((data.handling[i][k], data.release[i][k], data.limit[i][k]) for i in range(data.n))
+        if data.blocked and data.blocked[k]:
+            continue
+        key = tuple((data.handling[i][k], data.release[i][k]) for i in range(data.n))
         groups.setdefault(key, []).append(k)
-    return [g for g in groups.values() if len(g) > 1]
+    def latest_first(k: int) -> tuple[float, int]:
+        close = data.close[k]
+        return (-float("inf") if close is None else -float(close), k)
+
+    return [sorted(g, key=latest_first) for g in groups.values() if len(g) > 1]
 
 
 def conform_to_rules(
@@ -82,8 +97,9 @@ def conform_to_rules(
 
     Within a berth, an inverted dominated pair is swapped (the exchange in
     :func:`dominance_pairs`, which never costs more and strictly increases a potential, so
-    this ends); identical berths are then renumbered so their lowest request indices
-    increase along the group.
+    this ends); then along each chain of :func:`berth_chains` the berths' contents are
+    reassigned by last completion, latest to the latest-closing berth (feasible by the
+    argument there).
     """
     seqs = sequences(data, sched)
     if pairs is not None:
@@ -98,8 +114,16 @@ def conform_to_rules(
                             seq[p], seq[q] = seq[q], seq[p]
                             changed = True
     if groups is not None:
-        for group in groups:
-            contents = sorted((seqs[k] for k in group), key=lambda s: min(s) if s else data.n)
-            for k, seq in zip(group, contents, strict=True):
+        sched = timed(data, seqs)
+
+        def last_end(seq: list[int], k: int) -> int:
+            if not seq:
+                return -(1 << 62)
+            i = seq[-1]
+            return sched[i][1] + data.handling[i][k]  # type: ignore[operator]
+
+        for chain in groups:
+            contents = sorted((seqs[k] for k in chain), key=lambda q: -last_end(q, chain[0]))
+            for k, seq in zip(chain, contents, strict=True):
                 seqs[k] = seq
     return timed(data, seqs)

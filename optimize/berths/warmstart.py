@@ -13,6 +13,7 @@ left-shifts its berth, and reinserts it where it is cheapest, until no move help
 from __future__ import annotations
 
 import bisect
+import math
 import time
 
 from optimize.berths._data import Compiled
@@ -217,7 +218,106 @@ def local_search(data: Compiled, sched: IndexSchedule, time_budget: float = 2.0)
                 improved = True
             if time.perf_counter() > deadline:
                 break
+        if not improved and time.perf_counter() < deadline:
+            improved = _swap_sweep(data, seqs, costs, where, deadline)
     return timed(data, seqs)
+
+
+def _swap_sweep(data: Compiled, seqs: list[list[int]], costs: list[float],
+                where: dict[int, int], deadline: float) -> bool:
+    """Exchange two requests' places (same or different berths); True if any swap helped."""
+    improved = False
+    for i in range(data.n):
+        for j in range(i + 1, data.n):
+            ki, kj = where[i], where[j]
+            if data.handling[i][kj] is None or data.handling[j][ki] is None:
+                continue
+            pi, pj = seqs[ki].index(i), seqs[kj].index(j)
+            if ki == kj:
+                seq = list(seqs[ki])
+                seq[pi], seq[pj] = j, i
+                c = _sequence_cost(data, ki, seq)
+                if c is not None and c < costs[ki] - 1e-9:
+                    seqs[ki], costs[ki] = seq, c
+                    improved = True
+                continue
+            si, sj = list(seqs[ki]), list(seqs[kj])
+            si[pi], sj[pj] = j, i
+            ci = _sequence_cost(data, ki, si)
+            if ci is None:
+                continue
+            cj = _sequence_cost(data, kj, sj)
+            if cj is not None and ci + cj < costs[ki] + costs[kj] - 1e-9:
+                seqs[ki], seqs[kj], costs[ki], costs[kj] = si, sj, ci, cj
+                where[i], where[j] = kj, ki
+                improved = True
+        if time.perf_counter() > deadline:
+            break
+    return improved
+
+
+def dispatch(data: Compiled, alpha: float = 0.0, lookahead: int = 0) -> IndexSchedule | None:
+    """Event-driven list scheduling with a shortest-completion rule.
+
+    At the earliest time ``T`` a berth can start something, among pairs (free berth,
+    request released by ``T + lookahead``) pick the smallest
+    ``start + h + alpha·(h − fastest h of the request)``: shortest jobs first, which is what
+    a congested berth needs for a small sum of completion times (FIFO is far from it), and
+    ``alpha`` keeps a request off berths where it is slow.  Returns ``None`` if a hard limit
+    is missed.
+    """
+    n, m = data.n, data.m
+    free = [-(1 << 62)] * m
+    done = [False] * n
+    seqs: list[list[int]] = [[] for _ in range(m)]
+    pairs = [[(i, h) for i in range(n) if (h := data.handling[i][k]) is not None and data.fits(i, k)]
+             for k in range(m)]
+    fastest = [min((h for h in row if h is not None), default=0) for row in data.handling]
+    for _ in range(n):
+        now = min(
+            (max(free[k], data.release[i][k]) for k in range(m) for i, _h in pairs[k] if not done[i]),
+            default=None,
+        )
+        if now is None:
+            return None
+        best: tuple[float, int, int, int] | None = None
+        for k in range(m):
+            if free[k] > now:
+                continue
+            for i, h in pairs[k]:
+                if done[i] or data.release[i][k] > now + lookahead:
+                    continue
+                start = max(free[k], data.release[i][k])
+                key = (start + h + alpha * (h - fastest[i]), h, k, i)
+                if best is None or key < best:
+                    best = key
+        if best is None:
+            return None
+        _, h, k, i = best
+        start = max(free[k], data.release[i][k])
+        lim = data.limit[i][k]
+        if lim is not None and start + h > lim:
+            return None
+        seqs[k].append(i)
+        done[i] = True
+        free[k] = start + h
+    return timed(data, seqs)
+
+
+def warm_start(data: Compiled, time_budget: float) -> IndexSchedule | None:
+    """The best of several constructions, each improved by :func:`local_search`."""
+    deadline = time.perf_counter() + time_budget
+    built = [s for s in (greedy(data), dispatch(data, 0.0), dispatch(data, 3.0, 0),
+                         dispatch(data, 1.0, 5)) if s is not None]
+    best: IndexSchedule | None = None
+    best_cost = math.inf
+    for idx, s in enumerate(built):
+        share = (deadline - time.perf_counter()) / (len(built) - idx)
+        s = local_search(data, s, max(0.0, share))
+        c = schedule_cost(data, s)
+        if c < best_cost:
+            best, best_cost = s, c
+    return best
 
 
 def schedule_cost(data: Compiled, sched: IndexSchedule) -> float:

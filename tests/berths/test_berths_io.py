@@ -1,0 +1,150 @@
+"""DBAP file format, problem validation, the checker on hand-made schedules, the bench CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from optimize.berths import (
+    Assignment,
+    Berth,
+    BerthDataError,
+    BerthProblem,
+    InstanceFormatError,
+    Request,
+    check_schedule,
+    read_dbap,
+    write_dbap,
+)
+from simcity.cli import main as cli_main
+
+TINY = """2
+2
+0 3
+1 0
+4 99999
+5 6
+50 60
+20 30
+1 2.5
+"""
+
+
+def test_read_tiny_file_with_crlf(tmp_path: Path) -> None:
+    f = tmp_path / "tiny.txt"
+    f.write_bytes(TINY.replace("\n", "\r\n").encode())
+    p = read_dbap(f)
+    assert [b.id for b in p.berths] == ["b1", "b2"]
+    assert (p.berths[0].open, p.berths[0].close, p.berths[1].close) == (1, 50, 60)
+    v1, v2 = p.requests
+    assert dict(v1.handling) == {"b1": 4}  # 99999 = forbidden
+    assert dict(v2.handling) == {"b1": 5, "b2": 6}
+    assert (v1.latest_completion, v1.lateness_penalty, v2.weight) == (20, None, 2.5)
+    assert read_dbap(f, unit_weights=True).requests[1].weight == 1.0
+    # the cordeau sentinel
+    assert dict(read_dbap(f, forbidden=5).requests[1].handling) == {"b2": 6}
+
+
+def test_write_read_roundtrip(tmp_path: Path) -> None:
+    p = BerthProblem(
+        (Berth("x", 0, 100), Berth("y", 2, None)),
+        (Request("a", 1, {"x": 3}, weight=2.0, latest_completion=50),
+         Request("b", 0, {"x": 4, "y": 7}, weight=0.5)),
+    )
+    f = write_dbap(p, tmp_path / "p.txt", crlf=True)
+    q = read_dbap(f)
+    assert [dict(r.handling) for r in q.requests] == [{"b1": 3}, {"b1": 4, "b2": 7}]
+    assert [r.weight for r in q.requests] == [2.0, 0.5]
+    assert q.berths[1].close == 99999 and q.requests[1].latest_completion == 99999
+
+
+def test_soft_deadline_cannot_be_written(tmp_path: Path) -> None:
+    p = BerthProblem((Berth("x"),), (Request("a", 0, {"x": 1}, latest_completion=3,
+                                              lateness_penalty=1.0),))
+    with pytest.raises(BerthDataError, match="soft"):
+        write_dbap(p, tmp_path / "p.txt")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("2\n2\n0 3\n1 0\n4 x\n", r"tiny.txt:5: expected handling time of vessel 1 at berth 2"),
+        ("2\n2\n0 3\n1 0\n", r"tiny.txt:4: file ends early, expected handling time"),
+        ("2\n2\n0 3.5\n", r"tiny.txt:3: expected arrival time of vessel 2 as an integer"),
+        (TINY + "7\n", r"tiny.txt:10: unexpected extra value '7'"),
+        ("1\n1\n0\n0\n99999\n10\n10\n1\n", r"no allowed berth"),
+    ],
+)
+def test_malformed_files_name_file_and_line(tmp_path: Path, text: str, match: str) -> None:
+    f = tmp_path / "tiny.txt"
+    f.write_text(text)
+    with pytest.raises(InstanceFormatError, match=match):
+        read_dbap(f)
+
+
+def test_validation_messages() -> None:
+    with pytest.raises(BerthDataError, match="unknown berth"):
+        BerthProblem((Berth("x"),), (Request("a", 0, {"y": 1}),))
+    with pytest.raises(BerthDataError, match="handling"):
+        Request("a", 0, {"x": 0})
+    with pytest.raises(BerthDataError, match="without a latest_completion"):
+        Request("a", 0, {"x": 1}, lateness_penalty=1.0)
+    with pytest.raises(BerthDataError, match="close 3 before open 5"):
+        Berth("x", 5, 3)
+
+
+def test_checker_catches_each_violation() -> None:
+    p = BerthProblem(
+        (Berth("x", 2, 20), Berth("y")),
+        (Request("a", 0, {"x": 5}, latest_completion=12), Request("b", 1, {"x": 4, "y": 4})),
+    )
+    good = (Assignment("a", 2, 7, berth="x"), Assignment("b", 7, 11, berth="x"))
+    rep = check_schedule(p, good)
+    assert rep.ok and rep.objective == (7 - 0) + (11 - 1)
+    cases = {
+        "overlaps": (Assignment("a", 2, 7, berth="x"), Assignment("b", 5, 9, berth="x")),
+        "before berth x opens": (Assignment("a", 1, 6, berth="x"), Assignment("b", 1, 5, berth="y")),
+        "hard latest completion": (Assignment("a", 8, 13, berth="x"), Assignment("b", 1, 5, berth="y")),
+        "not allowed": (Assignment("a", 2, 7, berth="y"), Assignment("b", 1, 5, berth="y")),
+        "not scheduled": (Assignment("a", 2, 7, berth="x"),),
+        "handling there is 4": (Assignment("a", 2, 7, berth="x"), Assignment("b", 1, 4, berth="y")),
+        "before its arrival": (Assignment("a", 2, 7, berth="x"), Assignment("b", 0, 4, berth="y")),
+    }
+    for needle, sched in cases.items():
+        rep = check_schedule(p, sched)
+        assert not rep.ok and any(needle in v for v in rep.violations), (needle, rep.violations)
+
+
+def test_bench_cli_writes_json_and_gates_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "tiny.txt").write_text(TINY)
+    # tiny optimum by hand: v1 on b1 [1,5) = 5, v2 on b2 [3,9) = 6*2.5 = 15 → 20
+    (tmp_path / "known_values.csv").write_text("instance,file,value,status\ntiny,set/tiny.txt,20,optimal\n")
+    out = tmp_path / "res.json"
+    assert cli_main(["bench", "berths", str(folder), "--time-limit", "5", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    (row,) = doc["rows"]
+    assert row["status"] == "optimal" and row["objective"] == 20 and row["known"] == 20
+    assert row["gap_pct"] == 0 and row["check"] == "ok" and row["lower_bound"] == 20
+    # a baseline that was better by more than the noise band is a regression
+    base = json.loads(out.read_text())
+    base["rows"][0]["gap_pct"] = -5.0
+    bfile = tmp_path / "base.json"
+    bfile.write_text(json.dumps(base))
+    assert cli_main(["bench", "berths", str(folder), "--time-limit", "5",
+                     "--baseline", str(bfile), "--noise", "1"]) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+
+
+def test_bench_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["bench", "berths", str(tmp_path / "missing.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file" in err
+    bad = tmp_path / "bad.txt"
+    bad.write_text("2\n2\n0 zz\n")
+    assert cli_main(["bench", "berths", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.txt:3" in err and "Traceback" not in err
