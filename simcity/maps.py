@@ -202,21 +202,28 @@ def bikes_map(results: Results) -> list[Plot]:
         if not none.empty:
             ax.scatter(none["x"], none["y"], s=_sizes(none["capacity"], top), facecolors="none",
                        edgecolors="#888888", linewidths=0.6)
-        if not have.empty:
-            edge = ["#C44E52" if e >= f else "#4C72B0" for e, f in zip(have["empty_share"], have["full_share"],
+        for docked, marker in ((True, "o"), (False, "D")):
+            grp = have[have["docked"] == docked]
+            if grp.empty:
+                continue
+            edge = ["#C44E52" if e >= f else "#4C72B0" for e, f in zip(grp["empty_share"], grp["full_share"],
                                                                       strict=True)]
-            scatter = ax.scatter(have["x"], have["y"], s=_sizes(have["capacity"], top), c=have["empty_or_full"],
+            scatter = ax.scatter(grp["x"], grp["y"], s=_sizes(grp["capacity"], top), c=grp["empty_or_full"],
                                  cmap="YlOrRd", vmin=0.0, vmax=vmax, edgecolors=edge, linewidths=1.0,
-                                 marker="o")
+                                 marker=marker)
         _scale_bar(ax, "m")
     if scatter is not None:
         fig.colorbar(scatter, ax=axes, shrink=0.7, label="share of time empty or full")
     handles = [Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#C44E52", label="mostly empty"),
                Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#4C72B0", label="mostly full")]
+    if not data["docked"].all():
+        handles += [Line2D([], [], marker="o", ls="", color="white", markeredgecolor="black", label="docked station"),
+                    Line2D([], [], marker="D", ls="", color="white", markeredgecolor="black",
+                           label="dockless parking point")]
     if not known.all():
         handles.append(Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#888888",
                               label="no per-station results"))
-    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize="small", frameon=False,
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize="small", frameon=False,
                bbox_to_anchor=(0.5, -0.02))
     fig.suptitle("Bike stations (size: docks; colour: share of time empty or full)", fontsize="medium")
     return [Plot("map-bikes-stations", "Bike stations sized by docks, coloured by the share of time empty or full",

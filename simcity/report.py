@@ -247,8 +247,8 @@ Baseline: <b>{e(sc.baseline)}</b>.</p>
 <h3>Differences against the baseline</h3>
 {_table_html(diff_view.set_index("policy"), "differences")}
 {entity_html}
-<h3>Resolved scenario</h3>
-<pre>{e(sc.to_toml())}</pre>
+<details id="resolved"><summary>Resolved scenario (every default filled in; save it as a .toml file to run it again)</summary>
+<pre>{e(sc.to_toml())}</pre></details>
 </body></html>
 """
 

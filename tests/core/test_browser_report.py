@@ -164,17 +164,12 @@ def _toy_report(tmp_path: Path) -> Path:
 
 
 def _bikes_report(tmp_path: Path) -> Path | None:
-    """A real domain's report with a map (a small, fast version of the shipped bikes scenario)."""
-    path = Path(__file__).resolve().parents[2] / "scenarios" / "bikes_suzhou_district.toml"
+    """A real domain's report with a map: the shipped scenario that reads its stations from a CSV."""
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "bikes_gusu_oldcity.toml"
     if not path.exists():
         return None
-    sc = simcity.load_scenario(path)
-    base = sc.model_dump(mode="python")["policies"][0]
-    sc = sc.with_overrides({"policies": [base, dict(base, name="more vans", vans=base["vans"] + 4)],
-                            "replications": 2, "horizon_hours": 24.0, "warmup_hours": 0.0,
-                            "metrics": ["lost_trip_share", "empty_share"],
-                            "city.synthetic.stations": 60, "city.synthetic.fleet": 1500,
-                            "city.demand.daily_trips": 2500.0})
+    sc = simcity.load_scenario(path).with_overrides({
+        "replications": 2, "metrics": ["lost_trip_share", "empty_share", "full_share"]})
     return simcity.save(simcity.compare(sc), tmp_path / "bikes") / "report.html"
 
 
