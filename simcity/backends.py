@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import pickle
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from types import TracebackType
@@ -89,7 +89,7 @@ class Backend(ABC):
     workers: int = 1
 
     @abstractmethod
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
         """Yield ``(group, results)`` per unit as units complete."""
 
     def close(self) -> None:
@@ -111,7 +111,7 @@ class Backend(ABC):
 class SerialBackend(Backend):
     """Run in this process, one task after another."""
 
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
         for u in units:
             for t in u.tasks:  # one task at a time, so each is persisted as soon as it finishes
                 yield u.group, [run_task(scenarios[u.group], t)]
@@ -138,7 +138,7 @@ class ProcessBackend(Backend):
         ctx = multiprocessing.get_context(start_method) if start_method else None
         self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
 
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
         shipped = [ShippedScenario(s) for s in scenarios]
         pending: set[Future[tuple[int, list[TaskResult]]]] = {
             self._pool.submit(run_unit, shipped[u.group], u.group, u.tasks) for u in units
@@ -186,7 +186,7 @@ class DaskBackend(Backend):
         info = self._client.scheduler_info()
         self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
 
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
         from dask.distributed import as_completed
 
         shipped = [ShippedScenario(s) for s in scenarios]

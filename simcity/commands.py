@@ -200,7 +200,7 @@ def _run_guarded(args: argparse.Namespace, body: Callable[[Backend], int]) -> in
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from simcity import report
-    from simcity.experiment import all_tasks, compare, discard_work
+    from simcity.experiment import all_tasks, compare
 
     scenario, status = _prepare(args)
     if scenario is None:
@@ -209,22 +209,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     def body(be: Backend) -> int:
         results = compare(scenario, backend=be, work_root=_work_root(args), resume=args.resume)
-        out = args.out or report.default_out_dir(results)
-        try:
-            report.save(results, out)
-        except (report.OutputError, OSError) as exc:
-            return _report_problems(exc)
-        discard_work([scenario], _work_root(args))
-        print(report.terminal_summary(results))
-        print(f"\nresults written to {out}/ (report: {out / 'report.html'})")
-        return 0
+        return _finish(args, args.out or report.default_out_dir(results), lambda o: report.save(results, o),
+                       [scenario], report.terminal_summary(results))
 
     return _run_guarded(args, body)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from simcity import sweep
-    from simcity.experiment import all_tasks, discard_work
+    from simcity.experiment import all_tasks
     from simcity.scenario import ScenarioError
 
     scenario, status = _prepare(args)
@@ -239,22 +232,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     def body(be: Backend) -> int:
         res = sweep.run_sweep(scenario, backend=be, work_root=_work_root(args), resume=args.resume)
-        out = args.out or _default_out(scenario, "sweep")
-        try:
-            sweep.save_sweep(res, out)
-        except OSError as exc:
-            return _report_problems(exc)
-        discard_work(points, _work_root(args))
-        print(sweep.terminal_summary(res))
-        print(f"\nresults written to {out}/ (report: {out / 'report.html'})")
-        return 0
+        return _finish(args, args.out or _default_out(scenario, "sweep"), lambda o: sweep.save_sweep(res, o),
+                       points, sweep.terminal_summary(res))
 
     return _run_guarded(args, body)
 
 
 def cmd_select(args: argparse.Namespace) -> int:
     from simcity import selection
-    from simcity.experiment import discard_work
 
     scenario, status = _prepare(args)
     if scenario is None:
@@ -271,17 +256,26 @@ def cmd_select(args: argparse.Namespace) -> int:
     def body(be: Backend) -> int:
         sel = selection.select(scenario, spec, backend=be, work_root=_work_root(args),
                                resume=args.resume, progress=None)
-        out = args.out or _default_out(scenario, "select")
-        try:
-            selection.save_selection(sel, out)
-        except OSError as exc:
-            return _report_problems(exc)
-        discard_work([scenario], _work_root(args))
-        print(selection.terminal_summary(sel))
-        print(f"\nresults written to {out}/ (report: {out / 'report.html'})")
-        return 0
+        return _finish(args, args.out or _default_out(scenario, "select"),
+                       lambda o: selection.save_selection(sel, o), [scenario], selection.terminal_summary(sel))
 
     return _run_guarded(args, body)
+
+
+def _finish(args: argparse.Namespace, out: Path, save: Callable[[Path], object],
+            scenarios: Sequence[ScenarioBase], summary: str) -> int:
+    """Write the results folder, then drop the work folders and print the summary."""
+    from simcity.experiment import discard_work
+    from simcity.report import OutputError
+
+    try:
+        save(out)
+    except (OutputError, OSError) as exc:
+        return _report_problems(exc)
+    discard_work(scenarios, _work_root(args))
+    print(summary)
+    print(f"\nresults written to {out}/ (report: {out / 'report.html'})")
+    return 0
 
 
 def _default_out(scenario: ScenarioBase, kind: str) -> Path:

@@ -127,14 +127,17 @@ def execute_many(
         return out
     bar = tqdm(total=total + done, initial=done, desc=desc, unit="run", disable=not show, leave=False)
     own = backend is None
-    be = make_backend(jobs) if backend is None else backend
+    # one task gains nothing from a pool
+    be = make_backend(jobs if total > 1 else 1) if backend is None else backend
+    stream = be.run(scenarios, make_units(task_lists, be.workers))
     try:
-        for g, results in be.run(scenarios, make_units(task_lists, be.workers)):
+        for g, results in stream:
             for r in results:
                 out[g].append(r)
                 on_result(g, r)
                 bar.update(1)
     finally:
+        stream.close()  # interrupted: the backend cancels what has not started
         bar.close()
         if own:
             be.close()

@@ -435,31 +435,22 @@ def sweep_plots(sweep: SweepResults) -> list[Plot]:
     return [effect_plot(sweep, m, p) for m in sweep.responses for p in sweep.parameters]
 
 
-def _write_table(df: pd.DataFrame, folder: Path, stem: str) -> None:
-    from simcity.fileio import atomic_write_text
-
-    atomic_write_text(folder / f"{stem}.csv", df.to_csv(index=False))
-    flat = df.copy()
-    if "policy" in flat:
-        flat["policy"] = flat["policy"].astype(str)
-    flat.to_parquet(folder / f"{stem}.parquet", index=False)
-
-
 def save_sweep(sweep: SweepResults, out: str | Path) -> Path:
     """Write the sweep's results folder atomically (never half-written)."""
     import base64
     import html
 
     from simcity.fileio import atomic_write_bytes, atomic_write_text
+    from simcity.report import write_frame
     from simcity.store import atomic_folder
 
     def write(folder: Path) -> None:
         atomic_write_text(folder / "scenario.toml", sweep.scenario.to_toml())
-        _write_table(sweep.points.reset_index(), folder, "design")
-        _write_table(sweep.tidy, folder, "replications")
-        _write_table(sweep.point_summary, folder, "points")
-        _write_table(sweep.effects, folder, "effects")
-        _write_table(sweep.sensitivity, folder, "sensitivity")
+        write_frame(sweep.points.reset_index(), folder, "design")
+        write_frame(sweep.tidy, folder, "replications")
+        write_frame(sweep.point_summary, folder, "points")
+        write_frame(sweep.effects, folder, "effects")
+        write_frame(sweep.sensitivity, folder, "sensitivity")
         plots = sweep_plots(sweep)
         (folder / "plots").mkdir()
         for p in plots:

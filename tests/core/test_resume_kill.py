@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -92,7 +92,7 @@ class StopAfter(Backend):
     def __init__(self, n: int) -> None:
         self.n = n
 
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
         for i, item in enumerate(SerialBackend().run(scenarios, units)):
             if i == self.n:
                 raise KeyboardInterrupt
@@ -114,7 +114,7 @@ values = [2.0, 3.0, 5.0]
     ran: list[Task] = []
 
     class Counting(SerialBackend):
-        def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Iterator[tuple[int, list[TaskResult]]]:
+        def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
             for g, res in super().run(scenarios, units):
                 ran.extend(r.task for r in res)
                 yield g, res
