@@ -36,7 +36,7 @@ class TariffTier(StrictModel):
     """One band of a time-based tariff: ``rate_per_hour`` applies until ``up_to_hours`` of stay."""
 
     up_to_hours: float | None = Field(
-        None,
+        default=None,
         gt=0,
         le=1000,
         description="End of this band in hours of stay since arrival; omit (null) for the last, "
@@ -54,13 +54,13 @@ class Tariff(StrictModel):
         description="Bands in order of stay; only the last band may (and must) be open-ended.",
     )
     free_minutes: float = Field(
-        0.0, ge=0, le=240, description="Grace period: stays up to this long are free (minutes)."
+        default=0.0, ge=0, le=240, description="Grace period: stays up to this long are free (minutes)."
     )
     billing_minutes: float = Field(
-        30.0, gt=0, le=240, description="Billing unit: a started unit is charged in full (minutes)."
+        default=30.0, gt=0, le=240, description="Billing unit: a started unit is charged in full (minutes)."
     )
     daily_cap: float | None = Field(
-        None, gt=0, le=10000, description="Maximum charge for one stay (yuan); omit for no cap."
+        default=None, gt=0, le=10000, description="Maximum charge for one stay (yuan); omit for no cap."
     )
 
     @model_validator(mode="after")
@@ -87,25 +87,25 @@ class CarPark(StrictModel):
     """An off-street car park (public, commercial, or an institution's lot shared with the public)."""
 
     id: str = Field(min_length=1, max_length=80, description="Unique facility id (car parks and kerb segments).")
-    x: float | None = Field(None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
-    y: float | None = Field(None, ge=-1e6, le=1e6, description="Northing in metres.")
+    x: float | None = Field(default=None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
+    y: float | None = Field(default=None, ge=-1e6, le=1e6, description="Northing in metres.")
     berths: int = Field(ge=0, le=100_000, description="Number of berths open to the public.")
     tariff: str = Field(min_length=1, description="Name of the tariff in city.tariffs.")
     payment: Literal["pay_at_exit", "leave_first"] = Field(
-        "pay_at_exit",
+        default="pay_at_exit",
         description="pay_at_exit: every car stops at an exit gate to pay (a queue can form); "
         "leave_first: plate recognition, leave first and pay later (no exit stop).",
     )
-    entry_gates: int = Field(1, ge=0, le=50, description="Entry lanes (0 = no entry control).")
+    entry_gates: int = Field(default=1, ge=0, le=50, description="Entry lanes (0 = no entry control).")
     entry_service_s: float = Field(
-        4.0, ge=0, le=600, description="Time one car occupies an entry lane (seconds)."
+        default=4.0, ge=0, le=600, description="Time one car occupies an entry lane (seconds)."
     )
-    exit_gates: int = Field(1, ge=1, le=50, description="Exit lanes with a pay stop (pay_at_exit).")
+    exit_gates: int = Field(default=1, ge=1, le=50, description="Exit lanes with a pay stop (pay_at_exit).")
     exit_service_s: float = Field(
-        25.0, ge=0, le=600, description="Time one car occupies an exit lane when paying there (seconds)."
+        default=25.0, ge=0, le=600, description="Time one car occupies an exit lane when paying there (seconds)."
     )
     shared: bool = Field(
-        False,
+        default=False,
         description="An institution's lot (机关、事业单位): open to the public only when the policy "
         "opens shared berths, and then only within public_hours.",
     )
@@ -127,12 +127,12 @@ class KerbSegment(StrictModel):
     """A kerbside (on-street) parking segment with a maximum stay."""
 
     id: str = Field(min_length=1, max_length=80, description="Unique facility id (car parks and kerb segments).")
-    x: float | None = Field(None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
-    y: float | None = Field(None, ge=-1e6, le=1e6, description="Northing in metres.")
+    x: float | None = Field(default=None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
+    y: float | None = Field(default=None, ge=-1e6, le=1e6, description="Northing in metres.")
     berths: int = Field(ge=0, le=10_000, description="Number of marked berths.")
     tariff: str = Field(min_length=1, description="Name of the tariff in city.tariffs.")
     max_stay_hours: float = Field(
-        2.0, gt=0, le=24, description="Maximum stay; a longer stay is an overstay that risks a ticket."
+        default=2.0, gt=0, le=24, description="Maximum stay; a longer stay is an overstay that risks a ticket."
     )
     public_hours: list[tuple[float, float]] = Field(
         default_factory=lambda: [(0.0, 24.0)],
@@ -152,11 +152,11 @@ class Duration(StrictModel):
     """Distribution of the intended parking duration."""
 
     kind: Literal["exponential", "lognormal", "fixed"] = Field(
-        "lognormal", description="Distribution family."
+        default="lognormal", description="Distribution family."
     )
     mean_hours: float = Field(gt=0, le=72, description="Mean duration (hours).")
     cv: float = Field(
-        1.0, gt=0, le=10, description="Coefficient of variation (lognormal only; exponential has 1)."
+        default=1.0, gt=0, le=10, description="Coefficient of variation (lognormal only; exponential has 1)."
     )
 
 
@@ -166,7 +166,7 @@ class Purpose(StrictModel):
     name: str = Field(min_length=1, max_length=40, description="Purpose name (unique).")
     share: float = Field(gt=0, le=1000, description="Relative share of a zone's arrivals.")
     hourly_profile: list[float] | None = Field(
-        None,
+        default=None,
         min_length=24,
         max_length=24,
         description="Relative arrival intensity for hours 0..23 (any scale); omit to use "
@@ -189,8 +189,8 @@ class Zone(StrictModel):
     """A destination zone where drivers want to go."""
 
     id: str = Field(min_length=1, max_length=80, description="Unique zone id.")
-    x: float | None = Field(None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
-    y: float | None = Field(None, ge=-1e6, le=1e6, description="Northing in metres.")
+    x: float | None = Field(default=None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
+    y: float | None = Field(default=None, ge=-1e6, le=1e6, description="Northing in metres.")
     arrivals_per_day: float = Field(
         ge=0, le=1e7, description="Expected drivers per day wanting to park for this zone."
     )
@@ -230,37 +230,37 @@ class Behaviour(StrictModel):
     """How drivers choose, walk and search."""
 
     logit_scale: float = Field(
-        0.5,
+        default=0.5,
         gt=0,
         le=1e6,
         description="Logit scale (1/yuan): larger = drivers follow the generalized cost more strictly.",
     )
-    choice_set_size: int = Field(6, ge=1, le=30, description="Nearest options a driver considers.")
+    choice_set_size: int = Field(default=6, ge=1, le=30, description="Nearest options a driver considers.")
     max_walk_m: float = Field(
-        800.0, gt=0, le=10_000, description="Options farther than this walk are not considered (m)."
+        default=800.0, gt=0, le=10_000, description="Options farther than this walk are not considered (m)."
     )
     walk_detour: float = Field(
-        1.3, ge=1, le=3, description="Walking distance / straight-line distance (coordinates only)."
+        default=1.3, ge=1, le=3, description="Walking distance / straight-line distance (coordinates only)."
     )
-    walk_speed_kmh: float = Field(4.5, gt=0, le=10, description="Walking speed (km/h).")
+    walk_speed_kmh: float = Field(default=4.5, gt=0, le=10, description="Walking speed (km/h).")
     walk_weight: float = Field(
-        2.0, gt=0, le=10, description="Weight of walking time relative to in-vehicle time."
+        default=2.0, gt=0, le=10, description="Weight of walking time relative to in-vehicle time."
     )
     search_weight: float = Field(
-        2.0, gt=0, le=10, description="Weight of expected search time relative to in-vehicle time."
+        default=2.0, gt=0, le=10, description="Weight of expected search time relative to in-vehicle time."
     )
-    cruise_speed_kmh: float = Field(15.0, gt=0, le=60, description="Speed while cruising for parking (km/h).")
+    cruise_speed_kmh: float = Field(default=15.0, gt=0, le=60, description="Speed while cruising for parking (km/h).")
     road_detour: float = Field(
-        1.4, ge=1, le=3, description="Driving distance / straight-line distance between options."
+        default=1.4, ge=1, le=3, description="Driving distance / straight-line distance between options."
     )
     min_cruise_m: float = Field(
-        150.0, ge=0, le=5000, description="Least distance driven from one option to the next (m)."
+        default=150.0, ge=0, le=5000, description="Least distance driven from one option to the next (m)."
     )
     max_search_minutes: float = Field(
-        15.0, ge=0, le=240, description="A driver gives up (lost demand) when cruising would exceed this."
+        default=15.0, ge=0, le=240, description="A driver gives up (lost demand) when cruising would exceed this."
     )
     update_minutes: Literal[5, 10, 15, 20, 30, 60] = Field(
-        60,
+        default=60,
         description="How often drivers' information (prices, recent occupancy) is refreshed; "
         "also the statistics step.",
     )
@@ -270,9 +270,9 @@ class Enforcement(StrictModel):
     """Kerbside enforcement of the maximum stay."""
 
     checks_per_hour: float = Field(
-        0.5, ge=0, le=100, description="Rate of patrol checks an overstaying car is exposed to (1/h)."
+        default=0.5, ge=0, le=100, description="Rate of patrol checks an overstaying car is exposed to (1/h)."
     )
-    fine: float = Field(200.0, ge=0, le=10_000, description="Ticket amount (yuan).")
+    fine: float = Field(default=200.0, ge=0, le=10_000, description="Ticket amount (yuan).")
 
 
 class City(StrictModel):
@@ -348,18 +348,18 @@ class ResponsivePricing(StrictModel):
     """SFpark-style demand-responsive pricing: adjust each facility's rate to an occupancy band."""
 
     period_hours: float = Field(
-        1.0, gt=0, le=24, description="Review period; a multiple of behaviour.update_minutes."
+        default=1.0, gt=0, le=24, description="Review period; a multiple of behaviour.update_minutes."
     )
     step_per_hour: float = Field(
-        0.5, gt=0, le=100, description="Change of every band's hourly rate per review (yuan/h)."
+        default=0.5, gt=0, le=100, description="Change of every band's hourly rate per review (yuan/h)."
     )
-    low: float = Field(0.6, ge=0, le=1, description="Below this mean occupancy the rate is lowered.")
-    high: float = Field(0.8, ge=0, le=1, description="Above this mean occupancy the rate is raised.")
+    low: float = Field(default=0.6, ge=0, le=1, description="Below this mean occupancy the rate is lowered.")
+    high: float = Field(default=0.8, ge=0, le=1, description="Above this mean occupancy the rate is raised.")
     max_increase: float = Field(
-        6.0, ge=0, le=1000, description="Largest total increase over the base rate (yuan/h)."
+        default=6.0, ge=0, le=1000, description="Largest total increase over the base rate (yuan/h)."
     )
     max_decrease: float = Field(
-        2.0, ge=0, le=1000, description="Largest total decrease below the base rate (yuan/h); "
+        default=2.0, ge=0, le=1000, description="Largest total decrease below the base rate (yuan/h); "
         "rates never go below zero."
     )
     applies_to: list[RepricedGroup] = Field(
@@ -383,21 +383,21 @@ class Policy(PolicyBase):
         description="Replace named city tariffs (e.g. flat instead of tiered kerbside pricing).",
     )
     responsive_pricing: ResponsivePricing | None = Field(
-        None, description="Demand-responsive pricing; omit for fixed tariffs."
+        default=None, description="Demand-responsive pricing; omit for fixed tariffs."
     )
     add_berths: dict[str, int] = Field(
         default_factory=dict, description="Extra berths by facility id (new public berths)."
     )
     open_shared_berths: bool = Field(
-        False, description="Open institutions' lots (shared = true) to the public in their public_hours."
+        default=False, description="Open institutions' lots (shared = true) to the public in their public_hours."
     )
     payment: Literal["as_city", "pay_at_exit", "leave_first"] = Field(
-        "as_city",
+        default="as_city",
         description="Override every car park's payment mode: pay at an exit gate, or leave first "
         "and pay later (plate recognition, no exit stop).",
     )
     enforcement_factor: float = Field(
-        1.0, ge=0, le=100, description="Multiplies the kerbside patrol check rate."
+        default=1.0, ge=0, le=100, description="Multiplies the kerbside patrol check rate."
     )
 
     @model_validator(mode="after")

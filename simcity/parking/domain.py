@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from typing import Any, ClassVar
 
 import numpy as np
@@ -74,26 +75,25 @@ def summarise(res: SimResult) -> RunOutput:
         "tickets": float(res.tickets.sum()),
         "mean_stay_h": _ratio(float(res.stay_sum.sum()), sessions),
     }
-    by_entity: list[tuple[str, str, float]] = []
     f_cap = cap.sum(axis=1)
-    f_area = area.sum(axis=1)
-    f_open = open_fh.sum(axis=1)
-    f_band = in_band.sum(axis=1)
-    for k, fid in enumerate(lay.ids):
-        s = float(res.sessions[k])
-        by_entity += [
-            (fid, "occupancy", _ratio(float(f_area[k]), float(f_cap[k]))),
-            (fid, "band_share", _ratio(float(f_band[k]), float(f_open[k]))),
-            (fid, "turnover", _ratio(s, float(f_cap[k]) / 24.0)),
-            (fid, "sessions", s),
-            (fid, "revenue", float(res.revenue[k])),
-            (fid, "exit_wait_s", _ratio(float(res.exit_wait_sum[k]) * 3600.0, float(res.exits[k]))),
-            (fid, "tickets", float(res.tickets[k])),
-        ]
-    by_time: list[tuple[str, float, str, float]] = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns = {
+            "occupancy": np.where(f_cap > 0, area.sum(axis=1) / f_cap, np.nan),
+            "band_share": np.where(open_fh.any(axis=1), in_band.sum(axis=1) / open_fh.sum(axis=1), np.nan),
+            "turnover": np.where(f_cap > 0, res.sessions / (f_cap / 24.0), np.nan),
+            "sessions": res.sessions,
+            "revenue": res.revenue,
+            "exit_wait_s": np.where(res.exits > 0, res.exit_wait_sum * 3600.0 / res.exits, np.nan),
+            "tickets": res.tickets,
+        }
+    # tidy rows built column-wise (a city has thousands of facilities)
+    by_entity: list[tuple[str, str, float]] = []
+    for name, col in columns.items():
+        by_entity += zip(lay.ids, repeat(name), col.tolist(), strict=False)
     city_area = res.hour_area.sum(axis=0)
     city_cap = res.hour_cap.sum(axis=0)
     shown = [h for h in range(H) if stat[h]]  # hours of the statistics window
+    by_time: list[tuple[str, float, str, float]] = []
     for h in shown:
         by_time += [
             ("city", float(h), "occupancy", _ratio(float(city_area[h]), float(city_cap[h]))),
@@ -101,10 +101,12 @@ def summarise(res: SimResult) -> RunOutput:
             ("city", float(h), "lost", float(res.lost_by_hour[h])),
             ("city", float(h), "price_shift", float(res.hour_shift[:, h].mean())),
         ]
-    occ_all = np.where(res.hour_cap > 0, res.hour_area / np.where(res.hour_cap > 0, res.hour_cap, 1.0), np.nan)
-    for k, fid in enumerate(lay.ids):
-        row = occ_all[k]
-        by_time += [(fid, float(h), "occupancy", float(row[h])) for h in shown if not math.isnan(row[h])]
+    open_cells = res.hour_cap[:, shown] > 0  # hours a facility is closed have no occupancy
+    f_idx, h_idx = np.nonzero(open_cells)
+    cells = res.hour_area[:, shown][f_idx, h_idx] / res.hour_cap[:, shown][f_idx, h_idx]
+    hours_shown = np.asarray(shown, dtype=float)[h_idx]
+    ids = np.asarray(lay.ids, dtype=object)[f_idx]
+    by_time += zip(ids.tolist(), hours_shown.tolist(), repeat("occupancy"), cells.tolist(), strict=False)
     return RunOutput(metrics=metrics, by_entity=by_entity, by_time=by_time)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -44,6 +44,10 @@ ARRIVE, PARK, LEAVE, LOST = "arrive", "park", "leave", "lost"
 
 
 # --------------------------------------------------------------------------- tariffs
+#: billing units per tariff whose base charge is tabulated (longer stays are computed)
+_TABLE_UNITS = 200
+
+
 @dataclass(frozen=True)
 class TariffCalc:
     """A tariff compiled for fast evaluation; ``shift`` is added to every band's hourly rate."""
@@ -53,6 +57,8 @@ class TariffCalc:
     bands: tuple[tuple[float, float, float], ...]  # (from_h, to_h, rate)
     cap: float
     min_rate: float
+    #: uncapped, unshifted charge for 0, 1, 2, ... billing units (a lookup per session)
+    table: tuple[float, ...] = ()
 
     @classmethod
     def of(cls, t: Tariff) -> TariffCalc:
@@ -62,31 +68,41 @@ class TariffCalc:
             hi = INF if tier.up_to_hours is None else tier.up_to_hours
             bands.append((lo, hi, tier.rate_per_hour))
             lo = hi
-        return cls(
+        calc = cls(
             free_h=t.free_minutes / 60.0,
             unit_h=t.billing_minutes / 60.0,
             bands=tuple(bands),
             cap=INF if t.daily_cap is None else t.daily_cap,
             min_rate=min(b[2] for b in bands),
         )
+        table = tuple(calc._banded(n * calc.unit_h) for n in range(_TABLE_UNITS))
+        return cls(calc.free_h, calc.unit_h, calc.bands, calc.cap, calc.min_rate, table)
+
+    def _banded(self, billed_h: float) -> float:
+        total = 0.0
+        for lo, hi, rate in self.bands:
+            if billed_h <= lo:
+                break
+            total += rate * (min(billed_h, hi) - lo)
+        return total
+
+    def units(self, stay_h: float) -> int:
+        """Billing units charged: started units count in full, none within the grace period."""
+        if stay_h <= self.free_h:
+            return 0
+        return math.ceil(stay_h / self.unit_h - 1e-9)
 
     def billable(self, stay_h: float) -> float:
-        """Billed hours: whole billing units, zero within the grace period."""
-        if stay_h <= self.free_h:
-            return 0.0
-        return math.ceil(stay_h / self.unit_h - 1e-9) * self.unit_h
+        """Billed hours."""
+        return self.units(stay_h) * self.unit_h
 
     def charge(self, stay_h: float, shift: float = 0.0) -> float:
         """Charge for a stay of ``stay_h`` hours with every band's rate raised by ``shift``."""
-        b = self.billable(stay_h)
-        if b <= 0.0:
+        n = self.units(stay_h)
+        if n == 0:
             return 0.0
-        total = shift * b
-        for lo, hi, rate in self.bands:
-            if b <= lo:
-                break
-            total += rate * (min(b, hi) - lo)
-        return min(total, self.cap)
+        base = self.table[n] if n < len(self.table) else self._banded(n * self.unit_h)
+        return min(base + shift * n * self.unit_h, self.cap)
 
 
 # --------------------------------------------------------------------------- durations
@@ -327,16 +343,14 @@ class SimResult:
     trace: list[tuple[Any, ...]] | None = field(default=None)
 
 
-def _cap_area(intervals: list[tuple[float, float]], berths: int, H: int, horizon: float) -> np.ndarray:
-    """Open berth-hours in each hour bin."""
-    out = np.zeros(H)
-    for s, e in intervals:
-        e = min(e, horizon)
-        if e <= s:
-            continue
-        for h in range(int(s), min(H, int(math.ceil(e)))):
-            out[h] += max(0.0, min(e, h + 1.0) - max(s, float(h)))
-    return out * berths
+def open_berth_hours(layout: Layout, edges: np.ndarray) -> np.ndarray:
+    """Open berth-hours of every facility in each bin ``[edges[j], edges[j+1])``, shape (F, J)."""
+    lo, hi = edges[:-1], edges[1:]
+    out = np.zeros((len(layout.ids), len(lo)))
+    for k, ivs in enumerate(layout.intervals):
+        for s, e in ivs:
+            out[k] += np.clip(np.minimum(e, hi) - np.maximum(s, lo), 0.0, None)
+    return out * layout.berths[:, None]
 
 
 def simulate(
@@ -499,9 +513,11 @@ def simulate(
     # --- statistics bins
     hour_area = np.zeros((F, max(H, 1)))
     hour_shift = np.zeros((F, max(H, 1)))
-    cap_area = np.array([_cap_area(iv, b, max(H, 1), horizon_hours) for iv, b in zip(lay.intervals, berths, strict=True)]).reshape(F, max(H, 1))
+    hour_edges = np.minimum(np.arange(max(H, 1) + 1, dtype=float), horizon_hours)
+    cap_area = open_berth_hours(lay, hour_edges)
     period = beh.update_minutes / 60.0
     n_periods = int(math.ceil(horizon_hours / period - 1e-9))
+    period_caps = open_berth_hours(lay, np.minimum(np.arange(n_periods + 1) * period, horizon_hours))
     rp = policy.responsive_pricing
     review_every = int(round(rp.period_hours / period)) if rp is not None else 0
     review_area = np.zeros(F)
@@ -520,22 +536,27 @@ def simulate(
         prev_area[:] = a
         return got
 
-    def period_cap(t0: float, t1: float) -> np.ndarray:
-        out = np.zeros(F)
-        for k, ivs in enumerate(lay.intervals):
-            for s, e in ivs:
-                out[k] += max(0.0, min(e, t1) - max(s, t0))
-        return out * lay.berths
+    def lane_return(g: simpy.Resource) -> Callable[[simpy.Event], None]:
+        """Timer callback that hands a gate lane back; the timer's value is the lane request."""
+
+        def cb(ev: simpy.Event) -> None:
+            g.release(cast(simpy.resources.resource.Request, ev.value))
+
+        return cb
+
+    timeout = env.timeout  # bound once: it is called for nearly every event
+    entry_back = [lane_return(g) if g is not None else None for g in entry_gate]
+    exit_back = [lane_return(g) if g is not None else None for g in exit_gate]
 
     # --- the driver
-    def driver(i: int, t_arr: float, z: int, p: int, order: list[int], nok: int, d: float) -> Any:
+    def driver(i: int, t_arr: float, z: int, order: list[int], at: int, nok: int, d: float) -> Any:
         counted = t_arr >= warm
         options = opts_l[z]
         cruise_row = cruise_l[z]
         searched = 0.0
         cruised = 0.0
         prev = -1
-        for j in range(nok):
+        for j in range(at, at + nok):
             k = order[j]
             f = options[k]
             now = env.now
@@ -546,13 +567,16 @@ def simulate(
                 dt = leg / cruise_speed
                 if searched + dt > max_search:
                     break
-                yield env.timeout(dt)
+                yield timeout(dt)
                 searched += dt
                 cruised += leg
                 now = env.now
+                if now + d > close_at[f]:  # it closed while the driver was on the way
+                    prev = k
+                    continue
             prev = k
             attempts[f] += 1
-            if occ[f] >= cap_now[f] or now + d > close_at[f]:
+            if occ[f] >= cap_now[f]:
                 refused[f] += 1
                 continue
             # park: reserve a berth (the occupancy integral is updated on every change)
@@ -566,25 +590,34 @@ def simulate(
                 # a session counts from the moment its berth is reserved
                 sessions[f] += 1
                 walk_sum[f] += walk_l[z][k]
-                acc["search"] += searched
-                acc["cruise"] += cruised
+                if searched:
+                    acc["search"] += searched
+                    acc["cruise"] += cruised
+            # Gates are SimPy resources (they hold queues).  To keep per-event work small a
+            # driver only suspends on a lane request when it is not granted at once, and the
+            # lane is handed back by a timer callback after the service time instead of by
+            # resuming the driver: same queueing, two generator resumptions fewer per gate.
             g = entry_gate[f]
             if g is not None:
                 req = g.request()
-                yield req
-                waited = env.now - now
-                yield env.timeout(entry_h[f])
-                g.release(req)
-                if counted:
-                    entry_wait[f] += waited
-            stay = min(d, closes - env.now)
+                if not req.triggered:
+                    yield req
+                    if counted:
+                        entry_wait[f] += env.now - now
+                timeout(entry_h[f], req).callbacks.append(entry_back[f])  # type: ignore[arg-type]
+                # the berth is held from the gate to departure, which must not pass closing time
+                hold = max(0.0, min(entry_h[f] + d, closes - env.now))
+                stay = max(0.0, hold - entry_h[f])
+            else:
+                stay = min(d, closes - now)
+                hold = stay
             if counted:
                 # the charge is known at entry: the tariff (and price shift) in force then applies
                 revenue[f] += charge_fn[f](stay, shift[f])
                 stay_sum[f] += stay
                 if stay > max_stay[f] and ticket_l[i] < -math.expm1(-check_rate * (stay - max_stay[f])):
                     tickets[f] += 1
-            yield env.timeout(stay)
+            yield timeout(hold)
             now = env.now
             area[f] += occ[f] * (now - last[f])
             last[f] = now
@@ -593,14 +626,13 @@ def simulate(
                 log.append((LEAVE, i, now, f))
             g = exit_gate[f]
             if g is not None:
-                t_q = now
                 req = g.request()
-                yield req
-                w = env.now - t_q
-                yield env.timeout(exit_h[f])
-                g.release(req)
+                if not req.triggered:
+                    yield req
+                    if counted:
+                        exit_wait[f] += env.now - now
+                timeout(exit_h[f], req).callbacks.append(exit_back[f])  # type: ignore[arg-type]
                 if counted:
-                    exit_wait[f] += w
                     exits[f] += 1
             return
         # lost: options exhausted, none usable, or the search budget spent
@@ -615,7 +647,6 @@ def simulate(
     # --- the arrival process, which also refreshes information every period
     times = arr.time.tolist()
     zones_l = arr.zone.tolist()
-    purp_l = arr.purpose.tolist()
     dur_l = arr.duration.tolist()
     ticket_l = arr.ticket_u.tolist()
     bounds = np.searchsorted(arr.time, np.arange(n_periods + 1) * period, side="left")
@@ -628,7 +659,7 @@ def simulate(
             got = flush_period(tp, t0)
             hour_area[:, min(int(tp + 1e-9), H - 1)] += got
             review_area = review_area + got
-            review_cap = review_cap + period_cap(tp, t0)
+            review_cap = review_cap + period_caps[:, q - 1]
             if rp is not None and q % review_every == 0:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     o = np.where(review_cap > 0, review_area / np.maximum(review_cap, 1e-300), np.nan)
@@ -659,15 +690,17 @@ def simulate(
             pi = arr.purpose[a:b]
             rows = cost[zi, pi]  # (n, K)
             util = rows - arr.gumbel[a:b] / theta
-            order = np.argsort(util, axis=1, kind="stable").tolist()
+            # one flat list per period (small ints are shared objects): a list per driver would
+            # add 180,000 long-lived containers a day for the cyclic garbage collector to scan
+            order = np.argsort(util, axis=1, kind="stable").ravel().tolist()
             nok = np.isfinite(rows).sum(axis=1).tolist()
             for j in range(a, b):
                 t = times[j]
                 if t > env.now:
-                    yield env.timeout(t - env.now)
+                    yield timeout(t - env.now)
                 if log is not None:
                     log.append((ARRIVE, j, t, -1))
-                env.process(driver(j, t, zones_l[j], purp_l[j], order[j - a], nok[j - a], dur_l[j]))
+                env.process(driver(j, t, zones_l[j], order, (j - a) * K, nok[j - a], dur_l[j]))
 
     env.process(arrival_process())
     env.run(until=horizon_hours)
