@@ -87,6 +87,18 @@ class BikesDomain(Domain):
     )
     time_plots: ClassVar[tuple[str, ...]] = ("empty_share", "full_share", "bikes_riding")
 
+    def validate_policy(self, city: Any, policy: Any) -> list[str]:
+        """Problems of ``policy`` that only show against ``city`` (``"key: message"`` strings).
+
+        A hook for the scenario loader: a fleet larger than the city's docks cannot be placed.
+        """
+        net = build_network(city)
+        docks = int(net.capacity.sum())
+        # dockless points take any number of bikes (the surplus is parked improperly)
+        if policy.fleet_size is not None and policy.fleet_size > docks and net.docked.all():
+            return [f"fleet_size: {policy.fleet_size} bikes do not fit in the city's {docks} docks"]
+        return []
+
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
         """One replication of ``policy`` on ``city``; per-day rates over the measured period."""
         r = simulate(city, policy, ctx)

@@ -168,3 +168,8 @@ def test_fleet_size_scales_stocks_exactly() -> None:
         assert np.all(scaled.stock <= scaled.capacity)
     with pytest.raises(ValueError, match="exceeds"):
         net.with_fleet(int(net.capacity.sum()) + 1)
+    city = _random_city(1, 12, False)
+    too_many = Policy.model_validate(dict(name="x", fleet_size=int(net.capacity.sum()) + 1))
+    assert DOMAIN.validate_policy(city, too_many) == [
+        f"fleet_size: {int(net.capacity.sum()) + 1} bikes do not fit in the city's {int(net.capacity.sum())} docks"]
+    assert DOMAIN.validate_policy(city, Policy.model_validate(dict(name="y", fleet_size=5))) == []
