@@ -52,8 +52,9 @@ def solve(
     backend
         ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (see :data:`BACKENDS`).
     options
-        Backend-specific options (:class:`~optimize.routing.ortools_backend.OrToolsOptions`
-        for OR-Tools); ``None`` for defaults.
+        Backend-specific options: :class:`~optimize.routing.ortools_backend.OrToolsOptions`
+        or :class:`~optimize.routing.pyvrp_backend.PyVRPOptions`; ``None`` for defaults
+        (the ``auto`` portfolio always uses defaults).
 
     Returns
     -------
@@ -80,7 +81,7 @@ def solve(
                              "hours, or unload-before-return); use 'ortools' or 'auto'")
         from optimize.routing.pyvrp_backend import solve_pyvrp
 
-        return solve_pyvrp(problem, time_limit, seed)
+        return solve_pyvrp(problem, time_limit, seed, options)
     if backend == "auto":
         from optimize.routing.portfolio import solve_portfolio
 

@@ -16,11 +16,12 @@ number of iterations depends on machine speed and load, so results vary across r
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyvrp
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 from optimize.routing._assemble import RawRoute, assemble, integer_cost_scale
 from optimize.routing.diagnose import Infeasibility, InfeasibleProblemError, precheck
@@ -76,7 +77,23 @@ def to_pyvrp(problem: Problem) -> tuple[pyvrp.ProblemData, list[tuple[str, int]]
     return data, what
 
 
-def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Solution:
+@dataclass(frozen=True)
+class PyVRPOptions:
+    """Settings of the PyVRP backend.
+
+    Parameters
+    ----------
+    max_iterations
+        Stop after this many genetic-search iterations, besides the time limit.  With a
+        fixed seed, an iteration limit that binds before the time limit makes the run
+        reproducible regardless of machine speed and load.
+    """
+
+    max_iterations: int | None = None
+
+
+def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
+                options: PyVRPOptions | None = None) -> Solution:
     """Solve with PyVRP's hybrid genetic search for ``time_limit`` seconds.
 
     Raises
@@ -90,8 +107,10 @@ def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> So
     if issues:
         raise InfeasibleProblemError(problem, issues)
     data, what = to_pyvrp(problem)
-    result = pyvrp.solve(data, MaxRuntime(max(0.01, time_limit - (time.perf_counter() - t0))),
-                         seed=seed, collect_stats=False, display=False)
+    stop: Any = MaxRuntime(max(0.01, time_limit - (time.perf_counter() - t0)))
+    if options is not None and options.max_iterations is not None:
+        stop = MultipleCriteria([stop, MaxIterations(options.max_iterations)])
+    result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False)
     best = result.best
     if not best.is_feasible():
         raise InfeasibleProblemError(problem, [Infeasibility(
