@@ -78,7 +78,7 @@ class Rebalancer:
             else:
                 x, y = self.net.xy.mean(axis=0)
             self.vans.append(sim.add_van(self.van_cap, float(x), float(y)))
-        self._night_F: NDArray[np.float64] | None = None
+        self._F_cache: dict[tuple[float, float], NDArray[np.float64]] = {}
         env = sim.env
         if policy.overnight != "none":
             env.process(self._overnight())
@@ -87,8 +87,14 @@ class Rebalancer:
 
     # ---- targets ------------------------------------------------------------------------
     def _F(self, start_h: float, end_h: float) -> NDArray[np.float64]:
-        return dissatisfaction(self.lam, self.mu, self.net.capacity, start_h, end_h,
-                               self.policy.failed_return_weight)
+        # rates repeat every day, so a window's function is the same on every day of the run
+        key = (round(start_h % 24.0, 9), round(end_h - start_h, 9))
+        F = self._F_cache.get(key)
+        if F is None:
+            F = dissatisfaction(self.lam, self.mu, self.net.capacity, start_h, end_h,
+                                self.policy.failed_return_weight)
+            self._F_cache[key] = F
+        return F
 
     def _available(self) -> int:
         return sum(self.sim.stock) + sum(v.load for v in self.vans)
@@ -99,11 +105,9 @@ class Rebalancer:
         bikes = min(self._available(), int(cap.sum()))
         if self.policy.overnight == "proportional":
             return apportion(cap.astype(float), bikes, cap), np.ones(self.net.n)
-        if self._night_F is None:
-            p = self.policy
-            # the coming day: from the end of this night shift to the start of the next
-            self._night_F = self._F(p.night_end_h, 24.0 + p.night_start_h)
-        F = self._night_F
+        p = self.policy
+        # the coming day: from the end of this night shift to the start of the next
+        F = self._F(p.night_end_h, 24.0 + p.night_start_h)
         target = allocate(F, cap, bikes)
         return target, self._values(F, stock, target)
 
