@@ -59,7 +59,8 @@ def _parse(text: str) -> _Collector:
 
 @pytest.fixture(scope="module")
 def toy_results() -> Results:
-    sc = parse_scenario_text(TOY_TOML.replace("replications = 6", "replications = 4"))
+    sc = parse_scenario_text(TOY_TOML.replace("replications = 6", "replications = 4")
+                             .replace("horizon_hours = 48.0", "horizon_hours = 24.0"))
     return simcity.compare(sc)
 
 
@@ -78,7 +79,7 @@ def evil_results() -> Results:
     text = (TOY_TOML.replace('name = "toy loss system"', f'name = "{EVIL}"')
             .replace('description = "Three', f'description = "{EVIL} Three')
             .replace('name = "two"', f"name = '{EVIL_POLICY}'")
-            .replace("replications = 6", "replications = 3"))
+            .replace("replications = 6", "replications = 3").replace("horizon_hours = 48.0", "horizon_hours = 24.0"))
     return simcity.compare(parse_scenario_text(text))
 
 
