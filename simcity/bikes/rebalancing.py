@@ -148,8 +148,8 @@ class Rebalancer:
                                               chunk=max(1, van.capacity // 2)))
             stops = [(int(zone[s.station]), s.quantity) for s in plan.routes[0].stops]
             sim.c.plans += 1
-            if stops:
-                sim.drive(van, stops)
+            if stops or (last_of_shift and van.load > 0):
+                sim.drive(van, stops, unload=last_of_shift)
 
     def _overnight(self) -> Generator[simpy.Event, Any, None]:
         p = self.policy

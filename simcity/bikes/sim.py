@@ -238,12 +238,35 @@ class BikeSim:
         self.fleet += load
         return van
 
-    def drive(self, van: VanState, stops: list[tuple[int, int]]) -> simpy.Process:
-        """Start a van process that drives ``stops`` (station, +pickup / -drop-off quantity)."""
-        van.busy = True
-        return self.env.process(self._van(van, stops))
+    def drive(self, van: VanState, stops: list[tuple[int, int]], unload: bool = False) -> simpy.Process:
+        """Start a van process that drives ``stops`` (station, +pickup / -drop-off quantity).
 
-    def _van(self, van: VanState, stops: list[tuple[int, int]]) -> Generator[simpy.Event, Any, None]:
+        ``unload``: at the end of the route, leave any bikes still on board at the nearest
+        stations with room (the end of a shift: bikes on a parked van are out of service).
+        """
+        van.busy = True
+        return self.env.process(self._van(van, stops, unload))
+
+    def _nearest_room(self, x: float, y: float) -> int:
+        """The station nearest to ``(x, y)`` that can take a bike (-1 if none)."""
+        ok = (np.asarray(self.stock) < self.net.capacity) | ~self.net.docked
+        cand = np.flatnonzero(ok)
+        if len(cand) == 0:
+            return -1
+        d = np.hypot(self.net.xy[cand, 0] - x, self.net.xy[cand, 1] - y)
+        return int(cand[int(np.argmin(d))])
+
+    def _van(self, van: VanState, stops: list[tuple[int, int]], unload: bool
+             ) -> Generator[simpy.Event, Any, None]:
+        yield from self._visit(van, stops)
+        while unload and van.load > 0:
+            s = self._nearest_room(van.x, van.y)
+            if s < 0:
+                break
+            yield from self._visit(van, [(s, -van.load)])
+        van.busy = False
+
+    def _visit(self, van: VanState, stops: list[tuple[int, int]]) -> Generator[simpy.Event, Any, None]:
         env, c = self.env, self.c
         for s, qty in stops:
             d = self.net.circuity * math.hypot(self.xs[s] - van.x, self.ys[s] - van.y)
@@ -266,7 +289,6 @@ class BikeSim:
             van.load += q
             c.bikes_moved += abs(q)
             yield env.timeout(abs(q) * self.van_handling_h)
-        van.busy = False
 
     # ---- statistics ---------------------------------------------------------------------
     def _warmup(self) -> Generator[simpy.Event, Any, None]:
