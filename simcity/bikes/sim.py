@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from simcity.bikes.demand import Trips
+from simcity.bikes.demand import MIN_TRIP_H, Trips
 from simcity.bikes.network import Network
 
 
@@ -182,7 +182,7 @@ class BikeSim:
                 c.walked += 1
                 d = self.dest[k]
                 ride[k] = max(self.net.circuity * math.hypot(self.xs[d] - self.xs[s], self.ys[d] - self.ys[s])
-                              / self.speed_m_h, 1.0 / 60.0)
+                              / self.speed_m_h, MIN_TRIP_H)
             lv = level[s]
             lv[st if st < len(lv) else -1] += t - last[s]
             last[s] = t
