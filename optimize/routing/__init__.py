@@ -17,7 +17,12 @@ stops and the reason.
 
 from optimize.routing.api import BACKENDS, solve, suitable_backends
 from optimize.routing.checker import CheckReport, check
-from optimize.routing.diagnose import Infeasibility, InfeasibleProblemError, precheck
+from optimize.routing.diagnose import (
+    Infeasibility,
+    InfeasibleProblemError,
+    NoSolutionFoundError,
+    precheck,
+)
 from optimize.routing.model import (
     Break,
     CostBreakdown,
@@ -48,6 +53,7 @@ __all__ = [
     "VehicleType",
     "Visit",
     "check",
+    "NoSolutionFoundError",
     "matrices_from_coordinates",
     "precheck",
     "solve",

@@ -46,6 +46,15 @@ class InfeasibleProblemError(Exception):
         return tuple(sorted({i for iss in self.issues for i in iss.stops}))
 
 
+class NoSolutionFoundError(InfeasibleProblemError):
+    """The search ended without any solution, but infeasibility is not proven.
+
+    Raised when a backend times out before its first solution (typically: a time limit
+    too short for the problem size or for the machine's load).  A subclass of
+    :class:`InfeasibleProblemError` so that callers handling "no plan" catch both.
+    """
+
+
 def _serve_reason(problem: Problem, i: int, t: int) -> str | None:
     """Why vehicle type ``t`` cannot serve stop ``i`` on its own, or ``None`` if it can."""
     stop = problem.stops[i]

@@ -34,7 +34,12 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimize.routing._assemble import RawRoute, assemble
 from optimize.routing._assemble import integer_cost_scale as cost_scale
-from optimize.routing.diagnose import Infeasibility, InfeasibleProblemError, precheck
+from optimize.routing.diagnose import (
+    Infeasibility,
+    InfeasibleProblemError,
+    NoSolutionFoundError,
+    precheck,
+)
 from optimize.routing.model import HORIZON_MAX, Problem, Solution
 
 
@@ -119,6 +124,7 @@ class _Built:
         ends = [dpos[problem.vehicle_types[t].end_depot] for t in vehicles]
         self.manager = pywrapcp.RoutingIndexManager(len(nodes), len(vehicles), starts, ends)
         self.routing = pywrapcp.RoutingModel(self.manager)
+        self.timed_out = False
         self._callbacks: list[object] = []  # keep Python callables alive
         self._build_costs(relax)
         self._build_load()
@@ -235,7 +241,8 @@ class _Built:
                 self.breaks[v] = iv
 
     # ------------------------------------------------------------------ search
-    def _params(self, time_limit: float, options: OrToolsOptions) -> object:
+    def _params(self, time_limit: float, options: OrToolsOptions,
+                first_only: bool = False) -> object:
         params = pywrapcp.DefaultRoutingSearchParameters()
         fs = options.first_solution.upper()
         if fs == "AUTO":
@@ -253,7 +260,9 @@ class _Built:
             raise ValueError(f"unknown OR-Tools strategy: {exc}") from exc
         params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
         params.log_search = options.log_search
-        if options.solution_limit is not None:
+        if first_only:
+            params.solution_limit = 1
+        elif options.solution_limit is not None:
             params.solution_limit = options.solution_limit
         return params
 
@@ -264,19 +273,27 @@ class _Built:
         it (measured: one route of a 300-bin instance kept 17 unloads), so with facilities
         the budget is split into rounds; between rounds :meth:`_without_idle_unloads`
         removes unloads that capacity does not need and the search restarts from there.
+        ``self.timed_out`` records whether a failure was a time-out (not a proof).
         """
         t_end = time.perf_counter() + time_limit
-        if not self.problem.facilities:
-            return self.routing.SolveWithParameters(self._params(time_limit, options))
-        sol = self.routing.SolveWithParameters(self._params(0.4 * time_limit, options))
-        for share in (0.5, 1.0):
-            if sol is None:
-                return None
-            routes = self._without_idle_unloads(sol)
-            start = self.routing.ReadAssignmentFromRoutes(routes, True)
-            if start is None:  # the cleaned routes violate something: keep searching as is
-                start = sol
-            left = max(0.05, share * (t_end - time.perf_counter()))
+        # The first solution gets the whole budget: on a loaded machine a fixed share of
+        # it may not suffice, and without a first solution there is nothing to improve.
+        sol = self.routing.SolveWithParameters(self._params(time_limit, options, True))
+        self.timed_out = self.routing.status() == \
+            routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT
+        if sol is None:
+            return None
+        shares = (0.5, 1.0) if self.problem.facilities else (1.0,)
+        for share in shares:
+            start = sol
+            if self.problem.facilities:
+                cleaned = self.routing.ReadAssignmentFromRoutes(self._without_idle_unloads(sol),
+                                                                True)
+                if cleaned is not None:  # None: the cleaned routes violate something
+                    start = cleaned
+            left = share * (t_end - time.perf_counter())
+            if left <= 0.01:
+                break
             better = self.routing.SolveFromAssignmentWithParameters(
                 start, self._params(left, options))
             if better is not None:
@@ -379,6 +396,10 @@ def solve_ortools(
     built = _Built(problem, opts, relax=None)
     # The budget is wall time for the whole call, model building included.
     sol = built.search(max(0.05, time_limit - (time.perf_counter() - t0)), opts)
+    if sol is None and built.timed_out:
+        raise NoSolutionFoundError(problem, [Infeasibility(
+            (), f"OR-Tools found no first solution within {time_limit:g} s; infeasibility is "
+                f"not proven (pre-checks passed): raise the time limit")])
     if sol is None:
         raise InfeasibleProblemError(problem, _diagnose_by_relaxing(problem, opts, time_limit))
     raw = built.read(sol)
@@ -395,7 +416,7 @@ def _diagnose_by_relaxing(
     # Insertion heuristics handle droppable nodes well; path-building ones often do not.
     relaxed_opts = dataclasses.replace(opts, first_solution="PARALLEL_CHEAPEST_INSERTION")
     built = _Built(problem, relaxed_opts, relax=big)
-    sol = built.search(max(1.0, min(time_limit, 10.0)), relaxed_opts)
+    sol = built.search(max(2.0, time_limit), relaxed_opts)
     if sol is None:
         return [Infeasibility((), "no solution found even with every stop optional: "
                                   "check shifts, facility hours and breaks")]

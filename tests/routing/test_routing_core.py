@@ -11,6 +11,7 @@ from optimize.routing import (
     Break,
     Facility,
     InfeasibleProblemError,
+    NoSolutionFoundError,
     Problem,
     ProblemError,
     Stop,
@@ -177,3 +178,40 @@ def test_waste_instance_small_is_feasible_and_checked() -> None:
     assert report.ok, report.violations
     for r in sol.routes:
         assert r.visits[-1].kind == "facility"
+
+
+def test_pyvrp_reloads_when_routes_may_return_loaded() -> None:
+    p = dataclasses.replace(facility_problem(), unload_before_return=False)
+    sol = solve(p, time_limit=1.0, seed=2, backend="pyvrp")
+    assert check(p, sol).ok
+    (route,) = sol.routes
+    # 24 units with capacity 10: at least two unloads, loads reset at each.
+    assert sum(v.kind == "facility" for v in route.visits) >= 2
+    assert all(v.load == (0,) for v in route.visits if v.kind == "facility")
+
+
+def test_pyvrp_refuses_what_it_cannot_model() -> None:
+    with pytest.raises(ValueError, match="cannot model"):
+        solve(facility_problem(), time_limit=0.5, backend="pyvrp")  # must unload at the end
+
+
+def test_auto_returns_a_checked_solution_from_one_of_its_backends() -> None:
+    p = line_problem()
+    sol = solve(p, time_limit=1.0, seed=1, backend="auto")
+    assert sol.backend in ("auto:pyvrp", "auto:ortools")
+    assert sol.cost.total == 60.0 and check(p, sol).ok
+    assert len(sol.notes) == 2  # one line per backend that ran
+    # Breaks are OR-Tools only: auto then runs OR-Tools alone.
+    brk = facility_problem(break_=Break(200, 300, 30), shift=(0, 1100))
+    assert solve(brk, time_limit=1.0, backend="auto").backend == "auto:ortools"
+
+
+def test_unknown_backend_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown backend"):
+        solve(line_problem(), backend="gurobi")
+
+
+def test_time_out_before_a_first_solution_is_not_called_infeasible() -> None:
+    p = waste_instance(n_bins=300, seed=1)
+    with pytest.raises(NoSolutionFoundError, match="not proven"):
+        solve(p, time_limit=0.01)
