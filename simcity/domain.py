@@ -99,6 +99,14 @@ class Domain(ABC):
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
         """Simulate one replication of ``policy`` on ``city``."""
 
+    def validate_policy(self, city: Any, policy: Any) -> list[str]:
+        """Problems of ``policy`` that only show against ``city``, as ``"key: message"``.
+
+        Called by the scenario loader after both validated on their own; the key is relative
+        to the policy (e.g. ``"fleet_size: ... do not fit in the city's docks"``).  Default: none.
+        """
+        return []
+
     def check_output(self, out: RunOutput) -> RunOutput:
         """Verify the output declares exactly the domain's metrics (a programming error if not)."""
         declared = {m.name for m in self.metrics}

@@ -324,6 +324,16 @@ def validate_data(
         scenario = cls.model_validate(dict(data), context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ScenarioError(_problems_from_validation(exc, source, lines)) from None
+    dom = available[model]
+    cross: list[Problem] = []
+    for i, pol in enumerate(scenario.policy_list):
+        for text_ in dom.validate_policy(getattr(scenario, "city"), pol):  # noqa: B009
+            key, sep, msg = text_.partition(": ")
+            path: list[str | int] = ["policies", i, *key.split(".")] if sep else ["policies", i]
+            cross.append(Problem(source, line_of(lines, path), ".".join(map(str, path)),
+                                 msg if sep else text_))
+    if cross:
+        raise ScenarioError(cross)
     if base_dir is not None:
         scenario._source = Path(source)
     return scenario

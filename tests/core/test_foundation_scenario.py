@@ -127,3 +127,15 @@ def test_schema_is_json_schema_with_every_field_described() -> None:
     for cls in ("ToyScenario", "ToyCity", "ToyPolicy"):
         for name, prop in defs[cls]["properties"].items():
             assert prop.get("description"), f"{cls}.{name} has no description"
+
+
+def test_domain_cross_checks_are_located(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.toydomain import DOMAIN
+
+    def too_many(city: object, policy: object) -> list[str]:
+        return ["servers: more servers than customers"] if getattr(policy, "servers", 0) > 2 else []
+
+    monkeypatch.setattr(DOMAIN, "validate_policy", too_many)
+    (prob,) = problems_of(TOY_TOML)
+    line = TOY_TOML.splitlines().index("servers = 3") + 1
+    assert prob == f"s.toml:{line}: policies.2.servers: more servers than customers"
