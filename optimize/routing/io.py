@@ -25,7 +25,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import vrplib
@@ -57,18 +57,25 @@ def _fleet_size(name: str, total_demand: int, capacity: int) -> int:
     return k + max(3, math.ceil(k / 10))
 
 
-def read_vrplib(path: str | Path) -> Instance:
-    """Read a VRPLIB CVRP file (``EUC_2D`` or explicit weights) with ``nint`` distances."""
-    p = Path(path)
+def _load(p: Path, fmt: Literal["vrplib", "solomon"], keys: tuple[str, ...]) -> dict[str, Any]:
+    """``vrplib.read_instance`` with errors that name the file and the missing key."""
     try:
-        data = vrplib.read_instance(str(p))
+        data = vrplib.read_instance(str(p), instance_format=fmt)
     except FileNotFoundError as exc:
         raise InstanceError(f"{p}: file not found") from exc
     except Exception as exc:  # vrplib raises assorted errors on malformed text
-        raise InstanceError(f"{p}: not a readable VRPLIB instance ({exc})") from exc
-    for key in ("edge_weight", "demand", "capacity", "depot"):
+        raise InstanceError(f"{p}: not a readable {fmt} instance ({exc})") from exc
+    for key in keys:
         if key not in data:
-            raise InstanceError(f"{p}: missing section/key {key.upper()} (expected a CVRP file)")
+            raise InstanceError(f"{p}: missing {key.upper()} (expected a {fmt} "
+                                f"{'CVRP' if fmt == 'vrplib' else 'VRPTW'} file)")
+    return dict(data)
+
+
+def read_vrplib(path: str | Path) -> Instance:
+    """Read a VRPLIB CVRP file (``EUC_2D`` or explicit weights) with ``nint`` distances."""
+    p = Path(path)
+    data = _load(p, "vrplib", ("edge_weight", "demand", "capacity", "depot"))
     w = np.asarray(data["edge_weight"], dtype=float)
     dist = np.floor(w + 0.5).astype(np.int64)
     depots = [int(d) for d in np.atleast_1d(data["depot"])]
@@ -93,15 +100,8 @@ def read_vrplib(path: str | Path) -> Instance:
 def read_solomon(path: str | Path) -> Instance:
     """Read a Solomon VRPTW file under the DIMACS convention (times and distances x10)."""
     p = Path(path)
-    try:
-        data = vrplib.read_instance(str(p), instance_format="solomon")
-    except FileNotFoundError as exc:
-        raise InstanceError(f"{p}: file not found") from exc
-    except Exception as exc:
-        raise InstanceError(f"{p}: not a readable Solomon instance ({exc})") from exc
-    for key in ("edge_weight", "demand", "capacity", "time_window", "service_time", "vehicles"):
-        if key not in data:
-            raise InstanceError(f"{p}: missing {key} (expected a Solomon VRPTW file)")
+    data = _load(p, "solomon", ("edge_weight", "demand", "capacity", "time_window",
+                                "service_time", "vehicles"))
     w = np.asarray(data["edge_weight"], dtype=float)
     # DIMACS: truncate to one decimal.  The tiny epsilon guards values like 12.3 stored
     # as 12.29999..., which a plain floor would cut one tenth short.
