@@ -18,9 +18,10 @@ commit ``benchmarks/baselines/ci.json``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
-import io
+import importlib.util
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +42,7 @@ ROOT = BASELINE_DIR.parents[1]
 DEFAULT_BASELINE = BASELINE_DIR / "ci.json"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "ci.json"
 DEFAULT_INSTANCES = ROOT.parent / "shared" / "instances"
+EXIT_BAD_OPTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Tier:
     noise: float
     higher_is_better: bool
     needs_instances: bool = False
+    timeout_s: float = 600.0
 
 
 #: benchmark name (as in ``simcity.cli.BENCHMARKS``) -> quick tier
@@ -122,41 +125,54 @@ def _module_of(name: str) -> str | None:
 
 
 def run_tier(name: str, tier: Tier, instances: Path, workdir: Path) -> TierRun:
-    """Run one benchmark's quick tier in this process and read back its result rows."""
+    """Run one benchmark's quick tier in a child process (so a hung solver can be stopped after
+    ``tier.timeout_s`` and benchmarks cannot disturb each other) and read back its result rows."""
     module = _module_of(name)
     if module is None:
         return TierRun(name, "skipped", [], 0.0, "not registered")
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return TierRun(name, "skipped", [], 0.0, f"module {module} not found (not built yet)")
-        raise
+    if importlib.util.find_spec(module) is None:
+        return TierRun(name, "skipped", [], 0.0, f"module {module} not found (not built yet)")
     if tier.needs_instances and not instances.is_dir():
         return TierRun(name, "skipped", [], 0.0, f"instance folder {instances} not found")
     out = workdir / f"{name}.json"
     subst = {"instances": str(instances), "json": str(out), "none": str(workdir / "no-baseline.json")}
     argv = [a.format(**subst) for a in tier.argv]
-    parser = argparse.ArgumentParser(prog=f"simcity bench {name}")
-    mod.add_arguments(parser)
-    buf = io.StringIO()
     t0 = time.perf_counter()
     try:
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-            args = parser.parse_args(argv)
-            status = int(mod.main(args) or 0)
-    except SystemExit as exc:  # argparse rejected the tier's options: the tier is out of date
-        return TierRun(name, "failed", [], time.perf_counter() - t0,
-                       f"options {argv} rejected (exit {exc.code}): {buf.getvalue().strip()[-300:]}")
+        # the child sees the modules this process sees (as a spawned worker would)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        proc = subprocess.run([sys.executable, "-m", "simcity.bench.ci", module, *argv], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=tier.timeout_s)
+    except subprocess.TimeoutExpired:
+        return TierRun(name, "failed", [], time.perf_counter() - t0, f"timed out after {tier.timeout_s:g} s")
     seconds = time.perf_counter() - t0
+    tail = (proc.stdout + proc.stderr).strip()[-400:]
+    if proc.returncode == EXIT_BAD_OPTIONS:
+        return TierRun(name, "failed", [], seconds, f"options {argv} rejected: {tail}")
     if not out.exists():
-        return TierRun(name, "failed", [], seconds, f"exit {status}, no result file: {buf.getvalue().strip()[-300:]}")
+        return TierRun(name, "failed", [], seconds, f"exit {proc.returncode}, no result file: {tail}")
     try:
         rows = load_results(out)["rows"]
     except BenchError as exc:
         return TierRun(name, "failed", [], seconds, str(exc))
     tagged = [{**r, "benchmark": name, "instance": f"{name}/{r.get('instance', '?')}"} for r in rows]
-    return TierRun(name, "ok", tagged, seconds, f"exit {status}")
+    return TierRun(name, "ok", tagged, seconds, f"exit {proc.returncode}")
+
+
+def _child(argv: Sequence[str]) -> int:
+    """In the child process: run benchmark module ``argv[0]`` with the options ``argv[1:]``."""
+    if not argv:
+        print("usage: python -m simcity.bench.ci MODULE [OPTIONS...] (use 'simcity bench ci')", file=sys.stderr)
+        return 2
+    mod = importlib.import_module(argv[0])
+    parser = argparse.ArgumentParser(prog=f"simcity bench ({argv[0]})", exit_on_error=False)
+    mod.add_arguments(parser)
+    try:
+        args = parser.parse_args(list(argv[1:]))
+    except (argparse.ArgumentError, SystemExit) as exc:
+        print(f"bad options: {exc}", file=sys.stderr)
+        return EXIT_BAD_OPTIONS
+    return int(mod.main(args) or 0)
 
 
 def gate(runs: Sequence[TierRun], baseline_rows: Sequence[dict[str, Any]]) -> tuple[bool, list[str]]:
@@ -214,3 +230,7 @@ def main(args: argparse.Namespace) -> int:
     print("\n".join(lines))
     print("CI benchmark gate: " + ("OK" if ok else "REGRESSION"))
     return 0 if ok else 1
+
+
+if __name__ == "__main__":  # the child process of run_tier
+    sys.exit(_child(sys.argv[1:]))
