@@ -30,6 +30,8 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimize.routing._assemble import RawRoute, assemble
@@ -125,28 +127,26 @@ class _Built:
         self.manager = pywrapcp.RoutingIndexManager(len(nodes), len(vehicles), starts, ends)
         self.routing = pywrapcp.RoutingModel(self.manager)
         self.timed_out = False
-        self._callbacks: list[object] = []  # keep Python callables alive
         self._build_costs(relax)
         self._build_load()
         self._build_time()
 
     # ------------------------------------------------------------------ pieces
-    def _loc(self, index: int) -> int:
-        return self.nodes[self.manager.IndexToNode(index)][2]
+    def _node_matrix(self, loc_matrix: NDArray[np.int64]) -> NDArray[np.int64]:
+        """A location matrix re-indexed by OR-Tools node."""
+        locs = np.array([n[2] for n in self.nodes], dtype=np.int64)
+        return np.asarray(loc_matrix, dtype=np.int64)[np.ix_(locs, locs)]
 
     def _build_costs(self, relax: int | None) -> None:
         p, r, m, scale = self.problem, self.routing, self.manager, self.scale
         dist = p.distance
-        locs = [n[2] for n in self.nodes]
         by_coef: dict[int, int] = {}
         for v, t in enumerate(self.vehicle_type):
             vt = p.vehicle_types[t]
             coef = round(vt.cost_per_km / 1000.0 * scale)
             if coef not in by_coef:
-                def cb(i: int, j: int, c: int = coef) -> int:
-                    return c * int(dist[locs[m.IndexToNode(i)], locs[m.IndexToNode(j)]])
-                self._callbacks.append(cb)
-                by_coef[coef] = r.RegisterTransitCallback(cb)
+                # Matrices registered in C++: no Python call per arc evaluation.
+                by_coef[coef] = r.RegisterTransitMatrix((coef * self._node_matrix(dist)).tolist())
             r.SetArcCostEvaluatorOfVehicle(by_coef[coef], v)
             r.SetFixedCostOfVehicle(round(vt.fixed_cost * scale), v)
         for i, s in enumerate(p.stops):
@@ -170,11 +170,7 @@ class _Built:
                     demand[k] = p.stops[idx].demand[c]
                 elif kind == "facility":
                     demand[k] = -cmax
-
-            def cb(i: int, d: list[int] = demand) -> int:
-                return d[m.IndexToNode(i)]
-            self._callbacks.append(cb)
-            cbi = r.RegisterUnaryTransitCallback(cb)
+            cbi = r.RegisterUnaryTransitVector(demand)
             caps = [p.vehicle_types[t].capacity[c] for t in self.vehicle_type]
             name = f"load{c}"
             r.AddDimensionWithVehicleCapacity(cbi, cmax if has_fac else 0, caps, True, name)
@@ -199,13 +195,8 @@ class _Built:
                 service[k] = p.stops[idx].service_time
             elif kind == "facility":
                 service[k] = p.facilities[idx].unload_time
-        locs = [n[2] for n in self.nodes]
-
-        def cb(i: int, j: int) -> int:
-            a, b = m.IndexToNode(i), m.IndexToNode(j)
-            return service[a] + int(dur[locs[a], locs[b]])
-        self._callbacks.append(cb)
-        cbi = r.RegisterTransitCallback(cb)
+        transit = self._node_matrix(dur) + np.asarray(service, dtype=np.int64)[:, None]
+        cbi = r.RegisterTransitMatrix(transit.tolist())
         horizon = _horizon(p)
         r.AddDimension(cbi, horizon, horizon, False, "time")
         td = r.GetDimensionOrDie("time")
