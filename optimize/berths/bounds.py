@@ -169,3 +169,4 @@ def time_indexed_bound(
     if res.status != 0 or res.fun is None:
         return None
     return float(res.fun)
+

@@ -46,7 +46,13 @@ from optimize.berths.model import (
     Status,
 )
 from optimize.berths.rules import berth_chains, conform_to_rules, dominance_pairs
-from optimize.berths.warmstart import IndexSchedule, schedule_cost, warm_start
+from optimize.berths.warmstart import (
+    IndexSchedule,
+    local_search,
+    ruin_recreate,
+    schedule_cost,
+    warm_start,
+)
 
 
 class SolverOptions(BaseModel):
@@ -60,10 +66,16 @@ class SolverOptions(BaseModel):
         default=0.2, ge=0.0, le=1.0,
         description="Share of the time limit the warm start's local search may use at most.",
     )
-    lns_fraction: float = Field(
+    improve_fraction: float = Field(
         default=0.75, ge=0.0, le=1.0,
-        description="Share of the time left after the warm start spent in the CP-SAT-driven LNS "
-        "(it stops early when it stalls); the full model gets the rest, to prove a bound.",
+        description="Share of the time left after the warm start and bounds spent improving "
+        "the warm start (ruin-and-recreate, then the CP-SAT-driven LNS); the full model gets "
+        "the rest, to prove optimality. Each stops early once it meets the lower bound.",
+    )
+    lns_share: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="Part of the improvement time given to the CP-SAT-driven LNS "
+        "(optimize.berths.lns) instead of ruin-and-recreate.",
     )
     relaxation_bound: bool = Field(
         default=True,
@@ -373,10 +385,15 @@ def solve_berths(
     if hint is not None and hint_obj is not None:
         if proven(hint_obj):
             return result(Status.OPTIMAL, hint, hint_obj, relaxed)
-        if opts.lns_fraction > 0 and data.n > 1:
-            hint, _moves = lns.improve(data, hint, _sub_solver(opts, scale, workers),
-                                       opts.lns_fraction * left(), seed,
-                                       target=relaxed)
+        if opts.improve_fraction > 0 and data.n > 1:
+            budget = opts.improve_fraction * left()
+            rr_budget = (1.0 - opts.lns_share) * budget
+            hint = ruin_recreate(data, hint, 0.7 * rr_budget, seed, target=relaxed)
+            hint = local_search(data, hint, 0.3 * rr_budget)
+            if opts.lns_share > 0 and not proven(schedule_cost(data, hint)):
+                hint = conform_to_rules(data, hint, pairs, groups)
+                hint, _moves = lns.improve(data, hint, _sub_solver(opts, scale, workers),
+                                           opts.lns_share * budget, seed, target=relaxed)
             hint = conform_to_rules(data, hint, pairs, groups)
             hint_obj = schedule_cost(data, hint)
             if proven(hint_obj):

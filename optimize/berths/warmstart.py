@@ -16,6 +16,8 @@ import bisect
 import math
 import time
 
+import numpy as np
+
 from optimize.berths._data import Compiled
 
 #: a schedule by index: (berth, start) per request
@@ -328,3 +330,81 @@ def schedule_cost(data: Compiled, sched: IndexSchedule) -> float:
         assert h is not None
         total += data.cost(i, t + h)
     return total
+
+
+def _cheapest_insertion(
+    data: Compiled, i: int, seqs: list[list[int]], costs: list[float]
+) -> tuple[float, int, int, float] | None:
+    """(added cost, berth, position, new berth cost) of the cheapest place for ``i``."""
+    best: tuple[float, int, int, float] | None = None
+    for k in range(data.m):
+        if data.handling[i][k] is None or not data.fits(i, k):
+            continue
+        seq = seqs[k]
+        for q in range(len(seq) + 1):
+            c = _sequence_cost(data, k, seq[:q] + [i] + seq[q:])
+            if c is None:
+                continue
+            add = c - costs[k]
+            if best is None or add < best[0]:
+                best = (add, k, q, c)
+    return best
+
+
+def ruin_recreate(
+    data: Compiled, sched: IndexSchedule, time_budget: float, seed: int,
+    target: float | None = None,
+) -> IndexSchedule:
+    """Iterated ruin-and-recreate around ``sched`` (record-to-record acceptance).
+
+    Each step removes the requests starting nearest a random time (or all requests of two
+    random berths), reinserts them one by one at their cheapest place in the berth
+    sequences, then relocates each of them once more.  A step is kept when it is within
+    0.2 % of the best schedule seen; the best is returned.  The local search alone stops
+    in a local optimum; removing a cluster of interacting requests at once is what lets the
+    sequence on several berths change together.
+    """
+    rng = np.random.default_rng(seed)
+    deadline = time.perf_counter() + time_budget
+    seqs = sequences(data, sched)
+    costs = [_sequence_cost(data, k, seqs[k]) or 0.0 for k in range(data.m)]
+    cur_total = sum(costs)
+    best_total, best_seqs = cur_total, [list(s) for s in seqs]
+    starts = timed(data, seqs)
+    while time.perf_counter() < deadline and (target is None or best_total > target + 1e-9):
+        size = int(rng.integers(4, min(data.n, 16) + 1))
+        if rng.random() < 0.7 or data.m < 2:
+            t = int(rng.integers(min(s for _, s in starts), max(s for _, s in starts) + 1))
+            removed = sorted(range(data.n), key=lambda i: (abs(starts[i][1] - t), i))[:size]
+        else:
+            ks = set(int(k) for k in rng.choice(data.m, size=2, replace=False))
+            removed = [i for k in ks for i in seqs[k]]
+        new_seqs = [list(s) for s in seqs]
+        gone = set(removed)
+        new_costs = list(costs)
+        for k in range(data.m):
+            if any(i in gone for i in new_seqs[k]):
+                new_seqs[k] = [i for i in new_seqs[k] if i not in gone]
+                new_costs[k] = _sequence_cost(data, k, new_seqs[k]) or 0.0
+        order = list(removed)
+        rng.shuffle(order)
+        if rng.random() < 0.5:
+            order.sort(key=lambda i: data.arrival[i])
+        ok = True
+        for i in order:
+            ins = _cheapest_insertion(data, i, new_seqs, new_costs)
+            if ins is None:
+                ok = False
+                break
+            _, k, q, c = ins
+            new_seqs[k].insert(q, i)
+            new_costs[k] = c
+        if not ok:
+            continue
+        total = sum(new_costs)
+        if total < best_total * (1.0 + 0.002) or total < cur_total:
+            seqs, costs, cur_total = new_seqs, new_costs, total
+            starts = timed(data, seqs)
+            if total < best_total - 1e-9:
+                best_total, best_seqs = total, [list(s) for s in seqs]
+    return timed(data, best_seqs)

@@ -130,7 +130,7 @@ def test_cpsat_model_alone_matches_brute_force(p: BerthProblem) -> None:
     """Without the LP bound and LNS, CP-SAT itself must prove the optimum: this is what
     checks the dominance rules and the berth-chain symmetry breaking."""
     expected = brute_force(p)
-    opts = SolverOptions(relaxation_bound=False, lns_fraction=0.0)
+    opts = SolverOptions(relaxation_bound=False, improve_fraction=0.0)
     res = solve(p, time_limit=20, seed=2, workers=1, options=opts)
     if expected is None:
         assert res.status is Status.INFEASIBLE
@@ -198,7 +198,7 @@ def test_identical_berths_and_dominance_keep_the_optimum() -> None:
     reqs = tuple(Request(f"r{i}", i % 3, {"a": 4, "b": 4, "c": 4}, latest_completion=9 + 2 * i)
                  for i in range(7))
     p = BerthProblem((Berth("a", 0, 30), Berth("b", 0, 12), Berth("c", 0, 20)), reqs)
-    opts = SolverOptions(relaxation_bound=False, lns_fraction=0.0)
+    opts = SolverOptions(relaxation_bound=False, improve_fraction=0.0)
     res = solve(p, time_limit=10, seed=0, workers=1, options=opts)
     assert res.status is Status.OPTIMAL
     assert res.objective == pytest.approx(brute_force(p))
