@@ -85,7 +85,7 @@ TIERS: dict[str, Tier] = {
         ("--policies", "before", "--horizon", "12", "--repeats", "3", "--out", "{json}", "--baseline", "{none}"),
         metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
     "city": Tier(
-        ("--quick", "--out", "{json}", "--baseline", "{none}"),
+        ("--quick", "--repeats", "3", "--out", "{json}", "--baseline", "{none}"),
         metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
 }
 
