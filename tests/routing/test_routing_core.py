@@ -215,3 +215,22 @@ def test_time_out_before_a_first_solution_is_not_called_infeasible() -> None:
     p = waste_instance(n_bins=300, seed=1)
     with pytest.raises(NoSolutionFoundError, match="not proven"):
         solve(p, time_limit=0.01)
+
+
+def test_load_independent_stop_criteria_give_identical_runs() -> None:
+    from optimize.routing.ortools_backend import OrToolsOptions
+    from optimize.routing.pyvrp_backend import PyVRPOptions
+
+    p = waste_instance(n_bins=30, n_facilities=1, n_trucks=2, seed=5, lunch=None,
+                       truck_capacity_kg=(1500, 800))
+    p = dataclasses.replace(p, unload_before_return=False)  # so that PyVRP can model it
+
+    def routes(backend: str, options: object) -> list[list[tuple[str, int]]]:
+        sol = solve(p, time_limit=60.0, seed=3, backend=backend, options=options)
+        assert check(p, sol).ok
+        return [[(v.kind, v.index) for v in r.visits] for r in sol.routes]
+
+    assert routes("pyvrp", PyVRPOptions(max_iterations=150)) == \
+        routes("pyvrp", PyVRPOptions(max_iterations=150))
+    assert routes("ortools", OrToolsOptions(solution_limit=50)) == \
+        routes("ortools", OrToolsOptions(solution_limit=50))
