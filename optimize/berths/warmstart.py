@@ -353,7 +353,7 @@ def _cheapest_insertion(
 
 def ruin_recreate(
     data: Compiled, sched: IndexSchedule, time_budget: float, seed: int,
-    target: float | None = None,
+    target: float | None = None, stall_limit: int | None = None,
 ) -> IndexSchedule:
     """Iterated ruin-and-recreate around ``sched`` (record-to-record acceptance).
 
@@ -371,7 +371,11 @@ def ruin_recreate(
     cur_total = sum(costs)
     best_total, best_seqs = cur_total, [list(s) for s in seqs]
     starts = timed(data, seqs)
+    stall, limit = 0, stall_limit if stall_limit is not None else 50 * data.n
     while time.perf_counter() < deadline and (target is None or best_total > target + 1e-9):
+        stall += 1
+        if stall > limit:
+            break
         size = int(rng.integers(4, min(data.n, 16) + 1))
         if rng.random() < 0.7 or data.m < 2:
             t = int(rng.integers(min(s for _, s in starts), max(s for _, s in starts) + 1))
@@ -407,4 +411,5 @@ def ruin_recreate(
             starts = timed(data, seqs)
             if total < best_total - 1e-9:
                 best_total, best_seqs = total, [list(s) for s in seqs]
+                stall = 0
     return timed(data, best_seqs)
