@@ -11,16 +11,19 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from numpy.typing import NDArray
+import matplotlib
 
-from simcity.experiment import Results
-from simcity.plots import Plot, safe_text, to_png
+matplotlib.use("Agg")  # offline, no display: the same backend as simcity.plots
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+
+from simcity.experiment import Results  # noqa: E402
+from simcity.plots import Plot, safe_text, to_png  # noqa: E402
 
 MapBuilder = Callable[[Results], list[Plot]]
 
@@ -66,7 +69,7 @@ def _panels(policies: Sequence[str], width: float = 4.4) -> tuple[Figure, list[A
     return fig, flat[:n]
 
 
-def _scale_bar(ax: Axes, unit: str) -> None:
+def _axis_labels(ax: Axes, unit: str) -> None:
     ax.set_xlabel(f"east ({unit})", fontsize="small")
     ax.set_ylabel(f"north ({unit})", fontsize="small")
 
@@ -144,7 +147,7 @@ def parking_map(results: Results) -> list[Plot]:
             if not k.empty:
                 ax.scatter(k["x"], k["y"], s=_sizes(k["berths"], float(data["berths"].max())), c=[BAND_COLOURS[b] for b in k["band"]], marker=marker, edgecolors="black", linewidths=0.5,
                     zorder=2)
-        _scale_bar(ax, "m")
+        _axis_labels(ax, "m")
     labels = {"below": f"below {BAND[0]:.0%}", "within": f"within {BAND[0]:.0%}–{BAND[1]:.0%}",
               "above": f"above {BAND[1]:.0%}", "no data": "closed / no data"}
     handles = [Line2D([], [], marker="s", ls="", color=c, markeredgecolor="black", label=labels[name])
@@ -211,7 +214,7 @@ def bikes_map(results: Results) -> list[Plot]:
             scatter = ax.scatter(grp["x"], grp["y"], s=_sizes(grp["capacity"], top), c=grp["empty_or_full"],
                                  cmap="YlOrRd", vmin=0.0, vmax=vmax, edgecolors=edge, linewidths=1.0,
                                  marker=marker)
-        _scale_bar(ax, "m")
+        _axis_labels(ax, "m")
     if scatter is not None:
         fig.colorbar(scatter, ax=axes, shrink=0.7, label="share of time empty or full")
     handles = [Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#C44E52", label="mostly empty"),
@@ -293,7 +296,7 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
         ax.scatter(st["x_km"], st["y_km"], s=110, marker="s", color="#222222", zorder=5)
         dp = d[d["kind"] == "depot"]
         ax.scatter(dp["x_km"], dp["y_km"], s=110, marker="^", color="#8172B2", zorder=5)
-        _scale_bar(ax, "km")
+        _axis_labels(ax, "km")
     handles = [Line2D([], [], marker="o", ls="", color="#999999", label="drop point"),
                Line2D([], [], marker="x", ls="", color="#C44E52", label="overflowed (any measured day)"),
                Line2D([], [], marker="s", ls="", color="#222222", label="transfer station"),
