@@ -198,11 +198,21 @@ class DaskBackend(Backend):
             self._client.cancel([f for f in futures if not f.done()])
 
     def close(self) -> None:
-        client = getattr(self, "_client", None)
-        if client is not None:
-            client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        import logging
+
+        # A busy machine makes workers slow to exit; the nanny then kills them and logs a
+        # warning that would only alarm the user at the end of a successful run.
+        nanny = logging.getLogger("distributed.nanny")
+        level = nanny.level
+        nanny.setLevel(logging.ERROR)
+        try:
+            client = getattr(self, "_client", None)
+            if client is not None:
+                client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        finally:
+            nanny.setLevel(level)
 
     def describe(self) -> str:
         where = "a local Dask cluster" if self.address == "local" else f"the Dask scheduler {self.address}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -77,3 +78,26 @@ def test_dask_unreachable_scheduler_is_a_clear_error() -> None:
 
     with pytest.raises(BackendError, match="cannot connect to the Dask scheduler"):
         DaskBackend("tcp://127.0.0.1:9", jobs=1, timeout=1.0)
+
+
+@pytest.mark.slow
+def test_compare_command_on_dask_matches_serial(toy_file: Path, tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed", reason="Dask is optional: pip install 'dask[distributed]'")
+    from simcity import cli
+
+    for name, extra in (("serial", []), ("dask", ["--dask", "local", "--jobs", "2"])):
+        assert cli.main(["compare", str(toy_file), "--out", str(tmp_path / name),
+                         "--work-dir", str(tmp_path / "work"), *extra]) == 0
+    a = pd.read_csv(tmp_path / "serial" / "replications.csv")
+    b = pd.read_csv(tmp_path / "dask" / "replications.csv")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_validate_checks_sweep_paths(toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from simcity import cli
+
+    toy_file.write_text(toy_file.read_text() + '\n[sweep]\n[[sweep.parameters]]\npath = "city.nope"\n'
+                        "values = [1.0]\n", encoding="utf-8")
+    assert cli.main(["validate", str(toy_file)]) == 2
+    err = capsys.readouterr().err
+    assert f"{toy_file}:" in err and "sweep.parameters.0.path" in err and "does not name a scenario value" in err
