@@ -83,14 +83,31 @@ class Tariff(StrictModel):
         return self
 
 
-class CarPark(StrictModel):
-    """An off-street car park (public, commercial, or an institution's lot shared with the public)."""
+class Facility(StrictModel):
+    """Fields every parking facility has (the base of car parks and kerb segments)."""
 
     id: str = Field(min_length=1, max_length=80, description="Unique facility id (car parks and kerb segments).")
     x: float | None = Field(default=None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
     y: float | None = Field(default=None, ge=-1e6, le=1e6, description="Northing in metres.")
     berths: int = Field(ge=0, le=100_000, description="Number of berths open to the public.")
     tariff: str = Field(min_length=1, description="Name of the tariff in city.tariffs.")
+    public_hours: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.0, 24.0)],
+        min_length=1,
+        max_length=6,
+        description="Windows [start, end] (hours of day) when the public may park; drivers must "
+        "leave by the end of the window (a window ending at 24 continues into one starting at 0).",
+    )
+
+    @model_validator(mode="after")
+    def _windows(self) -> Facility:
+        _check_windows(self.public_hours, "public_hours")
+        return self
+
+
+class CarPark(Facility):
+    """An off-street car park (public, commercial, or an institution's lot shared with the public)."""
+
     payment: Literal["pay_at_exit", "leave_first"] = Field(
         default="pay_at_exit",
         description="pay_at_exit: every car stops at an exit gate to pay (a queue can form); "
@@ -109,43 +126,14 @@ class CarPark(StrictModel):
         description="An institution's lot (机关、事业单位): open to the public only when the policy "
         "opens shared berths, and then only within public_hours.",
     )
-    public_hours: list[tuple[float, float]] = Field(
-        default_factory=lambda: [(0.0, 24.0)],
-        min_length=1,
-        max_length=6,
-        description="Windows [start, end] (hours of day) when the public may park; drivers must "
-        "leave by the end of the window (a window ending at 24 continues into one starting at 0).",
-    )
-
-    @model_validator(mode="after")
-    def _windows(self) -> CarPark:
-        _check_windows(self.public_hours, "public_hours")
-        return self
 
 
-class KerbSegment(StrictModel):
+class KerbSegment(Facility):
     """A kerbside (on-street) parking segment with a maximum stay."""
 
-    id: str = Field(min_length=1, max_length=80, description="Unique facility id (car parks and kerb segments).")
-    x: float | None = Field(default=None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
-    y: float | None = Field(default=None, ge=-1e6, le=1e6, description="Northing in metres.")
-    berths: int = Field(ge=0, le=10_000, description="Number of marked berths.")
-    tariff: str = Field(min_length=1, description="Name of the tariff in city.tariffs.")
     max_stay_hours: float = Field(
         default=2.0, gt=0, le=24, description="Maximum stay; a longer stay is an overstay that risks a ticket."
     )
-    public_hours: list[tuple[float, float]] = Field(
-        default_factory=lambda: [(0.0, 24.0)],
-        min_length=1,
-        max_length=6,
-        description="Windows [start, end] (hours of day) when parking is allowed; drivers must "
-        "leave by the end of the window.",
-    )
-
-    @model_validator(mode="after")
-    def _windows(self) -> KerbSegment:
-        _check_windows(self.public_hours, "public_hours")
-        return self
 
 
 class Duration(StrictModel):
@@ -305,7 +293,7 @@ class City(StrictModel):
         zone_ids = [z.id for z in self.zones]
         if len(zone_ids) != len(set(zone_ids)):
             raise ValueError(f"zones: duplicate ids {sorted({i for i in zone_ids if zone_ids.count(i) > 1})}")
-        groups: tuple[tuple[str, Sequence[CarPark | KerbSegment]], ...] = (
+        groups: tuple[tuple[str, Sequence[Facility]], ...] = (
             ("car_parks", self.car_parks),
             ("kerb_segments", self.kerb_segments),
         )
@@ -323,7 +311,7 @@ class City(StrictModel):
             if link.facility not in idset:
                 raise ValueError(f"walking_links.{k}.facility: unknown facility {link.facility!r}")
             linked.add(link.zone)
-        everything: list[CarPark | KerbSegment] = [*self.car_parks, *self.kerb_segments]
+        everything: list[Facility] = [*self.car_parks, *self.kerb_segments]
         placed = all(f.x is not None and f.y is not None for f in everything)
         for k, z in enumerate(self.zones):
             if z.id in linked:
