@@ -45,8 +45,8 @@ class Unit:
     tasks: tuple[Task, ...]
 
 
-def _rebuild(domain_ref: str | None, payload: bytes) -> ScenarioBase:
-    ensure_domain(domain_ref)
+def _rebuild(name: str, domain_ref: str | None, payload: bytes) -> ScenarioBase:
+    ensure_domain(name, domain_ref)
     scenario: ScenarioBase = pickle.loads(payload)
     return scenario
 
@@ -58,11 +58,12 @@ class ShippedScenario:
         self.scenario = scenario
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_unwrap, (domain_reference(self.scenario.domain), pickle.dumps(self.scenario)))
+        dom = self.scenario.domain
+        return (_unwrap, (dom.name, domain_reference(dom), pickle.dumps(self.scenario)))
 
 
-def _unwrap(domain_ref: str | None, payload: bytes) -> ShippedScenario:
-    return ShippedScenario(_rebuild(domain_ref, payload))
+def _unwrap(name: str, domain_ref: str | None, payload: bytes) -> ShippedScenario:
+    return ShippedScenario(_rebuild(name, domain_ref, payload))
 
 
 def run_unit(shipped: ShippedScenario, group: int, tasks: Sequence[Task]) -> tuple[int, list[TaskResult]]:

@@ -97,8 +97,10 @@ def domain_reference(domain: Domain) -> str | None:
     return None
 
 
-def ensure_domain(ref: str | None) -> None:
-    """In a worker: make sure the domain behind ``ref`` (see :func:`domain_reference`) is registered."""
+def ensure_domain(name: str, ref: str | None) -> None:
+    """In a worker: make sure the domain ``name`` is registered, importing ``ref`` (see
+    :func:`domain_reference`) only when the worker does not know it already (a forked worker
+    inherits the parent's registrations, including domains defined in ``__main__``)."""
     load_plugins()
-    if ref is not None:
-        load_reference(ref, where="scenario domain")
+    if ref is not None and name not in domains.available():
+        load_reference(ref, where=f"domain {name!r}")

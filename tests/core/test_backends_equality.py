@@ -101,3 +101,18 @@ def test_validate_checks_sweep_paths(toy_file: Path, capsys: pytest.CaptureFixtu
     assert cli.main(["validate", str(toy_file)]) == 2
     err = capsys.readouterr().err
     assert f"{toy_file}:" in err and "sweep.parameters.0.path" in err and "does not name a scenario value" in err
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("no_such_plugin_mod:DOMAIN", "cannot import plug-in module 'no_such_plugin_mod'"),
+    ("tests.toydomain:NOPE", "has no attribute 'NOPE'"),
+    ("tests.toydomain:TOY_TOML", "expected a simcity.domain.Domain instance, found str"),
+])
+def test_bad_plugin_is_a_clear_error(toy_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str], ref: str, message: str) -> None:
+    from simcity import cli
+
+    monkeypatch.setenv("SIMCITY_PLUGINS", ref)
+    assert cli.main(["validate", str(toy_file)]) == 2
+    err = capsys.readouterr().err
+    assert "SIMCITY_PLUGINS" in err and message in err
