@@ -151,6 +151,10 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark; 0 on success, 1 on infeasible/regression, 2 on bad input."""
     try:
+        for flag, value in (("--time-limit", args.time_limit), ("--time-per-100", args.time_per_100),
+                            ("--noise", args.noise)):
+            if value is not None and not (value > 0 or flag == "--noise" and value == 0):
+                raise BenchError(f"{flag} must be positive, got {value}")
         files = collect_instances(args.paths)
         instances = [read_instance(f) for f in files]
         baseline = load_results(args.baseline) if args.baseline else None

@@ -84,6 +84,8 @@ def test_bad_input_gives_one_line_error_and_status_2(tmp_path: Path,
     bad.write_text("NAME : bad\nTYPE : CVRP\nDIMENSION : x\n")
     assert bench.main(_args(str(bad))) == 2
     assert "bad.vrp" in capsys.readouterr().err
+    assert bench.main(_args(str(bad), "--time-limit", "0")) == 2
+    assert "--time-limit must be positive" in capsys.readouterr().err
 
 
 def test_sol_text_lists_routes_and_cost() -> None:
