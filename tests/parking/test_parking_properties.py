@@ -1,5 +1,7 @@
 """Hypothesis properties on small random cities, checked from the event trace by an independent
-checker: conservation of drivers and no facility ever above its capacity at that time of day."""
+checker: conservation of drivers (each ends parked-and-left, still parked, lost, or - only in
+the last minutes - still cruising at the horizon) and no facility ever above its capacity at
+that time of day."""
 
 from __future__ import annotations
 
@@ -114,13 +116,17 @@ def test_conservation_and_capacity(case, rep):
         kinds.setdefault(i, []).append(kind)
     assert len(kinds) == n_drawn
     fates = Counter(tuple(v) for v in kinds.values())
-    assert set(fates) <= {("arrive", "park", "leave"), ("arrive", "park"), ("arrive", "lost")}
-    left, parked, lost = (fates[("arrive", "park", "leave")], fates[("arrive", "park")],
-                          fates[("arrive", "lost")])
-    assert left + parked + lost == n_drawn
+    assert set(fates) <= {("arrive", "park", "leave"), ("arrive", "park"), ("arrive", "lost"), ("arrive",)}
+    left, parked, lost, searching = (fates[("arrive", "park", "leave")], fates[("arrive", "park")],
+                                     fates[("arrive", "lost")], fates[("arrive",)])
+    assert left + parked + lost + searching == n_drawn
+    # a driver with no outcome yet must still be cruising: it arrived within its search budget
+    # of the horizon
+    arrive_t = {i: t for k, i, t, _ in res.trace if k == "arrive"}
+    budget = city.behaviour.max_search_minutes / 60.0
+    assert all(arrive_t[i] >= horizon - budget - 1e-9 for i, v in kinds.items() if v == ["arrive"])
 
     # the metrics agree with the trace on drivers counted after warm-up
-    arrive_t = {i: t for k, i, t, _ in res.trace if k == "arrive"}
     counted = {i for i, t in arrive_t.items() if t >= warmup}
     out = DOMAIN.check_output(summarise(res))
     assert out.metrics["drivers_lost"] == sum(1 for k, i, _, _ in res.trace if k == "lost" and i in counted)
