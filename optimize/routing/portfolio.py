@@ -56,9 +56,16 @@ def solve_portfolio(
     """Run ``backends`` in parallel for ``time_limit`` seconds; return the best valid solution."""
     t0 = time.perf_counter()
     deadline = time.time() + max(0.1, time_limit - min(_MARGIN, 0.1 * time_limit))
+    notes: list[str] = []
+    if len(backends) > 1 and mp.current_process().daemon:
+        # Pool workers (e.g. a parallel experiment runner) may not start processes:
+        # run the best-suited backend alone rather than fail.
+        notes.append(f"auto: inside a daemon process, ran {backends[0]} only")
+        backends = backends[:1]
     if len(backends) == 1:
         sol = _run(problem, backends[0], deadline, seed)
-        return replace(sol, backend=f"auto:{sol.backend}", wall_time=time.perf_counter() - t0)
+        return replace(sol, backend=f"auto:{sol.backend}", wall_time=time.perf_counter() - t0,
+                       notes=tuple(notes))
     with ProcessPoolExecutor(max_workers=len(backends), mp_context=_context()) as pool:
         futures: list[Future[Solution]] = [
             pool.submit(_run, problem, b, deadline, seed) for b in backends]
@@ -69,7 +76,6 @@ def solve_portfolio(
             except BaseException as exc:  # a backend failing must not sink the others
                 outcomes.append(exc)
     best: Solution | None = None
-    notes = []
     for name, out in zip(backends, outcomes, strict=True):
         if isinstance(out, BaseException):
             notes.append(f"{name}: {type(out).__name__}: {out}")
