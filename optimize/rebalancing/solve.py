@@ -3,9 +3,9 @@
 Model
 -----
 * Each station away from its target becomes one or more *visit nodes* ("chunks" of at most
-  ``chunk`` bikes, sized 1, 2, 4, ... first so that any quantity is a sum of chunks: a van
-  can serve part of an imbalance).  A chunk's demand is
-  ``+q`` at a surplus station (pickup) and ``-q`` at a deficit station (drop-off).
+  ``chunk`` bikes, so a van can serve part of a large imbalance; with ``binary_split`` sized
+  1, 2, 4, ... first so that any quantity is a sum of chunks).  A chunk's demand is ``+q`` at
+  a surplus station (pickup) and ``-q`` at a deficit station (drop-off).
 * A ``load`` dimension accumulates these signed demands; its cumul variables live in
   ``[0, van capacity]`` and the start cumul is fixed to the van's initial load, so the load
   stays feasible at every node of the route (the one-commodity pickup-and-delivery
