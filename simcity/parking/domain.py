@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from simcity.domain import Domain, Metric, RunContext, RunOutput
-from simcity.parking.config import City, Policy
+from simcity.parking.config import City, Policy, check_policy
 from simcity.parking.model import SimResult, simulate
 
 #: occupancy band that responsive pricing aims for and ``band_share`` measures (SFpark)
@@ -90,6 +90,14 @@ def summarise(res: SimResult) -> RunOutput:
     by_entity: list[tuple[str, str, float]] = []
     for name, col in columns.items():
         by_entity += zip(lay.ids, repeat(name), col.tolist(), strict=False)
+    # per destination zone: where drivers give up and search (metric names say "zone_")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zone_columns = {
+            "zone_lost_share": np.where(res.zone_counted > 0, res.zone_lost / res.zone_counted, np.nan),
+            "zone_search_min": np.where(res.zone_counted > 0, res.zone_search_h * 60.0 / res.zone_counted, np.nan),
+        }
+    for name, col in zone_columns.items():
+        by_entity += zip(res.zone_ids, repeat(name), col.tolist(), strict=False)
     city_area = res.hour_area.sum(axis=0)
     city_cap = res.hour_cap.sum(axis=0)
     shown = [h for h in range(H) if stat[h]]  # hours of the statistics window
@@ -119,6 +127,10 @@ class ParkingDomain(Domain):
     Policy: ClassVar[type[Policy]] = Policy
     metrics: ClassVar[tuple[Metric, ...]] = METRICS
     time_plots: ClassVar[tuple[str, ...]] = ("occupancy", "lost", "price_shift")
+
+    def validate_policy(self, city: Any, policy: Any) -> list[str]:
+        """Policy keys that do not fit the city (unknown facility or tariff, review period)."""
+        return check_policy(city, policy)
 
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
         """Simulate one replication of ``policy`` on ``city`` (see :mod:`simcity.parking.model`)."""

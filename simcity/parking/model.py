@@ -340,6 +340,10 @@ class SimResult:
     lost: int
     search_h: float  # summed over counted drivers
     cruise_m: float
+    zone_ids: list[str]
+    zone_counted: np.ndarray  # (Z,) drivers arriving after warm-up, by destination zone
+    zone_lost: np.ndarray  # (Z,)
+    zone_search_h: np.ndarray  # (Z,)
     trace: list[tuple[Any, ...]] | None = field(default=None)
 
 
@@ -411,6 +415,8 @@ def simulate(
     exit_wait = [0.0] * F
     exits = [0] * F
     acc = {"lost": 0, "search": 0.0, "cruise": 0.0}
+    zone_lost = [0] * Z
+    zone_search = [0.0] * Z
     lost_by_hour = np.zeros(max(H, 1), dtype=np.int64)
 
     berths = lay.berths.tolist()
@@ -593,6 +599,7 @@ def simulate(
                 if searched:
                     acc["search"] += searched
                     acc["cruise"] += cruised
+                    zone_search[z] += searched
             # Gates are SimPy resources (they hold queues).  To keep per-event work small a
             # driver only suspends on a lane request when it is not granted at once, and the
             # lane is handed back by a timer callback after the service time instead of by
@@ -643,6 +650,8 @@ def simulate(
             acc["search"] += searched
             acc["cruise"] += cruised
             lost_by_hour[int(t_arr)] += 1
+            zone_lost[z] += 1
+            zone_search[z] += searched
 
     # --- the arrival process, which also refreshes information every period
     times = arr.time.tolist()
@@ -734,5 +743,9 @@ def simulate(
         lost=int(acc["lost"]),
         search_h=float(acc["search"]),
         cruise_m=float(acc["cruise"]),
+        zone_ids=[zz.id for zz in city.zones],
+        zone_counted=np.bincount(arr.zone[arr.time >= warm], minlength=Z).astype(float),
+        zone_lost=np.asarray(zone_lost, dtype=float),
+        zone_search_h=np.asarray(zone_search),
         trace=log,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -131,6 +132,9 @@ def test_conservation_and_capacity(case, rep):
     out = DOMAIN.check_output(summarise(res))
     assert out.metrics["drivers_lost"] == sum(1 for k, i, _, _ in res.trace if k == "lost" and i in counted)
     assert out.metrics["sessions"] == sum(1 for k, i, _, _ in res.trace if k == "park" and i in counted)
+    zone_lost = sum(v * res.zone_counted[n] for n, (e, m, v) in enumerate(
+        r for r in out.by_entity if r[1] == "zone_lost_share") if res.zone_counted[n] > 0)
+    assert zone_lost == pytest.approx(out.metrics["drivers_lost"])
 
     # capacity: sweep events and window boundaries in time order (times rounded to absorb the
     # floating-point residue of t + (close - t)); after everything at an instant, occupancy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,6 +84,7 @@ def test_exact_trace_two_car_parks():
     ent = {(e, k): v for e, k, v in out.by_entity}
     assert ent[("A", "sessions")] == 2 and ent[("B", "sessions")] == 2
     assert ent[("A", "exit_wait_s")] == pytest.approx(54.0)  # 108 s over A's two exits
+    assert ent[("Z", "zone_search_min")] == pytest.approx(0.5) and ent[("Z", "zone_lost_share")] == 0.0
 
 
 def test_recent_refusals_steer_drivers_away():
@@ -182,3 +184,15 @@ def test_policy_cross_check_names_the_problem():
     assert any(e.startswith("responsive_pricing.period_hours") for e in errs)
     with pytest.raises(ValueError, match="add_berths.NOPE"):
         DOMAIN.run(city, pol, RunContext(2.0, 0.0, Streams(0, 0), 0))
+
+
+def test_scenario_loader_reports_policy_problems_with_lines():
+    from simcity.scenario import ScenarioError, parse_scenario_text
+
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "parking_liangxi.toml").read_text(encoding="utf-8")
+    bad = text.replace("P08 = 130", "P99 = 130")
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario_text(bad, source="lx.toml")
+    (problem,) = err.value.problems
+    assert problem.path.endswith("add_berths.P99") and "unknown facility id 'P99'" in problem.message
+    assert problem.line is not None and "P99 = 130" in bad.splitlines()[problem.line - 1]
