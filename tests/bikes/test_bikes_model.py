@@ -173,3 +173,24 @@ def test_fleet_size_scales_stocks_exactly() -> None:
     assert DOMAIN.validate_policy(city, too_many) == [
         f"fleet_size: {int(net.capacity.sum()) + 1} bikes do not fit in the city's {int(net.capacity.sum())} docks"]
     assert DOMAIN.validate_policy(city, Policy.model_validate(dict(name="y", fleet_size=5))) == []
+
+
+def test_every_route_planned_during_a_run_passes_the_checker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import optimize.rebalancing as rb
+    import simcity.bikes.rebalancing as policy_mod
+
+    seen: list[rb.CheckResult] = []
+
+    def checked_solve(problem: rb.RebalancingProblem, params: rb.SolveParams | None = None) -> rb.Plan:
+        plan = rb.solve(problem, params)
+        seen.append(rb.check_plan(problem, plan))
+        return plan
+
+    monkeypatch.setattr(policy_mod, "solve", checked_solve)
+    city = _random_city(8, 30, True)
+    pol = Policy.model_validate(dict(name="dyn", overnight="dissatisfaction", daytime="dynamic", vans=3,
+                                     replan_interval_min=60.0, fleet_size=int(build_network(city).fleet * 0.7)))
+    simulate(city, pol, RunContext(24.0, 0.0, Streams(2, 0), 0))
+    assert len(seen) > 20
+    assert all(r.ok for r in seen), [r.errors for r in seen if not r.ok][:3]
+    assert sum(r.imbalance_reduced for r in seen) > 0
