@@ -482,9 +482,12 @@ def simulate(
     valid = lay.opts >= 0
     safe_opts = np.where(valid, lay.opts, 0)
     # mean cruise time from one option of the zone to another: the cost of one refusal
-    kk = max(K, 1)
-    off_diag = lay.cruise_m.sum(axis=(1, 2)) - np.einsum("zii->z", lay.cruise_m)
-    mean_cruise_h = off_diag / max(kk * (kk - 1), 1) / cruise_speed  # (Z,)
+    pair = valid[:, :, None] & valid[:, None, :] & ~np.eye(K, dtype=bool)[None, :, :]
+    n_pairs = pair.sum(axis=(1, 2))
+    mean_cruise_m = np.where(
+        n_pairs > 0, (lay.cruise_m * pair).sum(axis=(1, 2)) / np.maximum(n_pairs, 1), beh.min_cruise_m
+    )
+    mean_cruise_h = mean_cruise_m / cruise_speed  # (Z,)
     vot = np.array([p.value_of_time_per_hour for p in purposes])
     mean_stay = np.array([p.duration.mean_hours for p in purposes])
     # expected kerbside fine per purpose and facility (policy-dependent via enforcement)
@@ -684,7 +687,8 @@ def simulate(
         refused[:] = [0] * F
         if int(t0) < H and abs(t0 - round(t0)) < 1e-9:
             hour_shift[:, int(round(t0))] = shift_arr
-        return cost_matrix(shift_arr, share, np.asarray(cap_now) > 0)
+        # open at some time in the coming period (a driver arriving while it is closed skips it)
+        return cost_matrix(shift_arr, share, period_caps[:, min(q, n_periods - 1)] > 0)
 
     def arrival_process() -> Any:
         for q in range(n_periods):
