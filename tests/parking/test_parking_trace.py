@@ -196,3 +196,30 @@ def test_scenario_loader_reports_policy_problems_with_lines():
     (problem,) = err.value.problems
     assert problem.path.endswith("add_berths.P99") and "unknown facility id 'P99'" in problem.message
     assert problem.line is not None and "P99 = 130" in bad.splitlines()[problem.line - 1]
+
+
+def test_walking_links_instead_of_coordinates():
+    # no coordinates at all: the zone reaches A at 600 m and B at 100 m; C is beyond max_walk
+    city = City.model_validate({
+        "tariffs": {"t": {"tiers": [{"rate_per_hour": 2.0}]}},
+        "car_parks": [{"id": n, "berths": 1, "tariff": "t", "entry_gates": 0, "payment": "leave_first"}
+                      for n in ("A", "B", "C")],
+        "zones": [{"id": "Z", "arrivals_per_day": 1.0}],
+        "walking_links": [{"zone": "Z", "facility": "A", "metres": 600.0},
+                          {"zone": "Z", "facility": "B", "metres": 100.0},
+                          {"zone": "Z", "facility": "C", "metres": 5000.0}],
+        "demand": {"purposes": [{"name": "all", "share": 1.0, "value_of_time_per_hour": 30.0,
+                                 "duration": {"kind": "fixed", "mean_hours": 1.0}}]},
+        "behaviour": {"logit_scale": 1e6, "max_walk_m": 800.0, "cruise_speed_kmh": 42.0, "min_cruise_m": 0.0},
+    })
+    arr = hand_arrivals([1.0, 1.2, 1.4], [3.0, 3.0, 3.0])
+    arr.gumbel = np.zeros((3, 3))
+    res = simulate(city, Policy(name="p"), 5.0, 0.0, Streams(0, 0), arrivals=arr, trace=True)
+    assert res.trace is not None
+    parks = [(i, f, round(t, 9)) for k, i, t, f in res.trace if k == "park"]
+    # B first (nearer), then A after a cruise estimated via the zone (100 + 600 m at 42 km/h = 1 min)
+    assert parks == [(0, 1, 1.0), (1, 0, round(1.2 + MIN, 9))]
+    assert res.lost == 1  # C is out of walking range, so the third driver has nowhere to go
+    assert res.walk_sum.tolist() == [600.0, 100.0, 0.0]
+    with pytest.raises(ValueError, match="neither coordinates nor walking_links"):
+        City.model_validate({**city.model_dump(), "walking_links": []})
