@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -311,7 +312,9 @@ class SweepResults:
                     col = self.points[param].to_numpy()
                     for v in np.unique(col):
                         idx = np.flatnonzero(col == v)
-                        per_rep = np.nanmean(cube[:, idx], axis=1) if cube.size else np.array([])
+                        with warnings.catch_warnings():  # a replication undefined at every point: nan
+                            warnings.simplefilter("ignore", RuntimeWarning)
+                            per_rep = np.nanmean(cube[:, idx], axis=1) if cube.size else np.array([])
                         ci = mean_ci(per_rep, level)
                         rows.append((param, float(v), pol, metric, len(idx), ci.n, ci.mean, ci.low, ci.high))
         return pd.DataFrame(rows, columns=["parameter", "value", "policy", "metric", "points", "n",
