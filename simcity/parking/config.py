@@ -10,10 +10,11 @@ Units: distances in metres, times in hours unless the field name says otherwise 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from simcity.domain import PolicyBase, StrictModel
 
@@ -30,6 +31,12 @@ def _check_windows(windows: list[tuple[float, float]], where: str) -> None:
     for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False):
         if s2 < e1:
             raise ValueError(f"{where}: windows {spans} overlap")
+
+
+def _check_profile(values: list[float] | None) -> list[float] | None:
+    if values is not None and (not all(math.isfinite(v) and v >= 0 for v in values) or sum(values) <= 0):
+        raise ValueError("needs 24 finite non-negative values, not all zero")
+    return values
 
 
 class TariffTier(StrictModel):
@@ -165,12 +172,7 @@ class Purpose(StrictModel):
         gt=0, le=10_000, description="Money value of one hour of walking or searching (yuan/h)."
     )
 
-    @model_validator(mode="after")
-    def _profile(self) -> Purpose:
-        if self.hourly_profile is not None:
-            if min(self.hourly_profile) < 0 or sum(self.hourly_profile) <= 0:
-                raise ValueError("hourly_profile: needs 24 non-negative values, not all zero")
-        return self
+    _profile = field_validator("hourly_profile")(_check_profile)
 
 
 class Zone(StrictModel):
@@ -203,10 +205,10 @@ class Demand(StrictModel):
     )
     purposes: list[Purpose] = Field(min_length=1, max_length=20, description="Trip purposes.")
 
+    _profile = field_validator("hourly_profile")(_check_profile)
+
     @model_validator(mode="after")
     def _check(self) -> Demand:
-        if min(self.hourly_profile) < 0 or sum(self.hourly_profile) <= 0:
-            raise ValueError("hourly_profile: needs 24 non-negative values, not all zero")
         names = [p.name for p in self.purposes]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
