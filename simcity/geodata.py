@@ -104,20 +104,24 @@ def _number(text: Any) -> float | None:
         return None
 
 
+def _found(raw: Any) -> str:
+    return "an empty cell" if raw is None or (isinstance(raw, str) and not raw.strip()) else repr(raw)
+
+
 def _check_lonlat(where: str, lon_col: str, lat_col: str, lon_raw: Any, lat_raw: Any,
                   problems: list[DataProblem]) -> tuple[float, float] | None:
     lon, lat = _number(lon_raw), _number(lat_raw)
     ok = True
     if lon is None or not math.isfinite(lon) or not -180 <= lon <= 180:
         problems.append(DataProblem(where, lon_col, f"expected a longitude in degrees between -180 and "
-                                                    f"180, found {lon_raw!r}"))
+                                                    f"180, found {_found(lon_raw)}"))
         ok = False
     if lat is None or not math.isfinite(lat) or not -90 <= lat <= 90:
         hint = ""
         if lat is not None and lon is not None and -90 <= lon <= 90 and -180 <= lat <= 180:
             hint = " (are the longitude and latitude columns swapped?)"
         problems.append(DataProblem(where, lat_col, f"expected a latitude in degrees between -90 and "
-                                                    f"90, found {lat_raw!r}{hint}"))
+                                                    f"90, found {_found(lat_raw)}{hint}"))
         ok = False
     return (lon, lat) if ok and lon is not None and lat is not None else None
 

@@ -140,6 +140,7 @@ def test_csv_accepts_bom_blank_lines_aliases_and_json_cells(tmp_path: Path) -> N
     ("id,lon,lat,capacity\ns1,31.3,120.6,5\n", r"line 2, column 'lat': .* \(are the longitude and latitude "
                                                r"columns swapped\?\)"),
     ("id,lon,lat,capacity\ns1,east,31.3,5\n", r"line 2, column 'lon': expected a longitude .* found 'east'"),
+    ("id,lon,lat,capacity\ns1,120.6,,5\n", r"line 2, column 'lat': expected a latitude .* found an empty cell"),
     ("id,lon,lat,capacity\ns1,120.6,31.3,0\n", r"line 2, column 'capacity': Input should be greater than or "
                                                r"equal to 1, found '0'"),
     ("id,lon,lat\ns1,120.6,31.3\n", r"line 2, column 'capacity': required column is missing or empty"),
