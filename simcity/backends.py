@@ -25,6 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -66,16 +67,28 @@ def _unwrap(name: str, domain_ref: str | None, payload: bytes) -> ShippedScenari
     return ShippedScenario(_rebuild(name, domain_ref, payload))
 
 
-def run_unit(shipped: ShippedScenario, group: int, tasks: Sequence[Task]) -> tuple[int, list[TaskResult]]:
-    """Run one work unit (executed in the worker)."""
-    return group, [run_task(shipped.scenario, t) for t in tasks]
+def run_unit(shipped: ShippedScenario, group: int, tasks: Sequence[Task],
+             folder: str | None = None) -> tuple[int, list[TaskResult]]:
+    """Run one work unit (executed in the worker).  With ``folder`` (a work folder of
+    :mod:`simcity.store` on this machine), each task is persisted the moment it finishes, so a
+    killed run loses no finished task even when its unit had not completed."""
+    from simcity.store import write_result
+
+    out = []
+    for t in tasks:
+        r = run_task(shipped.scenario, t)
+        if folder is not None:
+            write_result(Path(folder), r)
+        out.append(r)
+    return group, out
 
 
-def make_units(task_lists: Sequence[Sequence[Task]], workers: int) -> list[Unit]:
+def make_units(task_lists: Sequence[Sequence[Task]], workers: int, batch: bool = True) -> list[Unit]:
     """Split every scenario's tasks into units: about four per worker overall, so the load
-    balances and progress stays lively while the scenario is not shipped per task."""
+    balances and progress stays lively while the scenario is not shipped per task
+    (``batch=False``: one task per unit)."""
     total = sum(len(t) for t in task_lists)
-    size = max(1, math.ceil(total / (max(1, workers) * 4)))
+    size = max(1, math.ceil(total / (max(1, workers) * 4))) if batch else 1
     units = []
     for g, tasks in enumerate(task_lists):
         for i in range(0, len(tasks), size):
@@ -88,10 +101,15 @@ class Backend(ABC):
 
     #: how many tasks run at once (for sizing units)
     workers: int = 1
+    #: whether several tasks may share a unit: only when the workers can persist each task
+    #: as it finishes (they share this machine's file system)
+    batch: bool = True
 
     @abstractmethod
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
-        """Yield ``(group, results)`` per unit as units complete."""
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
+            folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
+        """Yield ``(group, results)`` per unit as units complete; ``folders[g]`` is the work
+        folder where a worker on this machine may persist the tasks of ``scenarios[g]``."""
 
     def close(self) -> None:
         """Release workers (nothing by default)."""
@@ -112,7 +130,8 @@ class Backend(ABC):
 class SerialBackend(Backend):
     """Run in this process, one task after another."""
 
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
+            folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
         for u in units:
             for t in u.tasks:  # one task at a time, so each is persisted as soon as it finishes
                 yield u.group, [run_task(scenarios[u.group], t)]
@@ -139,10 +158,12 @@ class ProcessBackend(Backend):
         ctx = multiprocessing.get_context(start_method) if start_method else None
         self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
 
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
+            folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
         shipped = [ShippedScenario(s) for s in scenarios]
+        where = list(folders) if folders is not None else [None] * len(scenarios)
         pending: set[Future[tuple[int, list[TaskResult]]]] = {
-            self._pool.submit(run_unit, shipped[u.group], u.group, u.tasks) for u in units
+            self._pool.submit(run_unit, shipped[u.group], u.group, u.tasks, where[u.group]) for u in units
         }
         try:
             while pending:
@@ -164,6 +185,8 @@ class DaskBackend(Backend):
     """Dask distributed: ``address="local"`` starts a ``LocalCluster`` of ``jobs`` single-threaded
     worker processes; any other address connects to a running scheduler (waiting at most
     ``timeout`` seconds for it)."""
+
+    batch = False
 
     def __init__(self, address: str = "local", jobs: int = 1, timeout: float = 10.0) -> None:
         try:
@@ -187,7 +210,9 @@ class DaskBackend(Backend):
         info = self._client.scheduler_info()
         self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
 
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
+            folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
+        # workers may be on other machines: each unit is one task, persisted by the caller
         from dask.distributed import as_completed
 
         shipped = [ShippedScenario(s) for s in scenarios]

@@ -108,12 +108,14 @@ def execute_many(
     progress: bool | None = None,
     desc: str = "",
     done: int = 0,
+    folders: Sequence[str | None] | None = None,
 ) -> list[list[TaskResult]]:
     """Run the tasks of several scenarios (e.g. the design points of a sweep) together.
 
     ``task_lists[g]`` are the tasks of ``scenarios[g]``; ``on_result(g, result)`` is called in
     this process as each task finishes.  ``backend`` defaults to processes when ``jobs`` > 1.
     ``done`` counts tasks finished earlier (for the progress bar of a resumed run).
+    ``folders[g]`` is where local workers persist tasks of ``scenarios[g]`` as they finish.
     Returns the results per scenario, sorted by (policy, replication).
     """
     from tqdm import tqdm
@@ -129,7 +131,7 @@ def execute_many(
     own = backend is None
     # one task gains nothing from a pool
     be = make_backend(jobs if total > 1 else 1) if backend is None else backend
-    stream = be.run(scenarios, make_units(task_lists, be.workers))
+    stream = be.run(scenarios, make_units(task_lists, be.workers, be.batch), folders)
     try:
         for g, results in stream:
             for r in results:
@@ -181,7 +183,7 @@ def run_persisted(
         on_result(g, r)
 
     new = execute_many(scenarios, todo, jobs=jobs, backend=backend, progress=progress, on_result=persist,
-                       desc=desc, done=sum(len(f) for f in found))
+                       desc=desc, done=sum(len(f) for f in found), folders=[str(st.path) for st in stores])
     out = []
     for f, n in zip(found, new, strict=True):
         merged = list(f.values()) + n

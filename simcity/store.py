@@ -77,6 +77,17 @@ def _decode(doc: dict[str, Any]) -> TaskResult:
     return TaskResult(Task(int(doc["policy_index"]), int(doc["replication"])), out, float(doc["seconds"]))
 
 
+def task_file(folder: Path, task: Task) -> Path:
+    """The file of ``task`` in the work folder ``folder``."""
+    return folder / f"p{task.policy_index:03d}-r{task.replication:06d}.json"
+
+
+def write_result(folder: Path, result: TaskResult) -> None:
+    """Persist one finished task in the work folder ``folder`` (atomically; also called by
+    local worker processes the moment a task finishes)."""
+    atomic_write_json(task_file(folder, result.task), _encode(result))
+
+
 class TaskStore:
     """The work folder of one (resolved) scenario; see the module docstring.
 
@@ -93,12 +104,9 @@ class TaskStore:
         self.path = Path(root) / f"{_slug(scenario.name)}-{self.key}"
         self._policies = scenario.policy_names
 
-    def _file(self, task: Task) -> Path:
-        return self.path / f"p{task.policy_index:03d}-r{task.replication:06d}.json"
-
     def save(self, result: TaskResult) -> None:
         """Persist one finished task (atomically)."""
-        atomic_write_json(self._file(result.task), _encode(result))
+        write_result(self.path, result)
 
     def load(self, tasks: Iterable[Task] | None = None) -> dict[Task, TaskResult]:
         """The finished tasks found in the folder (restricted to ``tasks`` when given).

@@ -15,9 +15,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simcity.backends import Backend, SerialBackend, Unit
+from simcity.backends import Backend, ProcessBackend, SerialBackend, Unit, make_units
 from simcity.domain import RunOutput
-from simcity.experiment import Task, TaskResult, all_tasks, compare, count_finished, run_persisted
+from simcity.experiment import (
+    Task,
+    TaskResult,
+    all_tasks,
+    compare,
+    count_finished,
+    execute_many,
+    run_persisted,
+)
 from simcity.scenario import ScenarioBase, parse_scenario_text
 from simcity.store import TaskStore, atomic_folder, scenario_key
 from simcity.sweep import run_sweep
@@ -92,7 +100,8 @@ class StopAfter(Backend):
     def __init__(self, n: int) -> None:
         self.n = n
 
-    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
+    def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
+            folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
         for i, item in enumerate(SerialBackend().run(scenarios, units)):
             if i == self.n:
                 raise KeyboardInterrupt
@@ -114,7 +123,8 @@ values = [2.0, 3.0, 5.0]
     ran: list[Task] = []
 
     class Counting(SerialBackend):
-        def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit]) -> Generator[tuple[int, list[TaskResult]], None, None]:
+        def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
+                folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
             for g, res in super().run(scenarios, units):
                 ran.extend(r.task for r in res)
                 yield g, res
@@ -123,6 +133,19 @@ values = [2.0, 3.0, 5.0]
     assert len(ran) == 3 * 3 * 3 - 11
     fresh = run_sweep(sc, backend=SerialBackend())
     pd.testing.assert_frame_equal(resumed.table, fresh.table)
+
+
+def test_pool_workers_persist_each_task_as_it_finishes(tmp_path: Path) -> None:
+    # Units batch several tasks; the worker writes each task's file itself, so a unit that is
+    # killed half-way has still saved the tasks it finished (the parent gets nothing back here).
+    sc = parse_scenario_text(TOY_TOML)
+    store = TaskStore(sc, tmp_path)
+    with ProcessBackend(2) as be:
+        [res] = execute_many([sc], [all_tasks(sc)], backend=be, folders=[str(store.path)])
+    assert be.batch and max(len(u.tasks) for u in make_units([all_tasks(sc)], 2)) > 1
+    loaded = store.load()
+    assert set(loaded) == {r.task for r in res} and len(res) == 18
+    assert all(loaded[r.task].output.metrics == r.output.metrics for r in res)
 
 
 def test_store_round_trips_outputs_exactly(tmp_path: Path) -> None:
