@@ -209,6 +209,11 @@ class Routing(StrictModel):
         description="OR-Tools metaheuristic name; GREEDY_DESCENT stops at a local optimum, which "
         "makes plans independent of machine speed when it converges within the budget.",
     )
+    load_margin: float = Field(
+        default=0.1, ge=0, le=0.9,
+        description="Share of each compartment kept free when planning, for loads above the "
+        "forecast (fewer unplanned trips to a station).",
+    )
     end_at: Literal["depot", "station"] = Field(
         default="depot",
         description="Where planned routes end: at the depot (after a last unload), or at the "

@@ -183,7 +183,7 @@ class Planner:
                     continue
                 fleets = [(f, per_fleet[f][z]) for f in g.fleets if per_fleet[f][z] > 0]
                 if not fleets:
-                    plan.planned_skips += int(pts.size)
+                    plan.planned_skips += int(req[pts].sum())
                     continue
                 budget = max(self.city.routing.min_call_s,
                              self.city.routing.time_limit_s * pts.size / n_all)
@@ -247,7 +247,9 @@ class Planner:
         speed = city.roads.speed_kmh
         for f, count in fleets:
             fl = city.fleets[f]
-            cap = tuple(int(fl.capacity_t[fl.categories.index(lay.categories[c])] * 1000) for c in cats)
+            keep = 1.0 - city.routing.load_margin
+            cap = tuple(int(fl.capacity_t[fl.categories.index(lay.categories[c])] * 1000 * keep)
+                        for c in cats)
             # a stop's predicted load above a compartment is clipped: the truck will reload mid-stop
             dep = n + len(st_locs) + dep_ids.index(self.depot_index[fl.depot])
             s0 = int(round(fl.shift_start_h * 3600))
@@ -296,9 +298,10 @@ class Planner:
             plan.limit_hit += 1
         if sol is None:
             # no route found in the budget: nothing is collected in this part today
-            plan.planned_skips += n
+            plan.planned_skips += int(req[pts].sum())
             return
-        plan.planned_skips += len(sol.skipped)
+        # optional stops the solver left out are its decision; count only must-visit points
+        plan.planned_skips += sum(1 for i in sol.skipped if req[pts[i]])
         fleet_of_type = [f for f, _ in fleets]
         for r in sol.routes:
             legs = []

@@ -70,7 +70,8 @@ def select(
     to_visit
         Expected drops between planning time and the middle of the shift (t).
     next_round
-        Expected drops between planning time and the same time tomorrow (t).
+        Expected drops between planning time and the latest time tomorrow's round may reach
+        the point (the end of tomorrow's shift), in t.
     """
     has = layout.has_bin
     cap = layout.cap
@@ -99,6 +100,8 @@ def select(
             c = layout.categories.index(cat)
             required[c] = True
             optional[c] = False
+            if policy.selection == "fixed":
+                expected[c] = np.minimum(layout.mean[c], cap[c])
     required &= has
     optional &= has
     return Selection(required=required, optional=optional, penalty=penalty, expected_load=expected)

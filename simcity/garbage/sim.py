@@ -137,6 +137,7 @@ class GarbageSim:
         self.hour_samples = np.zeros(24)
         self.plan_h = min(f.shift_start_h for f in city.fleets)
         self.half_shift_h = float(np.mean([f.shift_hours for f in city.fleets])) / 2
+        self.round_h = max(f.shift_start_h + f.shift_hours for f in city.fleets) - self.plan_h
         self._truck_serial = 0
 
     # ------------------------------------------------------------------ helpers
@@ -224,7 +225,8 @@ class GarbageSim:
                 yield env.timeout(t - env.now)
             now = env.now
             to_visit = self.lay.mean * self.expected_fraction(now, now + self.half_shift_h)
-            next_round = self.lay.mean * self.expected_fraction(now, now + 24.0)
+            # a point not visited today may be reached as late as the end of tomorrow's shift
+            next_round = self.lay.mean * self.expected_fraction(now, now + 24.0 + self.round_h)
             sel = select(self.city, self.policy, self.lay, d, self.content.copy(), to_visit, next_round)
             seed = self.ctx.streams.integer_seed(f"routing-day-{d}")
             plan = self.planner.plan_day(d, sel, seed)
