@@ -147,6 +147,63 @@ def _sequence_cost(data: Compiled, k: int, seq: list[int]) -> float | None:
     return total
 
 
+def _insertion_costs(data: Compiled, k: int, seq: list[int], i: int) -> list[float | None]:
+    """Cost of berth ``k`` with ``i`` inserted at each position ``q`` of ``seq`` (``None`` =
+    infeasible).
+
+    The prefix before ``q`` is timed once; behind ``i`` the walk stops as soon as a request
+    starts where it did before, since everything after it is then unchanged — on berths
+    with idle gaps this is most of the sequence.
+    """
+    handling, release, limit = data.handling, data.release, data.limit
+    n_seq = len(seq)
+    ends = [-(1 << 62)] * (n_seq + 1)
+    pcost = [0.0] * (n_seq + 1)
+    starts = [0] * n_seq
+    feasible_prefix = n_seq
+    t = -(1 << 62)
+    for p, j in enumerate(seq):
+        st = max(release[j][k], t)
+        starts[p] = st
+        t = st + handling[j][k]  # type: ignore[operator]
+        lim = limit[j][k]
+        if lim is not None and t > lim and feasible_prefix == n_seq:
+            feasible_prefix = p
+        ends[p + 1] = t
+        pcost[p + 1] = pcost[p] + data.cost(j, t)
+    if feasible_prefix < n_seq:
+        # inserting only delays the others, so an infeasible sequence stays infeasible
+        return [None] * (n_seq + 1)
+    scost = [0.0] * (n_seq + 1)
+    for p in range(n_seq - 1, -1, -1):
+        scost[p] = scost[p + 1] + (pcost[p + 1] - pcost[p])
+    hi = handling[i][k]
+    assert hi is not None
+    lim_i = limit[i][k]
+    out: list[float | None] = []
+    for q in range(n_seq + 1):
+        t = max(release[i][k], ends[q]) + hi
+        if lim_i is not None and t > lim_i:
+            out.append(None)
+            continue
+        c = pcost[q] + data.cost(i, t)
+        ok = True
+        for p in range(q, n_seq):
+            j = seq[p]
+            st = max(release[j][k], t)
+            if st == starts[p]:
+                c += scost[p]
+                break
+            t = st + handling[j][k]  # type: ignore[operator]
+            lim = limit[j][k]
+            if lim is not None and t > lim:
+                ok = False
+                break
+            c += data.cost(j, t)
+        out.append(c if ok else None)
+    return out
+
+
 def sequences(data: Compiled, sched: IndexSchedule) -> list[list[int]]:
     """Per berth, its requests in order of start."""
     seqs: list[list[int]] = [[] for _ in range(data.m)]
@@ -199,8 +256,7 @@ def local_search(data: Compiled, sched: IndexSchedule, time_budget: float = 2.0)
             for kk in allowed[i]:
                 seq = rest if kk == k else seqs[kk]
                 other = rest_cost if kk == k else costs[kk]
-                for q in range(len(seq) + 1):
-                    c = _sequence_cost(data, kk, seq[:q] + [i] + seq[q:])
+                for q, c in enumerate(_insertion_costs(data, kk, seq, i)):
                     if c is None:
                         continue
                     gain = base - c if kk == k else base + other - c - rest_cost
@@ -340,9 +396,7 @@ def _cheapest_insertion(
     for k in range(data.m):
         if data.handling[i][k] is None or not data.fits(i, k):
             continue
-        seq = seqs[k]
-        for q in range(len(seq) + 1):
-            c = _sequence_cost(data, k, seq[:q] + [i] + seq[q:])
+        for q, c in enumerate(_insertion_costs(data, k, seqs[k], i)):
             if c is None:
                 continue
             add = c - costs[k]
@@ -376,7 +430,7 @@ def ruin_recreate(
         stall += 1
         if stall > limit:
             break
-        size = int(rng.integers(4, min(data.n, 16) + 1))
+        size = int(rng.integers(min(4, data.n), min(data.n, 16) + 1))
         if rng.random() < 0.7 or data.m < 2:
             t = int(rng.integers(min(s for _, s in starts), max(s for _, s in starts) + 1))
             removed = sorted(range(data.n), key=lambda i: (abs(starts[i][1] - t), i))[:size]

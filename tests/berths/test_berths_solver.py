@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ def brute_force(p: BerthProblem) -> float | None:
     early as its order allows (an optimal schedule can be left-shifted to that form)."""
     berths = {b.id: b for b in p.berths}
 
-    @lru_cache(maxsize=None)
+    @cache
     def best_on(bid: str, members: frozenset[int]) -> float | None:
         b = berths[bid]
         best = None

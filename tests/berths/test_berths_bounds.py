@@ -1,0 +1,123 @@
+"""Validity of the lower bounds and of the heuristics' bookkeeping on random small problems.
+
+The optimum comes from an exhaustive search written here from the problem statement; a
+bound above it, or a heuristic whose cost disagrees with the checker, is a bug.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimize.berths import Berth, BerthProblem, Request, check_schedule
+from optimize.berths._data import compile_problem
+from optimize.berths.bounds import mean_busy_time_bound, time_indexed_bound
+from optimize.berths.cpsat import to_assignments
+from optimize.berths.rules import berth_chains, conform_to_rules, dominance_pairs
+from optimize.berths.warmstart import (
+    _insertion_costs,
+    _sequence_cost,
+    dispatch,
+    greedy,
+    local_search,
+    ruin_recreate,
+    schedule_cost,
+)
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> BerthProblem:
+    m = draw(st.integers(1, 3))
+    berths = tuple(Berth(f"b{k}", draw(st.integers(0, 4)),
+                         draw(st.one_of(st.none(), st.integers(40, 80)))) for k in range(m))
+    reqs = []
+    for i in range(draw(st.integers(1, 6))):
+        allowed = draw(st.lists(st.sampled_from([b.id for b in berths]), min_size=1, unique=True))
+        soft = draw(st.booleans())
+        latest = draw(st.one_of(st.none(), st.integers(15, 60)))
+        reqs.append(Request(
+            f"r{i}", draw(st.integers(0, 15)), {b: draw(st.integers(1, 10)) for b in allowed},
+            weight=float(draw(st.integers(0, 3))), latest_completion=latest,
+            lateness_penalty=float(draw(st.integers(0, 4))) if soft and latest is not None else None))
+    return BerthProblem(berths, tuple(reqs))
+
+
+def optimum(p: BerthProblem) -> float | None:
+    """Exhaustive: every berth assignment, every order per berth, earliest start times."""
+    data = compile_problem(p)
+    best = None
+    choices = [[k for k in range(data.m) if data.handling[i][k] is not None] for i in range(data.n)]
+    for assign in itertools.product(*choices):
+        total = 0.0
+        for k in range(data.m):
+            members = [i for i, a in enumerate(assign) if a == k]
+            costs = []
+            for perm in itertools.permutations(members):
+                t, c = p.berths[k].open, 0.0
+                for i in perm:
+                    r = p.requests[i]
+                    t = max(t, r.arrival) + r.handling[p.berths[k].id]
+                    close = p.berths[k].close
+                    if (close is not None and t > close) or (r.hard_deadline is not None
+                                                             and t > r.hard_deadline):
+                        c = float("inf")
+                        break
+                    c += r.weight * (t - r.arrival)
+                    if r.lateness_penalty is not None and r.latest_completion is not None:
+                        c += r.lateness_penalty * max(0, t - r.latest_completion)
+                costs.append(c)
+            total += min(costs) if costs else 0.0
+        if total < float("inf") and (best is None or total < best):
+            best = total
+    return best
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_bounds_never_exceed_the_optimum(p: BerthProblem) -> None:
+    opt = optimum(p)
+    data = compile_problem(p)
+    mbt = mean_busy_time_bound(data)
+    lp = time_indexed_bound(data, opt, time_limit=10)
+    if opt is None:
+        return
+    assert mbt <= opt + 1e-6
+    assert lp is not None and lp <= opt + 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_heuristics_give_valid_schedules_with_their_claimed_cost(p: BerthProblem) -> None:
+    data = compile_problem(p)
+    pairs = [set(dominance_pairs(data, k)) for k in range(data.m)]
+    chains = berth_chains(data)
+    for start in (greedy(data), dispatch(data, 0.0), dispatch(data, 3.0, 5)):
+        if start is None:
+            continue
+        for sched in (start, local_search(data, start, 1.0), ruin_recreate(data, start, 0.2, 0)):
+            rep = check_schedule(p, to_assignments(p, data, sched))
+            assert rep.ok, rep.violations
+            assert rep.objective == pytest.approx(schedule_cost(data, sched))
+            fixed = conform_to_rules(data, sched, pairs, chains)
+            rep2 = check_schedule(p, to_assignments(p, data, fixed))
+            assert rep2.ok, rep2.violations
+            # the rule exchanges never make a schedule worse
+            assert rep2.objective is not None and rep2.objective <= rep.objective + 1e-9
+
+
+@settings(max_examples=80, deadline=None)
+@given(problems(), st.data())
+def test_incremental_insertion_cost_matches_full_evaluation(p: BerthProblem, extra: st.DataObject) -> None:
+    data = compile_problem(p)
+    k = extra.draw(st.integers(0, data.m - 1))
+    members = [i for i in range(data.n) if data.handling[i][k] is not None]
+    if not members:
+        return
+    i = extra.draw(st.sampled_from(members))
+    seq = extra.draw(st.permutations([j for j in members if j != i]))
+    fast = _insertion_costs(data, k, list(seq), i)
+    slow = [_sequence_cost(data, k, list(seq[:q]) + [i] + list(seq[q:])) for q in range(len(seq) + 1)]
+    assert fast == pytest.approx(slow) if None not in slow else fast == slow
