@@ -57,10 +57,13 @@ class ShippedScenario:
 
     def __init__(self, scenario: ScenarioBase) -> None:
         self.scenario = scenario
+        self._state: tuple[str, str | None, bytes] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        dom = self.scenario.domain
-        return (_unwrap, (dom.name, domain_reference(dom), pickle.dumps(self.scenario)))
+        if self._state is None:  # pickled once however many units carry it
+            dom = self.scenario.domain
+            self._state = (dom.name, domain_reference(dom), pickle.dumps(self.scenario))
+        return (_unwrap, self._state)
 
 
 def _unwrap(name: str, domain_ref: str | None, payload: bytes) -> ShippedScenario:
