@@ -15,6 +15,7 @@ uses the DIMACS convention (distances truncated to one decimal, distance-only ob
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import statistics
 import sys
@@ -128,14 +129,21 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def family(name: str) -> str:
+    """Instance family: ``X`` for ``X-n101-k25``, ``RC1`` for Solomon ``RC105``."""
+    if "-" in name:
+        return name.split("-")[0]
+    m = re.match(r"([A-Za-z]+\d)", name)
+    return m.group(1) if m else name
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean gap overall and per instance family (name prefix before the first '-')."""
+    """Mean gap overall and per instance family (see :func:`family`)."""
     gaps = [r["gap_pct"] for r in rows if r.get("gap_pct") is not None]
     fams: dict[str, list[float]] = {}
     for r in rows:
         if r.get("gap_pct") is not None:
-            fam = r["instance"].split("-")[0] if "-" in r["instance"] else r["kind"]
-            fams.setdefault(fam, []).append(r["gap_pct"])
+            fams.setdefault(family(r["instance"]), []).append(r["gap_pct"])
     return {
         "instances": len(rows),
         "feasible": sum(1 for r in rows if r["feasible"]),
