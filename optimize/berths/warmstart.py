@@ -278,7 +278,74 @@ def local_search(data: Compiled, sched: IndexSchedule, time_budget: float = 2.0)
                 break
         if not improved and time.perf_counter() < deadline:
             improved = _swap_sweep(data, seqs, costs, where, deadline)
+        if not improved and time.perf_counter() < deadline:
+            improved = _cross_sweep(data, seqs, costs, where, deadline)
     return timed(data, seqs)
+
+
+def _cross_sweep(data: Compiled, seqs: list[list[int]], costs: list[float],
+                 where: dict[int, int], deadline: float) -> bool:
+    """Exchange the tails of two berth sequences cut at about the same time.
+
+    Relocation and swaps move one or two requests; when one berth has fallen behind,
+    handing its whole tail to another berth (and taking that berth's tail) rebalances both
+    at once.  Cuts are tried where the two sequences' start times cross, ±1 position.
+    """
+    improved = False
+    for k1 in range(data.m):
+        for k2 in range(k1 + 1, data.m):
+            s1, s2 = seqs[k1], seqs[k2]
+            if not s1 and not s2:
+                continue
+            st1 = [t for _, t in _timed_one(data, k1, s1)]
+            st2 = [t for _, t in _timed_one(data, k2, s2)]
+            ok1 = _eligible_suffix(data, s1, k2)  # s1[p:] can all go to k2 for p >= ok1
+            ok2 = _eligible_suffix(data, s2, k1)
+            base = costs[k1] + costs[k2]
+            best: tuple[float, list[int], list[int], float, float] | None = None
+            for p1 in range(max(ok1, 0), len(s1) + 1):
+                t = st1[p1] if p1 < len(s1) else (1 << 62)
+                q = bisect.bisect_left(st2, t)
+                for p2 in (q - 1, q, q + 1):
+                    if p2 < ok2 or p2 > len(s2) or (p1 == len(s1) and p2 == len(s2)):
+                        continue
+                    n1, n2 = s1[:p1] + s2[p2:], s2[:p2] + s1[p1:]
+                    c1 = _sequence_cost(data, k1, n1)
+                    if c1 is None:
+                        continue
+                    c2 = _sequence_cost(data, k2, n2)
+                    if c2 is not None and c1 + c2 < base - 1e-9 and (
+                            best is None or c1 + c2 < best[0]):
+                        best = (c1 + c2, n1, n2, c1, c2)
+            if best is not None:
+                _, n1, n2, c1, c2 = best
+                seqs[k1], seqs[k2], costs[k1], costs[k2] = n1, n2, c1, c2
+                for i in n1:
+                    where[i] = k1
+                for i in n2:
+                    where[i] = k2
+                improved = True
+            if time.perf_counter() > deadline:
+                return improved
+    return improved
+
+
+def _timed_one(data: Compiled, k: int, seq: list[int]) -> list[tuple[int, int]]:
+    t = -(1 << 62)
+    out = []
+    for i in seq:
+        s = max(data.release[i][k], t)
+        out.append((i, s))
+        t = s + data.handling[i][k]  # type: ignore[operator]
+    return out
+
+
+def _eligible_suffix(data: Compiled, seq: list[int], k: int) -> int:
+    """Smallest ``p`` such that every request of ``seq[p:]`` may use berth ``k``."""
+    p = len(seq)
+    while p > 0 and data.handling[seq[p - 1]][k] is not None:
+        p -= 1
+    return p
 
 
 def _swap_sweep(data: Compiled, seqs: list[list[int]], costs: list[float],
