@@ -15,6 +15,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "parking": ("simcity.bench.parking", "parking simulation speed at city scale"),
     "garbage": ("simcity.bench.garbage", "garbage-collection simulation speed"),
     "bikes": ("simcity.bench.bikes", "shared-bike simulation speed at city scale"),
+    "city": ("simcity.bench.citybench",
+             "city-day simulation speed: parking, garbage and bikes together at Suzhou scale"),
+    "ci": ("simcity.bench.ci", "CI gate: quick tier of every benchmark vs benchmarks/baselines/ci.json"),
 }
 
 
