@@ -21,8 +21,11 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
 }
 
 
-def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser], load: bool) -> None:
     bench = sub.add_parser("bench", help="run a benchmark (solver quality or simulation speed)")
+    if not load:
+        # Benchmark modules import the solvers and models; only pay for that when asked.
+        return
     bsub = bench.add_subparsers(dest="bench", required=True, metavar="NAME")
     for name, (module, help_text) in BENCHMARKS.items():
         try:
@@ -36,8 +39,8 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.set_defaults(func=mod.main)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (exposed for documentation and tests)."""
+def build_parser(with_benchmarks: bool = True) -> argparse.ArgumentParser:
+    """The argument parser; ``with_benchmarks=False`` skips importing the benchmark modules."""
     from simcity import __version__
 
     parser = argparse.ArgumentParser(
@@ -50,13 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     from simcity import commands
 
     commands.add_commands(sub)
-    _add_bench(sub)
+    _add_bench(sub, with_benchmarks)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(with_benchmarks=bool(argv) and argv[0] == "bench")
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
