@@ -73,3 +73,15 @@ def test_policies_act_where_they_should(liangxi):
     assert _paired(runs, "tickets", "flat_kerb") >= 0
     # responsive pricing moves rates (revenue changes) and reports the rate shift
     assert _paired(runs, "revenue", "responsive_pricing") != 0
+
+
+def test_common_random_numbers_make_paired_differences_tight(liangxi):
+    # every policy sees the same drivers, so the replication-to-replication noise cancels in a
+    # paired difference: its variance is far below that of an unpaired comparison
+    _, runs = liangxi
+    base = [m["drivers_lost"] for m in runs["reported_2023h1"]]
+    for policy in ("no_shared_berths", "year_target_berths"):
+        alt = [m["drivers_lost"] for m in runs[policy]]
+        paired = np.var(np.subtract(alt, base), ddof=1)
+        unpaired = np.var(alt, ddof=1) + np.var(base, ddof=1)
+        assert paired < unpaired / 3, (policy, paired, unpaired)
