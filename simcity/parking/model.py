@@ -357,6 +357,93 @@ def open_berth_hours(layout: Layout, edges: np.ndarray) -> np.ndarray:
     return out * layout.berths[:, None]
 
 
+def _gates(
+    env: simpy.Environment, city: City, lay: Layout
+) -> tuple[list[simpy.Resource | None], list[float], list[simpy.Resource | None], list[float]]:
+    """Entry gates and pay-at-exit booths as SimPy resources (None where there is none), with
+    their service times in hours."""
+    entry: list[simpy.Resource | None] = []
+    entry_h: list[float] = []
+    exit_: list[simpy.Resource | None] = []
+    exit_h: list[float] = []
+    for k in range(len(lay.ids)):
+        cp = city.car_parks[k] if not lay.is_kerb[k] else None
+        has_in = cp is not None and cp.entry_gates > 0 and cp.entry_service_s > 0
+        has_out = cp is not None and bool(lay.pay_at_exit[k]) and cp.exit_service_s > 0
+        entry.append(simpy.Resource(env, capacity=cp.entry_gates) if has_in and cp else None)
+        entry_h.append(cp.entry_service_s / 3600.0 if has_in and cp else 0.0)
+        exit_.append(simpy.Resource(env, capacity=cp.exit_gates) if has_out and cp else None)
+        exit_h.append(cp.exit_service_s / 3600.0 if has_out and cp else 0.0)
+    return entry, entry_h, exit_, exit_h
+
+
+def _capacity_changes(lay: Layout) -> list[tuple[float, int, int, float]]:
+    """``(time, facility, capacity, open until)`` at every opening and closing, in time order
+    (closings before openings at the same instant)."""
+    changes: list[tuple[float, int, int, float]] = []
+    for k, ivs in enumerate(lay.intervals):
+        for s, e in ivs:
+            changes.append((s, k, int(lay.berths[k]), e))
+            if e < INF:
+                changes.append((e, k, 0, 0.0))
+    changes.sort(key=lambda c: (c[0], c[2]))
+    return changes
+
+
+class CostModel:
+    """Generalized cost of every option of every zone for every purpose (see docs/parking.md):
+    price for the purpose's mean stay + valued walking time + valued expected search + the
+    expected kerbside fine.  Built once per run; :meth:`matrix` is called every information
+    period with the current price shifts and refusal shares."""
+
+    def __init__(self, city: City, lay: Layout, check_rate: float) -> None:
+        beh = city.behaviour
+        purposes = city.demand.purposes
+        F, P = len(lay.ids), len(purposes)
+        K = lay.opts.shape[1]
+        self.search_weight = beh.search_weight
+        self.valid = lay.opts >= 0
+        self.safe_opts = np.where(self.valid, lay.opts, 0)
+        # mean driving time from one option of a zone to another: the cost of one refusal
+        pair = self.valid[:, :, None] & self.valid[:, None, :] & ~np.eye(K, dtype=bool)[None, :, :]
+        n_pairs = pair.sum(axis=(1, 2))
+        mean_cruise_m = np.where(
+            n_pairs > 0, (lay.cruise_m * pair).sum(axis=(1, 2)) / np.maximum(n_pairs, 1), beh.min_cruise_m
+        )
+        self.mean_cruise_h = mean_cruise_m / (beh.cruise_speed_kmh * 1000.0)  # (Z,)
+        self.vot = np.array([p.value_of_time_per_hour for p in purposes])
+        mean_stay = [p.duration.mean_hours for p in purposes]
+        # expected kerbside fine per facility and purpose (policy-dependent via enforcement)
+        self.fine_exp = np.zeros((F, P))
+        fine = city.enforcement.fine
+        for k in np.flatnonzero(lay.is_kerb):
+            for j, p in enumerate(purposes):
+                excess = expected_excess(p.duration, float(lay.max_stay[k]))
+                self.fine_exp[k, j] = fine * -math.expm1(-check_rate * excess)
+        # prices: per distinct tariff and purpose, then shifted per facility (charge is linear in
+        # the shift: base + shift x billed hours, capped)
+        uniq = list({id(t): t for t in lay.tariff_of}.values())
+        key = {id(t): i for i, t in enumerate(uniq)}
+        idx = np.array([key[id(t)] for t in lay.tariff_of], dtype=np.int64)
+        self.base_price = np.array([[t.charge(m, 0.0) for m in mean_stay] for t in uniq])[idx]  # (F, P)
+        self.billable = np.array([[t.billable(m) for m in mean_stay] for t in uniq])[idx]  # (F, P)
+        self.cap_price = np.array([t.cap for t in uniq])[idx]  # (F,)
+        self.min_rate = np.array([t.min_rate for t in lay.tariff_of])  # (F,)
+        walk_h = np.where(np.isfinite(lay.walk_m), lay.walk_m, 0.0) / (beh.walk_speed_kmh * 1000.0)
+        self.walk_term = (beh.walk_weight * walk_h)[:, None, :] * self.vot[None, :, None]  # (Z, P, K)
+
+    def matrix(self, shift: np.ndarray, refuse_share: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+        """Cost (Z, P, K); ``inf`` for padding and facilities closed in the coming period."""
+        price = np.minimum(self.base_price + shift[:, None] * self.billable, self.cap_price[:, None])
+        price = np.where(self.billable > 0, price, 0.0)  # (F, P)
+        r = np.minimum(refuse_share, 0.9)
+        search_h = (r / (1.0 - r))[self.safe_opts] * self.mean_cruise_h[:, None]  # (Z, K)
+        c = (price + self.fine_exp)[self.safe_opts].transpose(0, 2, 1)  # (Z, P, K)
+        c = c + self.walk_term + (self.search_weight * search_h)[:, None, :] * self.vot[None, :, None]
+        usable = self.valid & is_open[self.safe_opts]
+        return np.where(usable[:, None, :], c, INF)
+
+
 def simulate(
     city: City,
     policy: Policy,
@@ -391,9 +478,6 @@ def simulate(
     N = len(arr)
     H = int(math.ceil(horizon_hours - 1e-9))
     warm = warmup_hours
-    purposes = city.demand.purposes
-    P = len(purposes)
-
     env = simpy.Environment()
     log: list[tuple[Any, ...]] | None = [] if trace else None
 
@@ -419,42 +503,14 @@ def simulate(
     zone_search = [0.0] * Z
     lost_by_hour = np.zeros(max(H, 1), dtype=np.int64)
 
-    berths = lay.berths.tolist()
     charge_fn: list[Callable[[float, float], float]] = [t.charge for t in lay.tariff_of]
     max_stay = lay.max_stay.tolist()
-    is_kerb = lay.is_kerb.tolist()
-    enf = city.enforcement
-    check_rate = enf.checks_per_hour * policy.enforcement_factor
-    fine = enf.fine
+    check_rate = city.enforcement.checks_per_hour * policy.enforcement_factor
 
-    def gate(n: int, service_s: float) -> tuple[simpy.Resource | None, float]:
-        return (simpy.Resource(env, capacity=n), service_s / 3600.0) if n > 0 and service_s > 0 else (None, 0.0)
-
-    entry_gate: list[simpy.Resource | None] = []
-    entry_h: list[float] = []
-    exit_gate: list[simpy.Resource | None] = []
-    exit_h: list[float] = []
-    for k in range(F):
-        if is_kerb[k]:
-            g_in: tuple[simpy.Resource | None, float] = (None, 0.0)
-            g_out: tuple[simpy.Resource | None, float] = (None, 0.0)
-        else:
-            cp = city.car_parks[k]
-            g_in = gate(cp.entry_gates, cp.entry_service_s)
-            g_out = gate(cp.exit_gates, cp.exit_service_s) if lay.pay_at_exit[k] else (None, 0.0)
-        entry_gate.append(g_in[0])
-        entry_h.append(g_in[1])
-        exit_gate.append(g_out[0])
-        exit_h.append(g_out[1])
+    entry_gate, entry_h, exit_gate, exit_h = _gates(env, city, lay)
 
     # --- opening and closing: capacity varies by time of day
-    changes: list[tuple[float, int, int, float]] = []
-    for k, ivs in enumerate(lay.intervals):
-        for s, e in ivs:
-            changes.append((s, k, berths[k], e))
-            if e < INF:
-                changes.append((e, k, 0, 0.0))
-    changes.sort(key=lambda c: (c[0], c[2]))  # closings before openings at the same instant
+    changes = _capacity_changes(lay)
     ci = 0
     while ci < len(changes) and changes[ci][0] <= 0.0:
         _, k, c, e = changes[ci]
@@ -466,58 +522,19 @@ def simulate(
             if t >= horizon_hours:
                 return
             yield env.timeout(t - env.now)
-            # flush the occupancy integral is unnecessary: occupancy does not change here
             cap_now[k] = c
             close_at[k] = e
 
     env.process(capacity_changes(changes[ci:]))
 
-    # --- choice: cost matrix ingredients
+    # --- choice
     opts_l = lay.opts.tolist()
     walk_l = lay.walk_m.tolist()
     cruise_l = lay.cruise_m.tolist()
     cruise_speed = beh.cruise_speed_kmh * 1000.0  # m/h
     max_search = beh.max_search_minutes / 60.0
-    walk_h = np.where(np.isfinite(lay.walk_m), lay.walk_m, 0.0) / (beh.walk_speed_kmh * 1000.0)
-    valid = lay.opts >= 0
-    safe_opts = np.where(valid, lay.opts, 0)
-    # mean cruise time from one option of the zone to another: the cost of one refusal
-    pair = valid[:, :, None] & valid[:, None, :] & ~np.eye(K, dtype=bool)[None, :, :]
-    n_pairs = pair.sum(axis=(1, 2))
-    mean_cruise_m = np.where(
-        n_pairs > 0, (lay.cruise_m * pair).sum(axis=(1, 2)) / np.maximum(n_pairs, 1), beh.min_cruise_m
-    )
-    mean_cruise_h = mean_cruise_m / cruise_speed  # (Z,)
-    vot = np.array([p.value_of_time_per_hour for p in purposes])
-    mean_stay = np.array([p.duration.mean_hours for p in purposes])
-    # expected kerbside fine per purpose and facility (policy-dependent via enforcement)
-    fine_exp = np.zeros((F, P))
-    for k in range(F):
-        if is_kerb[k]:
-            for j, p in enumerate(purposes):
-                fine_exp[k, j] = fine * -math.expm1(-check_rate * expected_excess(p.duration, max_stay[k]))
-    tariff_key = {id(t): i for i, t in enumerate({id(t): t for t in lay.tariff_of}.values())}
-    uniq = list({id(t): t for t in lay.tariff_of}.values())
-    tariff_idx = np.array([tariff_key[id(t)] for t in lay.tariff_of], dtype=np.int64)
-    base_price = np.array([[t.charge(m, 0.0) for m in mean_stay] for t in uniq])  # (T, P)
-    billable = np.array([[t.billable(m) for m in mean_stay] for t in uniq])  # (T, P)
-    cap_price = np.array([t.cap for t in uniq])
-    min_rate = np.array([t.min_rate for t in lay.tariff_of])
+    costs = CostModel(city, lay, check_rate)
     theta = beh.logit_scale
-    walk_term = (beh.walk_weight * walk_h)[:, None, :] * vot[None, :, None]  # (Z, P, K)
-
-    def cost_matrix(shift_arr: np.ndarray, refuse_share: np.ndarray, open_now: np.ndarray) -> np.ndarray:
-        price = np.minimum(
-            base_price[tariff_idx] + shift_arr[:, None] * billable[tariff_idx],
-            cap_price[tariff_idx][:, None],
-        )  # (F, P)
-        price = np.where(billable[tariff_idx] > 0, price, 0.0)
-        r = np.minimum(refuse_share, 0.9)
-        search_h = (r / (1.0 - r))[safe_opts] * mean_cruise_h[:, None]  # (Z, K)
-        c = (price + fine_exp)[safe_opts].transpose(0, 2, 1)  # (Z, P, K)
-        c = c + walk_term + (beh.search_weight * search_h)[:, None, :] * vot[None, :, None]
-        usable = valid & open_now[safe_opts]
-        return np.where(usable[:, None, :], c, INF)
 
     # --- statistics bins
     hour_area = np.zeros((F, max(H, 1)))
@@ -676,7 +693,7 @@ def simulate(
                 with np.errstate(invalid="ignore", divide="ignore"):
                     o = np.where(review_cap > 0, review_area / np.maximum(review_cap, 1e-300), np.nan)
                 step = np.where(o > rp.high, rp.step_per_hour, np.where(o < rp.low, -rp.step_per_hour, 0.0))
-                new = np.clip(shift_arr + step, -np.minimum(rp.max_decrease, min_rate), rp.max_increase)
+                new = np.clip(shift_arr + step, -np.minimum(rp.max_decrease, costs.min_rate), rp.max_increase)
                 shift_arr[:] = np.where(reprice, new, shift_arr)
                 shift[:] = shift_arr.tolist()
                 review_area = np.zeros(F)
@@ -688,7 +705,7 @@ def simulate(
         if int(t0) < H and abs(t0 - round(t0)) < 1e-9:
             hour_shift[:, int(round(t0))] = shift_arr
         # open at some time in the coming period (a driver arriving while it is closed skips it)
-        return cost_matrix(shift_arr, share, period_caps[:, min(q, n_periods - 1)] > 0)
+        return costs.matrix(shift_arr, share, period_caps[:, min(q, n_periods - 1)] > 0)
 
     def arrival_process() -> Any:
         for q in range(n_periods):
