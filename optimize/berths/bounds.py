@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterator
 
 from optimize.berths._data import Compiled
 
@@ -95,9 +96,8 @@ def completion_horizon(data: Compiled, upper_bound: float | None) -> list[int]:
     return out
 
 
-def time_indexed_size(data: Compiled, horizon: list[int]) -> int:
-    """Non-zeros of the time-indexed model (a start variable covers ``h`` capacity rows)."""
-    nnz = 0
+def _start_windows(data: Compiled, horizon: list[int]) -> Iterator[tuple[int, int, int, int, int]]:
+    """``(i, k, h, first, last)``: the start times of request ``i`` on berth ``k``."""
     for i in range(data.n):
         for k in range(data.m):
             h = data.handling[i][k]
@@ -105,8 +105,13 @@ def time_indexed_size(data: Compiled, horizon: list[int]) -> int:
                 continue
             lim = data.limit[i][k]
             last = min(horizon[i] if lim is None else lim, horizon[i]) - h
-            nnz += max(0, last - data.release[i][k] + 1) * (h + 1)
-    return nnz
+            yield i, k, h, data.release[i][k], last
+
+
+def time_indexed_size(data: Compiled, horizon: list[int]) -> int:
+    """Non-zeros of the time-indexed model (a start variable covers ``h`` capacity rows)."""
+    return sum(max(0, last - first + 1) * (h + 1)
+               for _, _, h, first, last in _start_windows(data, horizon))
 
 
 def time_indexed_bound(
@@ -130,24 +135,18 @@ def time_indexed_bound(
     # capacity rows are (k, t) for t in [0, T); assignment rows come first
     t_max = max(horizon) + 1
     col = 0
-    for i in range(data.n):
-        for k in range(data.m):
-            h = data.handling[i][k]
-            if h is None or not data.fits(i, k):
+    for i, k, h, first, last in _start_windows(data, horizon):
+        blocked = data.blocked[k] if data.blocked else ()
+        for s in range(first, last + 1):
+            if any(a < s + h and s < e for a, e in blocked):
                 continue
-            lim = data.limit[i][k]
-            last = min(horizon[i] if lim is None else lim, horizon[i]) - h
-            blocked = data.blocked[k] if data.blocked else ()
-            for s in range(data.release[i][k], last + 1):
-                if any(a < s + h and s < e for a, e in blocked):
-                    continue
-                cols_cost.append(data.cost(i, s + h))
-                rows.append(i)
+            cols_cost.append(data.cost(i, s + h))
+            rows.append(i)
+            cols.append(col)
+            for t in range(s, s + h):
+                rows.append(data.n + k * t_max + t)
                 cols.append(col)
-                for t in range(s, s + h):
-                    rows.append(data.n + k * t_max + t)
-                    cols.append(col)
-                col += 1
+            col += 1
     if col == 0:
         return None
     n_rows = data.n + data.m * t_max
@@ -169,4 +168,5 @@ def time_indexed_bound(
     if res.status != 0 or res.fun is None:
         return None
     return float(res.fun)
+
 

@@ -45,7 +45,7 @@ from optimize.berths.rules import berth_chains, conform_to_rules, dominance_pair
 from optimize.berths.warmstart import (
     IndexSchedule,
     local_search,
-    ruin_recreate,
+    parallel_ruin_recreate,
     schedule_cost,
     warm_start,
 )
@@ -392,7 +392,8 @@ def solve_berths(
         if improve_fraction > 0 and data.n > 1:
             budget = improve_fraction * left()
             rr_budget = (1.0 - opts.lns_share) * budget
-            hint = ruin_recreate(data, hint, 0.7 * rr_budget, seed, target=relaxed)
+            hint = parallel_ruin_recreate(data, hint, 0.7 * rr_budget, seed, workers,
+                                          target=relaxed)
             hint = local_search(data, hint, 0.3 * rr_budget)
             if opts.lns_share > 0 and not proven(schedule_cost(data, hint)):
                 hint = conform_to_rules(data, hint, pairs, groups)

@@ -1,13 +1,19 @@
-"""Greedy warm start for the discrete berth allocation problem.
+"""Warm start and improvement heuristics for the discrete berth allocation problem.
 
 CP-SAT finds good schedules much sooner when it is handed a complete one as a hint; on the
-200–250 request instances the plain model without one spends most of its first minute
-getting to a schedule this greedy builds in milliseconds.
+200–250 request instances the plain model without one was still at 1.5–2.8× these
+heuristics' cost after a minute (see ``benchmarks/berths/RESULTS.md``).
 
-The construction is list scheduling: requests in order of arrival (heavier per unit of
-handling first on ties) are inserted into the earliest idle gap of the berth where they
-complete most cheaply.  An improvement phase then repeatedly takes each request out,
-left-shifts its berth, and reinserts it where it is cheapest, until no move helps.
+* :func:`greedy` — list scheduling in arrival order into the earliest idle gap of the
+  cheapest berth, plus reinsertion passes;
+* :func:`dispatch` — event-driven shortest-completion dispatch (the rule congested berths
+  need; FIFO is far from optimal for a sum of completion times);
+* :func:`local_search` — relocate, swap and tail-exchange moves on berth *sequences*, each
+  timed as early as possible;
+* :func:`ruin_recreate` — removes a cluster of requests and reinserts them cheapest-first;
+* :func:`warm_start` — the best of the constructions after local search.
+
+Schedules here are by index: ``(berth, start)`` per request.
 """
 
 from __future__ import annotations
@@ -534,3 +540,34 @@ def ruin_recreate(
                 best_total, best_seqs = total, [list(s) for s in seqs]
                 stall = 0
     return timed(data, best_seqs)
+
+
+def _ruin_recreate_job(args: tuple[Compiled, IndexSchedule, float, int, float | None]) -> IndexSchedule:
+    data, sched, budget, seed, target = args
+    return ruin_recreate(data, sched, budget, seed, target)
+
+
+def parallel_ruin_recreate(
+    data: Compiled, sched: IndexSchedule, time_budget: float, seed: int, workers: int,
+    target: float | None = None,
+) -> IndexSchedule:
+    """:func:`ruin_recreate` in ``workers`` processes with seeds ``seed, seed+1, …``; the best.
+
+    The heuristics are pure Python and hold the GIL, so threads would not help; separate
+    processes use the cores CP-SAT would otherwise use.  With ``workers == 1`` (or if a
+    process pool cannot be started) it runs in this process.
+    """
+    if workers <= 1 or time_budget < 1.0:
+        return ruin_recreate(data, sched, time_budget, seed, target)
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    jobs = [(data, sched, time_budget, seed + w, target) for w in range(workers)]
+    try:
+        ctx = mp.get_context("fork")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            results = list(pool.map(_ruin_recreate_job, jobs))
+    except (OSError, ValueError, cf.process.BrokenProcessPool):
+        return ruin_recreate(data, sched, time_budget, seed, target)
+    # ties go to the lowest seed, so the choice is reproducible
+    return min(results, key=lambda r: schedule_cost(data, r))

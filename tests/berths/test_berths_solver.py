@@ -286,3 +286,16 @@ def test_cordeau_instance_quick(instances_dir: Path) -> None:
     assert res.lower_bound <= known + 1e-6 <= res.objective + 1e-6
     if res.status is Status.OPTIMAL:
         assert res.objective == pytest.approx(known)
+
+
+def test_cpsat_lns_path_keeps_schedules_valid() -> None:
+    # the optional CP-SAT-driven LNS (lns_share=1) on a problem the warm start does not solve
+    reqs = tuple(Request(f"r{i}", (5 * i) % 13, {"a": 2 + i % 5, "b": 3 + (i * 7) % 4},
+                         latest_completion=60 + i, lateness_penalty=1.0 if i % 2 else None)
+                 for i in range(7))
+    p = BerthProblem((Berth("a", 1, None), Berth("b", 0, 80)), reqs)
+    opts = SolverOptions(relaxation_bound=False, lns_share=1.0, improve_fraction=0.5)
+    res = solve(p, time_limit=6, seed=0, workers=1, options=opts)
+    assert res.status is Status.OPTIMAL
+    assert check_schedule(p, res.schedule).ok
+    assert res.objective == pytest.approx(brute_force(p))
