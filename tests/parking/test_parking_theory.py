@@ -92,3 +92,23 @@ def test_lost_share_rises_with_load(erlang_city):
     lo, hi = ci99([m["lost_share"] for m in runs])
     assert lo <= erlang_b(BERTHS, 2 * LAM) <= hi
     assert lo > erlang_b(BERTHS, LAM)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("berths", "lam", "duration"),
+    [
+        (50, 45.0, {"kind": "fixed", "mean_hours": 1.0}),
+        (3, 2.0, {"kind": "lognormal", "mean_hours": 1.0, "cv": 3.0}),
+        (20, 30.0, {"kind": "exponential", "mean_hours": 0.5}),
+    ],
+)
+def test_erlang_b_other_loads_and_distributions(erlang_city, berths, lam, duration):
+    # more of the same theory check: a large lot near saturation with deterministic stays, a
+    # tiny lot with very variable stays, a short-stay lot at high turnover
+    city = erlang_city(berths, lam, duration)
+    pol = Policy(name="base")
+    runs = [DOMAIN.run(city, pol, RunContext(600.0, 20.0, Streams(23, r), r)).metrics for r in range(30)]
+    lo, hi = ci99([m["lost_share"] for m in runs])
+    b = erlang_b(berths, lam * duration["mean_hours"])
+    assert lo <= b <= hi, f"Erlang-B {b:.4f} outside 99% CI [{lo:.4f}, {hi:.4f}]"
