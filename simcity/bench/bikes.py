@@ -23,13 +23,7 @@ from typing import Any
 
 import simpy
 
-from simcity.bench.common import (
-    BASELINE_DIR,
-    BenchError,
-    compare_to_baseline,
-    load_results,
-    write_results,
-)
+from simcity.bench.common import BASELINE_DIR, finish
 from simcity.bikes import DOMAIN, City, Policy, simulate
 from simcity.bikes.demand import Trips, build_demand
 from simcity.bikes.network import build_network
@@ -152,24 +146,9 @@ def main(args: argparse.Namespace) -> int:
               f"{r['planning_s']:7.2f} {r['bare_s']:7.2f} {r['ratio']:6.3f} {r['turnover']:8.3f}")
     settings = {"scenario": str(args.scenario.name), "policies": args.policies, "horizon": args.horizon,
                 "seed": args.seed, "repeats": args.repeats}
-    path = write_results(args.out, "bikes", rows, settings, summary={"sim_goal_s": 10.0})
-    print(f"results written to {path}")
-    if args.save_baseline:
-        write_results(args.baseline, "bikes", rows, settings)
-        print(f"baseline written to {args.baseline}")
-        return 0
-    if not args.baseline.exists():
-        print(f"no baseline at {args.baseline}; gate skipped")
-        return 0
-    try:
-        doc = load_results(args.baseline)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    cmp = compare_to_baseline(rows, doc["rows"], "ratio", kind="ratio", noise=args.noise,
-                              higher_is_better=True)
-    print(cmp.message)
-    return 0 if cmp.ok else 1
+    return finish("bikes", rows, settings, out=args.out, baseline=args.baseline,
+                  save_baseline=args.save_baseline, metric="ratio", kind="ratio", noise=args.noise,
+                  higher_is_better=True, summary={"sim_goal_s": 10.0})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,13 +38,7 @@ from typing import Any
 
 import simpy
 
-from simcity.bench.common import (
-    BASELINE_DIR,
-    BenchError,
-    compare_to_baseline,
-    load_results,
-    write_results,
-)
+from simcity.bench.common import BASELINE_DIR, finish
 from simcity.domain import RunContext
 from simcity.rng import Streams
 
@@ -245,21 +239,6 @@ def main(args: argparse.Namespace) -> int:
               f"{r['events_per_s']:10.0f} {r['bare_events_per_s']:10.0f} {r['ratio']:6.3f}")
     settings = {"quick": args.quick, "domains": args.domains, "seed": args.seed, "repeats": args.repeats,
                 "routing_time_limit": args.routing_time_limit}
-    path = write_results(args.out, "city", rows, settings, summary={"events_per_s": total["events_per_s"],
-                                                                   "ratio": total["ratio"]})
-    print(f"results written to {path}")
-    if args.save_baseline:
-        write_results(args.baseline, "city", rows, settings)
-        print(f"baseline written to {args.baseline}")
-        return 0
-    if not args.baseline.exists():
-        print(f"no baseline at {args.baseline}; gate skipped")
-        return 0
-    try:
-        doc = load_results(args.baseline)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    cmp = compare_to_baseline(rows, doc["rows"], "ratio", kind="ratio", noise=args.noise, higher_is_better=True)
-    print(cmp.message)
-    return 0 if cmp.ok else 1
+    return finish("city", rows, settings, out=args.out, baseline=args.baseline,
+                  save_baseline=args.save_baseline, metric="ratio", kind="ratio", noise=args.noise,
+                  higher_is_better=True, summary={"events_per_s": total["events_per_s"], "ratio": total["ratio"]})

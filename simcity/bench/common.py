@@ -123,3 +123,47 @@ def compare_to_baseline(
         msg = (f"{metric}: geometric-mean ratio to baseline {stat:.3f} over {len(pairs)} "
                f"instances (noise band {noise:.0%}) -> {'OK' if ok else 'REGRESSION'}")
     return Comparison(metric, kind, len(pairs), stat, noise, ok, msg)
+
+
+def finish(
+    benchmark: str,
+    rows: Sequence[dict[str, Any]],
+    settings: dict[str, Any],
+    *,
+    out: str | Path,
+    baseline: str | Path | None,
+    save_baseline: bool = False,
+    metric: str,
+    kind: Literal["difference", "ratio"],
+    noise: float,
+    higher_is_better: bool,
+    summary: dict[str, Any] | None = None,
+) -> int:
+    """The common ending of a benchmark command; returns its exit status.
+
+    Writes the result file; with ``save_baseline`` also writes it as the new baseline;
+    otherwise compares with ``baseline`` when that file exists (0 = no regression,
+    1 = regression, 2 = unusable baseline).
+    """
+    import sys
+
+    path = write_results(out, benchmark, rows, settings, summary=summary)
+    print(f"results written to {path}")
+    if baseline is None:
+        return 0
+    if save_baseline:
+        write_results(baseline, benchmark, rows, settings, summary=summary)
+        print(f"baseline written to {baseline}")
+        return 0
+    if not Path(baseline).exists():
+        print(f"no baseline at {baseline}; gate skipped")
+        return 0
+    try:
+        doc = load_results(baseline)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cmp = compare_to_baseline(rows, doc["rows"], metric, kind=kind, noise=noise,
+                              higher_is_better=higher_is_better)
+    print(cmp.message)
+    return 0 if cmp.ok else 1
