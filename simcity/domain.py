@@ -39,7 +39,7 @@ class PolicyBase(StrictModel):
         max_length=80,
         description="Policy name, unique within the scenario. The first policy is the baseline.",
     )
-    description: str = Field("", max_length=2000, description="What the policy does, for the report.")
+    description: str = Field(default="", max_length=2000, description="What the policy does, for the report.")
 
 
 @dataclass(frozen=True)

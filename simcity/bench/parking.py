@@ -26,13 +26,7 @@ from typing import Any, cast
 import numpy as np
 import simpy
 
-from simcity.bench.common import (
-    BASELINE_DIR,
-    BenchError,
-    compare_to_baseline,
-    load_results,
-    write_results,
-)
+from simcity.bench.common import BASELINE_DIR, finish
 from simcity.parking import DOMAIN, City, Policy
 from simcity.parking.domain import summarise
 from simcity.parking.model import Arrivals, draw_arrivals, simulate
@@ -193,25 +187,9 @@ def main(args: argparse.Namespace) -> int:
               f"{r['model_s']:7.2f} ({r['model_wall_s']:6.2f}) {r['bare_s']:7.2f} ({r['bare_wall_s']:6.2f}) "
               f"{r['sessions_per_s']:11.0f} {r['ratio']:6.3f}")
     settings = {"parks": args.parks, "sessions": args.sessions, "seed": args.seed, "repeats": args.repeats}
-    path = write_results(args.out, "parking", rows, settings,
-                         summary={"ratio_goal": 0.3, "city_day_goal_s": 10.0})
-    print(f"results written to {path}")
-    if args.save_baseline:
-        write_results(args.baseline, "parking", rows, settings)
-        print(f"baseline written to {args.baseline}")
-        return 0
-    if not args.baseline.exists():
-        print(f"no baseline at {args.baseline}; gate skipped")
-        return 0
-    try:
-        doc = load_results(args.baseline)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    cmp = compare_to_baseline(rows, doc["rows"], "ratio", kind="ratio", noise=args.noise,
-                              higher_is_better=True)
-    print(cmp.message)
-    return 0 if cmp.ok else 1
+    return finish("parking", rows, settings, out=args.out, baseline=args.baseline,
+                  save_baseline=args.save_baseline, metric="ratio", kind="ratio", noise=args.noise,
+                  higher_is_better=True, summary={"ratio_goal": 0.3, "city_day_goal_s": 10.0})
 
 
 if __name__ == "__main__":  # pragma: no cover
