@@ -256,12 +256,15 @@ class City(StrictModel):
     drop_step_minutes: float = Field(
         default=30.0, ge=5, le=60, description="Time step at which residents' drops are added to bins (min)."
     )
-    initial_fill: float = Field(
-        default=0.5, ge=0, le=1, description="Mean fill share of the bins at the start of the run."
+    initial_days: float = Field(
+        default=0.5, ge=0, le=30,
+        description="Mean content of the bins at the start of the run, in days of each point's "
+        "mean generation (capped at the bin size); about half a day is the morning state under "
+        "daily collection.",
     )
-    initial_fill_random: bool = Field(
-        default=True, description="Draw each bin's initial fill uniformly in [0, 2 x initial_fill] (capped "
-        "at full) instead of starting all bins at initial_fill.",
+    initial_random: bool = Field(
+        default=True, description="Draw each bin's initial content uniformly in [0, 2 x "
+        "initial_days] instead of starting every bin at initial_days.",
     )
     complaint_probability: float = Field(
         default=0.3, ge=0, le=1, description="Probability that an overflowing point-day raises a complaint."

@@ -109,12 +109,12 @@ class GarbageSim:
         self.service = ctx.streams["service"]
         self.complaint_rng = ctx.streams["complaints"]
         # start part full so that the warm-up days reach a steady state quickly
-        f0 = city.initial_fill
-        if city.initial_fill_random:
-            f = ctx.streams["initial"].random((C, n)) * 2 * f0
+        d0 = city.initial_days
+        if city.initial_random:
+            days0 = ctx.streams["initial"].random((C, n)) * 2 * d0
         else:
-            f = np.full((C, n), f0)
-        self.content = np.minimum(f, 1.0) * layout.cap
+            days0 = np.full((C, n), d0)
+        self.content = np.minimum(days0 * layout.mean, layout.cap)
         self.generated = self.content.sum(axis=1)
         self.overflow = np.zeros(C)
         self.on_trucks = np.zeros(C)

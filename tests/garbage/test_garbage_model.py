@@ -75,7 +75,7 @@ def one_point_city() -> City:
                     "break_minutes": 0}],
         "roads": {"detour": 1.0, "speed_kmh": 20, "travel_cv": 0, "service_cv": 0},
         "routing": {"time_limit_s": 5.0, "min_call_s": 0.1, "metaheuristic": "GREEDY_DESCENT"},
-        "drop_step_minutes": 60, "initial_fill": 0, "initial_fill_random": False,
+        "drop_step_minutes": 60, "initial_days": 0, "initial_random": False,
     })
 
 
@@ -147,7 +147,7 @@ def test_mass_balance(points: int, other_t: float, cap_days: float, cv: float, t
         zones=[{"id": "a", "x_km": 0.0, "y_km": 0.0, "radius_km": 0.7, "points": points}],
         waste=[{"category": "other", "tonnes_per_day": other_t, "capacity_days": cap_days, "day_cv": cv}],
         fleets=[{"id": "grey", "depot": "d", "categories": ["other"], "capacity_t": [4.0], "count": trucks}],
-        initial_fill=0.3,
+        initial_days=0.3,
     )
     city = City.model_validate(data)
     pol = policy(name="p", selection=selection, every_k_days=k, opening_hours=[window],
@@ -162,9 +162,9 @@ def test_mass_balance(points: int, other_t: float, cap_days: float, cv: float, t
     for d in range(days):
         mean = lay.mean[0] * wk[d % 7]
         dropped += float(gen.gamma(1 / cv**2, mean * cv**2).sum()) if cv > 0 else float(mean.sum())
-    # initial content: uniform in [0, 2 x 0.3] of the capacity
-    start = float((np.minimum(Streams(seed, 0)["initial"].random((1, lay.n_points)) * 0.6, 1.0)
-                   * lay.cap).sum())
+    # initial content: uniform in [0, 2 x 0.3] days of mean generation, at most the bin size
+    start = float(np.minimum(Streams(seed, 0)["initial"].random((1, lay.n_points)) * 0.6 * lay.mean,
+                             lay.cap).sum())
     delivered = m["tonnes_other_per_day"] * days
     overflow = m["overflow_t_per_day"] * days
     total = delivered + overflow + float(sim.content.sum()) + float(sim.on_trucks.sum())
