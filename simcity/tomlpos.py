@@ -2,21 +2,23 @@
 
 ``tomllib`` returns plain data without positions, yet a planner needs
 ``scenario.toml:42: policies.1.price_step: ...``.  This scanner reads the text once and
-records, for every key path it can see, the 1-based line of its definition:
+records, for every key path it can see, the 1-based line where it starts:
 
 * ``[a.b]`` headers give ``("a", "b")``; ``[[a]]`` headers give ``("a", i)`` for the i-th
-  array entry;
-* ``key = value`` and dotted ``x.y = value`` lines give their full path under the current
-  table;
-* inline tables and single-line arrays of inline tables give paths for their keys and
-  indices; multi-line strings are skipped.
+  entry of the array of tables (a ``[a.b]`` header under it resolves to ``("a", i, "b")``);
+* ``key = value`` and dotted ``x.y = value`` give their full path under the current table;
+* arrays and inline tables give a path for every element and key, at the line where that
+  element starts, also when the array spans several lines;
+* strings of every kind (including multi-line ones) are skipped without being misread.
 
-:func:`line_of` falls back to the nearest recorded ancestor, so an error on a key that is
-missing (a required field) points at the table that should hold it.
+It is a locator, not a validator: on text that is not valid TOML it records what it can
+(``tomllib`` reports the syntax error).  :func:`line_of` falls back to the nearest recorded
+ancestor, so an error on a missing key points at the table that should hold it.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -25,142 +27,212 @@ Path = tuple[str | int, ...]
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _parse_key(s: str, i: int) -> tuple[list[str], int]:
-    """Parse a (possibly dotted, possibly quoted) key starting at ``s[i]``."""
-    parts: list[str] = []
-    n = len(s)
-    while True:
-        while i < n and s[i] in " \t":
-            i += 1
-        if i < n and s[i] in "\"'":
-            q = s[i]
-            j = i + 1
-            buf = []
-            while j < n and s[j] != q:
-                if q == '"' and s[j] == "\\" and j + 1 < n:
-                    j += 1
-                buf.append(s[j])
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.n = len(text)
+        self.i = 0
+        self.newlines = [k for k, c in enumerate(text) if c == "\n"]
+        self.out: dict[Path, int] = {}
+
+    def line(self, pos: int | None = None) -> int:
+        return bisect.bisect_left(self.newlines, self.i if pos is None else pos) + 1
+
+    def record(self, path: Path, pos: int, *, overwrite: bool = False) -> None:
+        if overwrite or path not in self.out:
+            self.out[path] = self.line(pos)
+
+    # -- lexical helpers -------------------------------------------------------------
+
+    def skip_ws(self, newlines: bool) -> None:
+        """Skip blanks (and, inside arrays, newlines and comments)."""
+        s, n = self.s, self.n
+        while self.i < n:
+            c = s[self.i]
+            if c in " \t\r" or (newlines and c == "\n"):
+                self.i += 1
+            elif newlines and c == "#":
+                while self.i < n and s[self.i] != "\n":
+                    self.i += 1
+            else:
+                return
+
+    def skip_line(self) -> None:
+        while self.i < self.n and self.s[self.i] != "\n":
+            self.i += 1
+
+    def string(self) -> str:
+        """Consume a string at ``self.i`` (any of the four kinds) and return its raw content."""
+        s = self.s
+        q = s[self.i]
+        if s.startswith(q * 3, self.i):
+            end = s.find(q * 3, self.i + 3)
+            while end != -1 and q == '"' and _escaped(s, end):
+                end = s.find(q * 3, end + 1)
+            end = self.n if end == -1 else end
+            # a closing delimiter may be followed by up to two more quotes belonging to the content
+            stop = end + 3
+            while stop < self.n and s[stop] == q:
+                stop += 1
+            content = s[self.i + 3:end]
+            self.i = stop
+            return content
+        j = self.i + 1
+        buf: list[str] = []
+        while j < self.n and s[j] != q and s[j] != "\n":
+            if q == '"' and s[j] == "\\" and j + 1 < self.n:
                 j += 1
-            parts.append("".join(buf))
-            i = j + 1
+            buf.append(s[j])
+            j += 1
+        self.i = j + 1 if j < self.n and s[j] == q else j
+        return "".join(buf)
+
+    def key(self) -> list[str]:
+        """A possibly dotted, possibly quoted key."""
+        parts: list[str] = []
+        while True:
+            self.skip_ws(False)
+            if self.i < self.n and self.s[self.i] in "\"'":
+                parts.append(self.string())
+            else:
+                m = _BARE.match(self.s, self.i)
+                if not m:
+                    return parts
+                parts.append(m.group(0))
+                self.i = m.end()
+            self.skip_ws(False)
+            if self.i < self.n and self.s[self.i] == ".":
+                self.i += 1
+                continue
+            return parts
+
+    # -- values ----------------------------------------------------------------------
+
+    def value(self, path: Path) -> None:
+        if self.i >= self.n:
+            return
+        c = self.s[self.i]
+        if c == "[":
+            self.array(path)
+        elif c == "{":
+            self.inline_table(path)
+        elif c in "\"'":
+            self.string()
         else:
-            m = _BARE.match(s, i)
-            if not m:
-                return parts, i
-            parts.append(m.group(0))
-            i = m.end()
-        while i < n and s[i] in " \t":
-            i += 1
-        if i < n and s[i] == ".":
-            i += 1
-            continue
-        return parts, i
+            while self.i < self.n and self.s[self.i] not in ",]}\n#":
+                self.i += 1
 
-
-def _scan_inline(s: str, i: int, prefix: Path, line: int, out: dict[Path, int]) -> int:
-    """Record paths inside an inline value (table or array) starting at ``s[i]``; return end."""
-    n = len(s)
-    if i >= n:
-        return i
-    c = s[i]
-    if c == "{":
-        i += 1
-        while i < n:
-            while i < n and s[i] in " \t,":
-                i += 1
-            if i >= n or s[i] == "}":
-                return i + 1
-            keys, i = _parse_key(s, i)
-            if not keys or i >= n or s[i] != "=":
-                return n
-            path = prefix + tuple(keys)
-            out.setdefault(path, line)
-            i += 1
-            while i < n and s[i] in " \t":
-                i += 1
-            i = _scan_inline(s, i, path, line, out)
-        return i
-    if c == "[":
-        i += 1
+    def array(self, path: Path) -> None:
+        self.i += 1  # '['
         idx = 0
-        while i < n:
-            while i < n and s[i] in " \t,":
-                if s[i] == ",":
-                    idx += 1
-                i += 1
-            if i >= n or s[i] == "]":
-                return i + 1
-            path = prefix + (idx,)
-            out.setdefault(path, line)
-            i = _scan_inline(s, i, path, line, out)
-        return i
-    # scalar: skip to the next delimiter outside strings
-    while i < n and s[i] not in ",]}":
-        if s[i] in "\"'":
-            q = s[i]
-            i += 1
-            while i < n and s[i] != q:
-                if q == '"' and s[i] == "\\":
-                    i += 1
-                i += 1
-        i += 1
-    return i
+        while True:
+            self.skip_ws(True)
+            if self.i >= self.n:
+                return
+            c = self.s[self.i]
+            if c == "]":
+                self.i += 1
+                return
+            if c == ",":
+                idx += 1
+                self.i += 1
+                continue
+            start = self.i
+            self.record(path + (idx,), start)
+            self.value(path + (idx,))
+            if self.i == start:  # not a value we understand: give up on this array
+                self.skip_line()
+                return
+
+    def inline_table(self, path: Path) -> None:
+        self.i += 1  # '{'
+        while True:
+            self.skip_ws(True)
+            if self.i >= self.n:
+                return
+            c = self.s[self.i]
+            if c == "}":
+                self.i += 1
+                return
+            if c == ",":
+                self.i += 1
+                continue
+            start = self.i
+            keys = self.key()
+            self.skip_ws(False)
+            if not keys or self.i >= self.n or self.s[self.i] != "=":
+                self.skip_line()
+                return
+            self.i += 1
+            self.skip_ws(False)
+            sub = path + tuple(keys)
+            self.record(sub, start)
+            self.value(sub)
+
+    # -- document ----------------------------------------------------------------------
+
+    def document(self) -> dict[Path, int]:
+        counters: dict[Path, int] = {}
+        table: Path = ()
+        while True:
+            self.skip_ws(True)
+            if self.i >= self.n:
+                return self.out
+            start = self.i
+            if self.s.startswith("[[", self.i):
+                self.i += 2
+                base = tuple(self.key())
+                idx = counters.get(base, -1) + 1
+                counters[base] = idx
+                for k in [k for k in counters if len(k) > len(base) and k[: len(base)] == base]:
+                    del counters[k]  # a new parent entry restarts its nested arrays
+                table = _resolve(base[:-1], counters) + (base[-1], idx) if base else ()
+                self.record(table[:-1], start)
+                self.record(table, start, overwrite=True)
+                self.skip_line()
+            elif self.s[self.i] == "[":
+                self.i += 1
+                table = _resolve(tuple(self.key()), counters)
+                self.record(table, start)
+                self.skip_line()
+            else:
+                keys = self.key()
+                self.skip_ws(False)
+                if not keys or self.i >= self.n or self.s[self.i] != "=":
+                    self.skip_line()
+                    continue
+                self.i += 1
+                self.skip_ws(False)
+                path = table + tuple(keys)
+                self.record(path, start)
+                self.value(path)
+                self.skip_line()  # trailing comment
+
+
+def _escaped(s: str, pos: int) -> bool:
+    """Whether the character at ``pos`` is preceded by an odd number of backslashes."""
+    k = pos - 1
+    while k >= 0 and s[k] == "\\":
+        k -= 1
+    return (pos - 1 - k) % 2 == 1
+
+
+def _resolve(keys: tuple[str, ...], counters: dict[Path, int]) -> Path:
+    """Insert array indices into a header path under arrays of tables (``[[a]]`` then ``[a.b]``)."""
+    out: list[str | int] = []
+    names: list[str] = []
+    for k in keys:
+        out.append(k)
+        names.append(k)
+        idx = counters.get(tuple(names))
+        if idx is not None:
+            out.append(idx)
+    return tuple(out)
 
 
 def key_lines(text: str) -> dict[Path, int]:
     """Every key path the scanner recognises in ``text``, with its 1-based line."""
-    out: dict[Path, int] = {}
-    counters: dict[Path, int] = {}
-    table: Path = ()
-    in_ml: str | None = None
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if in_ml is not None:
-            if in_ml in line:
-                in_ml = None
-            continue
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[["):
-            keys, _ = _parse_key(line, 2)
-            base = tuple(keys)
-            idx = counters.get(base, -1) + 1
-            counters[base] = idx
-            # a nested array header resets counters of deeper arrays
-            for k in [k for k in counters if len(k) > len(base) and k[: len(base)] == base]:
-                del counters[k]
-            table = base + (idx,)
-            out.setdefault(base, lineno)
-            out[table] = lineno
-            continue
-        if line.startswith("["):
-            keys, _ = _parse_key(line, 1)
-            table = _resolve(tuple(keys), counters)
-            out.setdefault(table, lineno)
-            continue
-        keys, i = _parse_key(line, 0)
-        if not keys or i >= len(line) or line[i] != "=":
-            continue
-        path = table + tuple(keys)
-        out.setdefault(path, lineno)
-        rest = line[i + 1 :].lstrip()
-        for q in ('"""', "'''"):
-            if rest.startswith(q) and rest.count(q) == 1:
-                in_ml = q
-        if rest[:1] in "{[":
-            _scan_inline(rest, 0, path, lineno, out)
-    return out
-
-
-def _resolve(keys: Path, counters: dict[Path, int]) -> Path:
-    """Insert array indices into a ``[a.b]`` header under an array of tables ``[[a]]``."""
-    out: list[str | int] = []
-    for k in keys:
-        out.append(k)
-        idx = counters.get(tuple(x for x in out if isinstance(x, str)))
-        if idx is not None:
-            out.append(idx)
-    return tuple(out)
+    return _Scanner(text).document()
 
 
 def line_of(lines: dict[Path, int], path: Sequence[str | int]) -> int | None:
