@@ -15,8 +15,9 @@ district, ``scenarios/garbage_liangxi.toml``) for ``--replications`` replication
 Routing runs for its configured budget (``city.routing.time_limit_s`` per collection group
 and day; ``--time-limit`` overrides it), so the routing seconds are set by the scenario,
 not by the machine.  The baseline gate therefore compares the *simulation* speed only, as
-a ratio measured in the same run: the time of a bare SimPy loop with as many timeouts as
-the model scheduled, divided by the model's simulation seconds.
+in ``simcity bench city``: SimPy events counted while the model runs, events per second of
+simulation time (optimiser time excluded) divided by the events per second of a bare SimPy
+loop of the same size run right after in the same process.
 """
 
 from __future__ import annotations
@@ -29,36 +30,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import simpy
 
-from simcity.bench.common import (
-    BASELINE_DIR,
-    BenchError,
-    compare_to_baseline,
-    load_results,
-    write_results,
-)
+from simcity.bench.citybench import bare_loop, counting_events
+from simcity.bench.common import BASELINE_DIR, finish
 
 DEFAULT_BASELINE = BASELINE_DIR / "garbage.json"
 DEFAULT_OUT = BASELINE_DIR.parent / "results" / "garbage.json"
 SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "garbage_liangxi.toml"
 FULL_POLICIES, FULL_REPLICATIONS, FULL_DAYS = 4, 10, 28
-
-
-def bare_loop(timeouts: int, processes: int) -> float:
-    """Seconds a bare SimPy loop needs for ``timeouts`` timeouts spread over ``processes``."""
-    env = simpy.Environment()
-    per = max(1, timeouts // max(processes, 1))
-
-    def proc() -> Any:
-        for _ in range(per):
-            yield env.timeout(0.01)
-
-    t0 = time.perf_counter()
-    for _ in range(max(processes, 1)):
-        env.process(proc())
-    env.run()
-    return time.perf_counter() - t0
 
 
 def _city(scenario: Any) -> Any:
@@ -79,17 +58,22 @@ def run_one(path: str, overrides: dict[str, Any], policy_index: int, replication
     city = _city(sc)
     timer = Timer()
     ctx = RunContext(sc.horizon_hours, sc.warmup_hours, Streams(sc.seed, replication), replication)
-    t0 = time.perf_counter()
-    out, sim = simulate(city, pol, ctx, timer)
-    wall = time.perf_counter() - t0
-    t = sim.tally
-    timeouts = sim.days * len(sim.share) + 3 * t.visits + 2 * len(t.waits_h) + 2 * t.routes
+    with counting_events() as counter:
+        t0 = time.perf_counter()
+        out, sim = simulate(city, pol, ctx, timer)
+        wall = time.perf_counter() - t0
+        events = counter[0]
+        # the bare loop of the same size right after, counted the same way (simcity bench city)
+        t0 = time.perf_counter()
+        bare_loop(events)
+        bare_s = time.perf_counter() - t0
+        bare_events = counter[0] - events
+    sim_s = max(wall - timer.routing_s - timer.berths_s, 1e-9)
     return {
         "policy": pol.name, "replication": replication, "wall_s": wall,
-        "routing_s": timer.routing_s, "berths_s": timer.berths_s,
-        "sim_s": wall - timer.routing_s - timer.berths_s,
+        "routing_s": timer.routing_s, "berths_s": timer.berths_s, "sim_s": sim_s,
         "routing_calls": timer.routing_calls, "days": sim.days,
-        "timeouts": timeouts, "routes": sim.tally.routes + 1,
+        "events": events, "ratio": (events / sim_s) / (bare_events / bare_s),
         "metrics": out.metrics,
     }
 
@@ -113,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")
 
 
-def _summary_row(instance: str, runs: list[dict[str, Any]], bare_s: float) -> dict[str, Any]:
+def _summary_row(instance: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     days = sum(r["days"] for r in runs)
     wall = sum(r["wall_s"] for r in runs)
     routing = sum(r["routing_s"] for r in runs)
@@ -132,7 +116,9 @@ def _summary_row(instance: str, runs: list[dict[str, Any]], bare_s: float) -> di
         "sim_s_per_day": round(sim_s / days, 4),
         "routing_share": round(routing / wall, 4) if wall > 0 else None,
         "routing_calls_per_day": round(sum(r["routing_calls"] for r in runs) / days, 2),
-        "ratio": round(bare_s / sim_s, 4) if sim_s > 0 else None,
+        "events_per_day": round(sum(r["events"] for r in runs) / days),
+        # geometric mean over replications of (model events/s) / (bare-loop events/s)
+        "ratio": round(float(np.exp(np.mean([np.log(r["ratio"]) for r in runs]))), 4),
     }
     for k in keys:
         row[k] = round(float(np.mean([r["metrics"][k] for r in runs])), 4)
@@ -172,10 +158,7 @@ def main(args: argparse.Namespace) -> int:
     rows = []
     for p in range(n_pol):
         name = sc.policy_list[p].name
-        mine = [r for r in runs if r["policy"] == name]
-        timeouts = sum(r["timeouts"] for r in mine)
-        bare = bare_loop(timeouts, sum(r["routes"] for r in mine))
-        rows.append(_summary_row(f"{sc.name}:{name}", mine, bare))
+        rows.append(_summary_row(f"{sc.name}:{name}", [r for r in runs if r["policy"] == name]))
     days_total = sum(r["days"] for r in runs)
     per_day = sum(r["wall_s"] for r in runs) / days_total
     sim_day = sum(r["sim_s"] for r in runs) / days_total
@@ -199,21 +182,6 @@ def main(args: argparse.Namespace) -> int:
     summary = {"total_wall_s": round(total_wall, 2), "wall_s_per_day": round(per_day, 4),
                "routing_s_per_day": round(route_day, 4), "sim_s_per_day": round(sim_day, 4),
                "extrapolated_full_protocol_h": round(full_wall / 3600, 3)}
-    path = write_results(args.out, "garbage", rows, settings, summary=summary)
-    print(f"results written to {path}")
-    if args.save_baseline:
-        write_results(args.baseline, "garbage", rows, settings, summary=summary)
-        print(f"baseline written to {args.baseline}")
-        return 0
-    if not args.baseline.exists():
-        print(f"no baseline at {args.baseline}; gate skipped")
-        return 0
-    try:
-        doc = load_results(args.baseline)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    cmp = compare_to_baseline(rows, doc["rows"], "ratio", kind="ratio", noise=args.noise,
-                              higher_is_better=True)
-    print(cmp.message)
-    return 0 if cmp.ok else 1
+    return finish("garbage", rows, settings, out=args.out, baseline=args.baseline,
+                  save_baseline=args.save_baseline, metric="ratio", kind="ratio", noise=args.noise,
+                  higher_is_better=True, summary=summary)
