@@ -24,40 +24,55 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from optimize.berths._data import Compiled
 
 
 def mean_busy_time_bound(data: Compiled) -> float:
     """The fast-single-machine mean-busy-time lower bound described in the module docstring."""
-    if data.n == 0:
-        return 0.0
-    speed = float(data.m)
-    jobs = []
+    releases, works, weights = [], [], []
     for j in range(data.n):
         ks = [k for k in range(data.m) if data.fits(j, k)]
         if not ks:
             ks = [k for k in range(data.m) if data.handling[j][k] is not None]
-        p = float(min(h for k in ks if (h := data.handling[j][k]) is not None))
-        r = float(min(data.release[j][k] for k in ks))
-        jobs.append((r, p, j))
-    jobs.sort()
+        works.append(float(min(h for k in ks if (h := data.handling[j][k]) is not None)))
+        releases.append(float(min(data.release[j][k] for k in ks)))
+        weights.append(data.weight[j])
+    return fast_machine_bound(releases, works, works, weights, data.arrival, float(data.m))
+
+
+def fast_machine_bound(
+    releases: Sequence[float], works: Sequence[float], durations: Sequence[float],
+    weights: Sequence[float], arrivals: Sequence[int], speed: float,
+) -> float:
+    """``Σ wⱼ (M*ⱼ + durationⱼ/2 − aⱼ)`` with ``M*`` the mean busy times (over work units) of
+    preemptive WSPT on one machine of the given ``speed``.
+
+    Valid whenever job ``j`` is really processed at a constant rate ``worksⱼ/durationsⱼ``
+    over ``[Sⱼ, Cⱼ)`` (so ``Cⱼ = Mⱼ + durationⱼ/2``) and the total rate never exceeds
+    ``speed``: berths (rate 1, speed = number of berths, work = fastest handling) and the
+    kerb (rate = vehicle length, speed = kerb length, work = length × handling).
+    """
+    n = len(works)
+    if n == 0:
+        return 0.0
+    jobs = sorted((releases[j], works[j], j) for j in range(n))
     # preemptive WSPT: highest w/p first among released, ties by index (any order is optimal)
-    busy = [0.0] * data.n  # integral of t over j's processing, divided at the end by p
+    busy = [0.0] * n  # integral of t over j's work, divided at the end by the work
     left = {j: p for _, p, j in jobs}
     heap: list[tuple[float, int]] = []
     t = 0.0
     idx = 0
-    while idx < len(jobs) or heap:
+    while idx < n or heap:
         if not heap:
             t = max(t, jobs[idx][0])
-        while idx < len(jobs) and jobs[idx][0] <= t:
-            r, p, j = jobs[idx]
-            heapq.heappush(heap, (-data.weight[j] / p, j))
+        while idx < n and jobs[idx][0] <= t:
+            _, p, j = jobs[idx]
+            heapq.heappush(heap, (-weights[j] / p, j))
             idx += 1
         _, j = heap[0]
-        next_release = jobs[idx][0] if idx < len(jobs) else float("inf")
+        next_release = jobs[idx][0] if idx < n else float("inf")
         run = min(left[j] / speed, next_release - t)
         # j's work in [t, t+run) at rate `speed`: ∫ t dw = speed·(t·run + run²/2)
         busy[j] += speed * (t * run + run * run / 2.0)
@@ -65,11 +80,8 @@ def mean_busy_time_bound(data: Compiled) -> float:
         t += run
         if left[j] <= 1e-12:
             heapq.heappop(heap)
-    total = 0.0
-    for _, p, j in jobs:
-        mean_busy = busy[j] / p
-        total += data.weight[j] * (mean_busy + p / 2.0 - data.arrival[j])
-    return total
+    return sum(weights[j] * (busy[j] / works[j] + durations[j] / 2.0 - arrivals[j])
+               for j in range(n))
 
 
 def completion_horizon(data: Compiled, upper_bound: float | None) -> list[int]:

@@ -338,8 +338,9 @@ def solve_berths(
     """Solve a :class:`BerthProblem`; see :func:`optimize.berths.solve`.
 
     Stages: warm start (constructions + local search), lower bounds (mean busy time, and
-    the time-indexed LP when small enough), LNS, then the full CP-SAT model with the hint
-    and the bound.  A schedule whose cost meets the bound is proven optimal at any stage.
+    the time-indexed LP when small enough), improvement (ruin-and-recreate, optionally the
+    CP-SAT-driven LNS), then the full CP-SAT model with the hint and the bound.  A schedule
+    whose cost meets the bound is proven optimal at any stage.
     """
     from optimize.berths.diagnosis import diagnose, per_request_diagnosis
 
@@ -404,6 +405,9 @@ def solve_berths(
             if proven(hint_obj):
                 return result(Status.OPTIMAL, hint, hint_obj, relaxed)
 
+    if hint is not None and hint_obj is not None and left() < 0.5:
+        # no time for CP-SAT to even load the full model
+        return result(Status.FEASIBLE, hint, hint_obj, relaxed)
     horizon = data.horizon()
     built = _build_plain(data, horizon, scale) if opts.plain else \
         _build_strong(data, horizon, scale, opts, pairs, groups, hint)

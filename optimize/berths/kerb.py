@@ -15,6 +15,7 @@ import time
 
 from ortools.sat.python import cp_model
 
+from optimize.berths.bounds import fast_machine_bound
 from optimize.berths.model import (
     Assignment,
     Diagnosis,
@@ -108,7 +109,7 @@ def solve_kerb(
     from optimize.berths.cpsat import _scale
 
     weights = [r.weight for r in reqs] + [r.lateness_penalty or 0.0 for r in reqs]
-    scale, _ = _scale(weights, 4)
+    scale, exact = _scale(weights, 4)
     horizon = max(_window(problem, r)[0] for r in reqs) + sum(r.handling for r in reqs)
 
     m = cp_model.CpModel()
@@ -131,6 +132,18 @@ def solve_kerb(
             late = m.new_int_var(0, max(0, horizon - r.latest_completion), f"late_{i}")
             m.add(late >= s + r.handling - r.latest_completion)
             obj.append(round(r.lateness_penalty * scale) * late)
+    # The fast-machine bound: the kerb as one machine of speed L; a vehicle is "work"
+    # length × handling done at rate length.  CP-SAT's own bound ignores waiting.  Real
+    # lengths, so it bounds the continuous problem as well as the grid one.
+    relaxed = fast_machine_bound(
+        [float(_window(problem, r)[0]) for r in reqs],
+        [r.length * r.handling for r in reqs],
+        [float(r.handling) for r in reqs], [r.weight for r in reqs],
+        [r.arrival for r in reqs], float(problem.length))
+    relaxed -= 1e-6 * max(1.0, abs(relaxed))
+    if exact:
+        relaxed = math.ceil(relaxed * scale) / scale
+        m.add(sum(obj) - const >= round(relaxed * scale))
     m.add_no_overlap_2d(xiv, tiv)
     m.add_cumulative(tiv, lens, total)
     m.minimize(sum(obj) - const)
@@ -155,6 +168,8 @@ def solve_kerb(
             f"— for one of them, {_SOFT_HINT}"),))
     bound = solver.best_objective_bound
     lb = float(math.ceil(bound - 1e-6)) / scale if math.isfinite(bound) else None
+    if relaxed is not None:
+        lb = relaxed if lb is None else max(lb, relaxed)
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         plan = [(int(solver.value(ss[i])), int(solver.value(xs[i]))) for i in range(len(reqs))]
     elif hint is not None:
