@@ -135,6 +135,7 @@ def check(problem: Problem, solution: Solution, *, rel_tol: float = 1e-6) -> Che
         dcost += vt.cost_per_km * distance / 1000.0
         tcost += vt.cost_per_hour * (route.end_time - route.start_time) / 3600.0
     penalty = 0.0
+    skipped = set(solution.skipped)
     for i, stop in enumerate(problem.stops):
         n = served.get(i, 0)
         if n > 1:
@@ -143,7 +144,7 @@ def check(problem: Problem, solution: Solution, *, rel_tol: float = 1e-6) -> Che
             if stop.required:
                 bad.append(f"required stop {i} ({problem.stop_name(i)}) not served")
             penalty += stop.penalty
-        if (n == 0) != (i in set(solution.skipped)):
+        if (n == 0) != (i in skipped):
             bad.append(f"stop {i}: 'skipped' list disagrees with the routes")
     cost = CostBreakdown(fixed, dcost, tcost, penalty)
     reported = solution.cost.total
