@@ -119,10 +119,10 @@ def test_checker_catches_mutations() -> None:
                                 + route.visits[1:])
     bad = check(p, dataclasses.replace(sol, routes=(early,))).violations
     assert any("cannot be reached" in v for v in bad)
-    # The same routes with a smaller truck: overloaded.
+    # The same routes with a truck smaller than one bin (6): overloaded.
     small = dataclasses.replace(p, vehicle_types=(dataclasses.replace(p.vehicle_types[0],
-                                                                       capacity=(7,)),))
-    assert any("exceeds capacity 7" in v for v in check(small, sol).violations)
+                                                                       capacity=(5,)),))
+    assert any("exceeds capacity 5" in v for v in check(small, sol).violations)
     # Wrong cost.
     cost = dataclasses.replace(sol.cost, distance=sol.cost.distance - 1)
     assert any("reported cost" in v for v in check(p, dataclasses.replace(sol, cost=cost)).violations)
