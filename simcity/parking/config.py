@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simcity.domain import PolicyBase, StrictModel
+from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 
 HOURS_PER_DAY = 24
 
@@ -265,9 +266,34 @@ class Enforcement(StrictModel):
     fine: float = Field(default=200.0, ge=0, le=10_000, description="Ticket amount (yuan).")
 
 
+#: Longitude and latitude in degrees (WGS-84), in that order.
+LonLat = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
+
+
 class City(StrictModel):
     """The parking setting of a district: supply, demand, behaviour and enforcement."""
 
+    origin: LonLat | None = Field(
+        default=None,
+        description="[longitude, latitude] (degrees) of x = y = 0 when positions come from point files "
+        "(car_parks_file, kerb_segments_file, zones_file); default: the centre (median) of all their "
+        "points.  Inline x/y of the same scenario are metres from this origin.",
+    )
+    car_parks_file: DataPath | None = Field(
+        default=None,
+        description="CSV or GeoJSON of off-street car parks (lon/lat plus the CarPark fields as columns), "
+        "relative to the scenario file; its rows become car_parks, projected to metres around origin.",
+    )
+    kerb_segments_file: DataPath | None = Field(
+        default=None,
+        description="CSV or GeoJSON of kerbside segments (lon/lat plus the KerbSegment fields), relative "
+        "to the scenario file; its rows become kerb_segments.",
+    )
+    zones_file: DataPath | None = Field(
+        default=None,
+        description="CSV or GeoJSON of destination zones (lon/lat plus the Zone fields), relative to the "
+        "scenario file; its rows become zones.",
+    )
     tariffs: dict[str, Tariff] = Field(min_length=1, description="Named tariffs that facilities use.")
     car_parks: list[CarPark] = Field(default_factory=list, max_length=20_000, description="Off-street car parks.")
     kerb_segments: list[KerbSegment] = Field(
@@ -283,6 +309,17 @@ class City(StrictModel):
     demand: Demand = Field(description="Arrival profile and purposes.")
     behaviour: Behaviour = Field(default_factory=lambda: Behaviour.model_validate({}), description="Driver behaviour.")
     enforcement: Enforcement = Field(default_factory=lambda: Enforcement.model_validate({}), description="Kerbside enforcement.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _point_files(cls, data: Any, info: ValidationInfo) -> Any:
+        # the shared mechanism of simcity.geodata: every file is projected around one origin, so
+        # car parks, kerbs and zones from different files line up (docs/data-files.md)
+        return expand_point_files(data, info, {
+            "car_parks_file": ("car_parks", PointFileSpec("", CarPark)),
+            "kerb_segments_file": ("kerb_segments", PointFileSpec("", KerbSegment)),
+            "zones_file": ("zones", PointFileSpec("", Zone)),
+        })
 
     @model_validator(mode="after")
     def _references(self) -> City:
