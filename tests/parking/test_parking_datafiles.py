@@ -60,8 +60,8 @@ def test_shipped_scenario_reads_its_points_from_files() -> None:
     assert sum(z.arrivals_per_day for z in city.zones) == pytest.approx(4420.0)
     # one origin for all three files: distances between a car park, a kerb and a zone from different
     # files are the great-circle distances of their lon/lat (projection error well under 0.1 %)
-    pts: dict[str, tuple[str, Facility | Zone]] = {"F01": (CAR_PARKS, city.car_parks[0]), "K3": (KERBS, city.kerb_segments[2]),
-           "Z5": (ZONES, city.zones[4])}
+    pts: dict[str, tuple[str, Facility | Zone]] = {
+        "F01": (CAR_PARKS, city.car_parks[0]), "K3": (KERBS, city.kerb_segments[2]), "Z5": (ZONES, city.zones[4])}
     for a, b in (("F01", "K3"), ("K3", "Z5"), ("F01", "Z5")):
         (fa, pa), (fb, pb) = pts[a], pts[b]
         assert pa.x is not None and pa.y is not None and pb.x is not None and pb.y is not None
