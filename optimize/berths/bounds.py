@@ -26,6 +26,8 @@ import heapq
 import math
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from optimize.berths._data import Compiled
 
 
@@ -141,28 +143,37 @@ def time_indexed_bound(
     from scipy.sparse import coo_matrix
 
     horizon = completion_horizon(data, upper_bound)
-    cols_cost: list[float] = []
-    rows: list[int] = []
-    cols: list[int] = []
     # capacity rows are (k, t) for t in [0, T); assignment rows come first
     t_max = max(horizon) + 1
+    costs: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
     col = 0
     for i, k, h, first, last in _start_windows(data, horizon):
-        blocked = data.blocked[k] if data.blocked else ()
-        for s in range(first, last + 1):
-            if any(a < s + h and s < e for a, e in blocked):
-                continue
-            cols_cost.append(data.cost(i, s + h))
-            rows.append(i)
-            cols.append(col)
-            for t in range(s, s + h):
-                rows.append(data.n + k * t_max + t)
-                cols.append(col)
-            col += 1
+        starts = np.arange(first, last + 1)
+        for a_, e_ in data.blocked[k] if data.blocked else ():
+            starts = starts[(starts + h <= a_) | (starts >= e_)]
+        if starts.size == 0:
+            continue
+        ends = starts + h
+        c = data.weight[i] * (ends - data.arrival[i])
+        d = data.soft_deadline[i]
+        if d is not None:
+            c = c + data.penalty[i] * np.maximum(0, ends - d)
+        ids = np.arange(col, col + starts.size)
+        costs.append(np.asarray(c, dtype=float))
+        # one assignment entry and h capacity entries per column
+        rows.append(np.full(starts.size, i))
+        cols.append(ids)
+        rows.append((data.n + k * t_max + starts[:, None] + np.arange(h)[None, :]).ravel())
+        cols.append(np.repeat(ids, h))
+        col += starts.size
     if col == 0:
         return None
+    cols_cost = np.concatenate(costs)
+    rows_all, cols_all = np.concatenate(rows), np.concatenate(cols)
     n_rows = data.n + data.m * t_max
-    a = coo_matrix(([1.0] * len(rows), (rows, cols)), shape=(n_rows, col)).tocsr()
+    a = coo_matrix((np.ones(rows_all.size), (rows_all, cols_all)), shape=(n_rows, col)).tocsr()
     lo = [1.0] * data.n + [0.0] * (data.m * t_max)
     hi = [1.0] * data.n + [1.0] * (data.m * t_max)
     res = milp(
