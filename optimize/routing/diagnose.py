@@ -40,10 +40,23 @@ class InfeasibleProblemError(Exception):
         name = f"{problem.name}: " if problem.name else ""
         super().__init__(f"{name}infeasible routing problem: " + "; ".join(lines))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exceptions are pickled as cls(*args); ours takes a Problem, so rebuild from the
+        # message and issues instead (needed to return it from a portfolio worker).
+        return (_rebuild, (type(self), str(self), self.issues))
+
     @property
     def stops(self) -> tuple[int, ...]:
         """All stops named in the diagnosis."""
         return tuple(sorted({i for iss in self.issues for i in iss.stops}))
+
+
+def _rebuild(cls: type[InfeasibleProblemError], message: str,
+             issues: tuple[Infeasibility, ...]) -> InfeasibleProblemError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.issues = issues
+    return err
 
 
 class NoSolutionFoundError(InfeasibleProblemError):

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 
 from optimize.routing.checker import check
-from optimize.routing.diagnose import InfeasibleProblemError
+from optimize.routing.diagnose import InfeasibleProblemError, NoSolutionFoundError, precheck
 from optimize.routing.model import Problem, Solution
 
 #: Seconds kept back from the budget for process start-up and returning the answer.
@@ -55,6 +55,9 @@ def solve_portfolio(
 ) -> Solution:
     """Run ``backends`` in parallel for ``time_limit`` seconds; return the best valid solution."""
     t0 = time.perf_counter()
+    issues = precheck(problem)  # the same for every backend: no need to start processes
+    if issues:
+        raise InfeasibleProblemError(problem, issues)
     deadline = time.time() + max(0.1, time_limit - min(_MARGIN, 0.1 * time_limit))
     notes: list[str] = []
     if len(backends) > 1 and mp.current_process().daemon:
@@ -88,9 +91,12 @@ def solve_portfolio(
         if best is None or out.cost.total < best.cost.total - 1e-9:
             best = out
     if best is None:
-        for out in outcomes:
-            if isinstance(out, InfeasibleProblemError):
-                raise out
+        # Prefer a proven infeasibility that names stops (OR-Tools' relaxed re-solve) over
+        # a mere time-out.
+        diagnoses = [o for o in outcomes if isinstance(o, InfeasibleProblemError)]
+        if diagnoses:
+            raise min(diagnoses, key=lambda e: (isinstance(e, NoSolutionFoundError),
+                                                not e.stops))
         errors = [o for o in outcomes if isinstance(o, BaseException)]
         if errors:
             raise RuntimeError("auto: no backend returned a valid solution; "

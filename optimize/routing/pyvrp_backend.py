@@ -24,7 +24,12 @@ import pyvrp
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 from optimize.routing._assemble import RawRoute, assemble, integer_cost_scale
-from optimize.routing.diagnose import Infeasibility, InfeasibleProblemError, precheck
+from optimize.routing.diagnose import (
+    Infeasibility,
+    InfeasibleProblemError,
+    NoSolutionFoundError,
+    precheck,
+)
 from optimize.routing.model import HORIZON_MAX, Problem, Solution
 
 _MAX = np.iinfo(np.int64).max
@@ -113,9 +118,9 @@ def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
     result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False)
     best = result.best
     if not best.is_feasible():
-        raise InfeasibleProblemError(problem, [Infeasibility(
-            (), "PyVRP found no feasible solution within the time limit "
-                "(try the ortools backend for a diagnosis of the stops)")])
+        raise NoSolutionFoundError(problem, [Infeasibility(
+            (), "PyVRP found no feasible solution within the time limit; infeasibility is "
+                "not proven (the ortools backend names conflicting stops)")])
     offsets = np.cumsum([0] + [vt.count for vt in problem.vehicle_types])
     used = [0] * len(problem.vehicle_types)
     raw = []

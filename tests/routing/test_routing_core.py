@@ -238,3 +238,16 @@ def test_load_independent_stop_criteria_give_identical_runs() -> None:
         routes("pyvrp", PyVRPOptions(max_iterations=150))
     assert routes("ortools", OrToolsOptions(solution_limit=50)) == \
         routes("ortools", OrToolsOptions(solution_limit=50))
+
+
+def test_auto_reports_the_diagnosis_that_names_stops() -> None:
+    # Two stops with windows one vehicle cannot both meet (see the test above); both
+    # backends can model it, and the OR-Tools diagnosis naming a stop must win.
+    xs = np.array([0, 100, -100])
+    d = np.abs(xs[:, None] - xs[None, :])
+    stops = [Stop(1, (1,), time_window=(100, 110), name="east"),
+             Stop(2, (1,), time_window=(100, 110), name="west")]
+    p = Problem(d, d, stops, [VehicleType(capacity=(5,), count=1, shift=(0, 400))])
+    with pytest.raises(InfeasibleProblemError) as err:
+        solve(p, time_limit=1.0, backend="auto")
+    assert len(err.value.stops) == 1
