@@ -471,10 +471,21 @@ def expand_point_files(data: Any, info: ValidationInfo, files: Mapping[str, tupl
     if origin is not None and not (isinstance(origin, list | tuple) and len(origin) == 2
                                    and all(_number(v) is not None for v in origin)):
         raise ValueError(f"{origin_key}: expected [longitude, latitude], found {origin!r}")
+    if origin is not None and not (-180 <= float(origin[0]) <= 180 and -90 <= float(origin[1]) <= 90):
+        swapped = " (longitude and latitude swapped?)" if abs(float(origin[0])) <= 90 < abs(float(origin[1])) else ""
+        raise ValueError(f"{origin_key}: expected [longitude in -180..180, latitude in -90..90], "
+                         f"found {list(origin)!r}{swapped}")
     specs = [PointFileSpec(str(data[fk]), spec.model, spec.x_field, spec.y_field, spec.metres_per_unit)
              for fk, _, spec in given]
-    proj, loaded = load_point_files(specs, base_dir=base,
-                                    origin=None if origin is None else (float(origin[0]), float(origin[1])))
+    try:
+        proj, loaded = load_point_files(
+            specs, base_dir=base, origin=None if origin is None else (float(origin[0]), float(origin[1])))
+    except DataFileError as exc:
+        # name the [city] key whose file failed, so the scenario error points at that line
+        for fk, _, _ in given:
+            if Path(str(data[fk])).name == Path(exc.file).name:
+                raise ValueError(f"{fk}: {exc}") from exc
+        raise
     out = dict(data)
     out[origin_key] = [proj.lon0, proj.lat0]
     for (fk, lk, _), models in zip(given, loaded, strict=True):

@@ -276,6 +276,7 @@ def json_schema() -> dict[str, Any]:
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+_KEY_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*): (.+)$", re.S)
 
 
 def _describe_input(value: Any) -> str:
@@ -298,6 +299,14 @@ def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, 
             msg = err["msg"]
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, "):]
+                # A validator may locate its message under a key of the table it checks by
+                # starting it with "key: " (as Domain.validate_policy does); honour that when
+                # the key is really there.
+                m = _KEY_PREFIX.match(msg)
+                inp = err.get("input")
+                if m and isinstance(inp, dict) and m.group(1).split(".")[0] in inp:
+                    path = [*path, *m.group(1).split(".")]
+                    msg = m.group(2)
             if "input" in err and not isinstance(err["input"], dict | list):
                 msg += f"; found {_describe_input(err['input'])}"
         problems.append(Problem(file, line_of(lines, path), ".".join(str(p) for p in path), msg))

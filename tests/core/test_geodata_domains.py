@@ -161,5 +161,5 @@ def test_garbage_stations_and_depots_from_files_in_km(tmp_path: Path) -> None:
     # a bad row in a file is reported with the scenario line, the file, its line and column
     bad = folder / "data" / "suzhou_gusu_depots.csv"
     bad.write_text("id,lon,lat\nDEP1,120.59,231.3\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"s\.toml:\d+: city: .*suzhou_gusu_depots\.csv: line 2, column 'lat'"):
+    with pytest.raises(ScenarioError, match=r"s\.toml:\d+: city\.depots_file: .*suzhou_gusu_depots\.csv: line 2, column 'lat'"):
         simcity.load_scenario(folder / "s.toml")

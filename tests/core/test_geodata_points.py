@@ -282,7 +282,18 @@ def test_scenario_errors_name_scenario_line_data_file_row_and_column(tmp_path: P
     with pytest.raises(ScenarioError) as info:
         load_scenario(_write(tmp_path, "s.toml", SCENARIO.format(path="docks.csv")))
     msg = str(info.value)
-    assert f"s.toml:7: city: {tmp_path / 'docks.csv'}: line 3, column 'lat': expected a latitude" in msg
+    # located at the line of the file key, named by its dotted path
+    assert f"s.toml:8: city.docks_file: {tmp_path / 'docks.csv'}: line 3, column 'lat': expected a latitude" in msg
     with pytest.raises(ScenarioError) as info:
         load_scenario(_write(tmp_path, "t.toml", SCENARIO.format(path="missing.csv")))
     assert "missing.csv: file not found" in str(info.value)
+
+
+def test_origin_out_of_range_is_named_before_projecting(tmp_path: Path) -> None:
+    _write(tmp_path, "docks.csv", "id,lon,lat,capacity\na,120.60,31.30,4\n")
+    text = SCENARIO.format(path="docks.csv").replace("[city]\n", "[city]\norigin = [31.30, 120.60]\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, "s.toml", text))
+    (prob,) = info.value.problems
+    assert str(prob).endswith("s.toml:8: city.origin: expected [longitude in -180..180, latitude in -90..90], "
+                              "found [31.3, 120.6] (longitude and latitude swapped?)")

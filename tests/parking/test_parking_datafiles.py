@@ -153,7 +153,7 @@ def test_validate_in_a_fresh_process_exits_2_without_a_traceback(tmp_path: Path)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 2
     assert "Traceback" not in run.stderr + run.stdout
-    assert re.search(rf"s\.toml:\d+: city: .*{CAR_PARKS}: line 4, column 'lat': expected a latitude "
+    assert re.search(rf"s\.toml:\d+: city\.car_parks_file: .*{CAR_PARKS}: line 4, column 'lat': expected a latitude "
                      r"in degrees between -90 and 90, found an empty cell", run.stderr + run.stdout)
 
 
