@@ -308,3 +308,32 @@ def test_cpsat_lns_path_keeps_schedules_valid() -> None:
     assert res.status is Status.OPTIMAL
     assert check_schedule(p, res.schedule).ok
     assert res.objective == pytest.approx(brute_force(p))
+
+
+@st.composite
+def chained_berths(draw: st.DrawFn) -> BerthProblem:
+    """Berths alike but for their closing time, so berth chains and dominance both apply."""
+    m = draw(st.integers(2, 3))
+    berths = tuple(Berth(f"b{k}", 0, draw(st.one_of(st.none(), st.integers(12, 45))))
+                   for k in range(m))
+    reqs = []
+    for i in range(draw(st.integers(2, 7))):
+        h = draw(st.integers(1, 8))
+        latest = draw(st.one_of(st.none(), st.integers(8, 40)))
+        reqs.append(Request(f"r{i}", draw(st.integers(0, 10)), {b.id: h for b in berths},
+                            weight=float(draw(st.integers(1, 3))), latest_completion=latest))
+    return BerthProblem(berths, tuple(reqs))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chained_berths())
+def test_symmetry_breaking_on_chained_berths_keeps_the_optimum(p: BerthProblem) -> None:
+    expected = brute_force(p)
+    opts = SolverOptions(relaxation_bound=False, improve_fraction=0.0)
+    res = solve(p, time_limit=20, seed=0, workers=1, options=opts)
+    if expected is None:
+        assert res.status is Status.INFEASIBLE
+        return
+    assert res.status is Status.OPTIMAL
+    assert check_schedule(p, res.schedule).ok
+    assert res.objective == pytest.approx(expected)
