@@ -106,6 +106,8 @@ def summarise(sim: GarbageSim) -> RunOutput:
     onward: dict[str, float] = {}
     for c, w in enumerate(city.waste):
         by_entity.append((w.category, "overflow_t_per_day", float(sim.measured_overflow[c]) / D))
+        by_entity.append((w.category, "fill_at_emptying",
+                          _mean([f for f, k in zip(t.fills, t.fill_cats, strict=True) if k == c])))
         onward[w.destination] = onward.get(w.destination, 0.0) + float(sim.measured_tipped[c]) / D
     for dest, v in sorted(onward.items()):
         by_entity.append((dest, "onward_t_per_day", v))

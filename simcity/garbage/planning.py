@@ -203,9 +203,10 @@ class Planner:
         return own or g.fleets
 
     def _sectors(self, chosen: np.ndarray, g: Group) -> list[np.ndarray]:
-        """Split the chosen points into sectors of whole zones, so that every sector can get
-        at least one truck of each of the group's fleets: consecutive zones (in file order)
-        are merged until there are no more sectors than the smallest fleet has trucks."""
+        """Split the chosen points into sectors of whole zones: consecutive zones (in file
+        order) are merged until there are no more sectors than the smallest fleet of the group
+        has trucks, so that (with sectors served by their nearest depot's crews) a fleet is
+        never spread over more sectors than it has trucks."""
         lay = self.layout
         zones = [z for z in range(len(self.city.zones)) if (lay.zone_of[chosen] == z).any()]
         k = max(1, min([len(zones)] + [self.counts[f] for f in g.fleets]))

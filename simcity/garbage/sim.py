@@ -77,6 +77,8 @@ class Tally:
     overlimit_t: float = 0.0
     waits_h: list[float] = field(default_factory=list)
     fills: list[float] = field(default_factory=list)
+    #: category index of each entry of ``fills``
+    fill_cats: list[int] = field(default_factory=list)
     complaints: int = 0
     overflow_point_days: int = 0
     point_days: int = 0
@@ -388,6 +390,7 @@ class GarbageSim:
             for jj, c in enumerate(cats):
                 if has[jj]:
                     tally.fills.append(float(self.content[c, p] / lay.cap[c, p]))
+                    tally.fill_cats.append(c)
             tally.visits += 1
             while True:
                 take = np.minimum(self.content[list(cats), p], cap - load)
