@@ -269,7 +269,9 @@ class _Built:
         removes unloads that capacity does not need and the search restarts from there.
         ``self.timed_out`` records whether a failure was a time-out (not a proof).
         """
-        t_end = time.perf_counter() + time_limit
+        # With facilities, 5 % of the budget is kept for the final clean-up.
+        reserve = 0.05 * time_limit if self.problem.facilities else 0.0
+        t_end = time.perf_counter() + time_limit - reserve
         # The first solution gets the whole budget: on a loaded machine a fixed share of
         # it may not suffice, and without a first solution there is nothing to improve.
         sol = self.routing.SolveWithParameters(self._params(time_limit, options, True))
@@ -292,6 +294,14 @@ class _Built:
                 start, self._params(left, options))
             if better is not None:
                 sol = better
+        if self.problem.facilities:
+            # A last clean-up without search (one solution: the restored routes, timed).
+            cleaned = self.routing.ReadAssignmentFromRoutes(self._without_idle_unloads(sol), True)
+            if cleaned is not None:
+                final = self.routing.SolveFromAssignmentWithParameters(
+                    cleaned, self._params(max(0.05, reserve), options, True))
+                if final is not None and final.ObjectiveValue() < sol.ObjectiveValue():
+                    sol = final
         return sol
 
     def _without_idle_unloads(self, sol: pywrapcp.Assignment) -> list[list[int]]:
