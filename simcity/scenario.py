@@ -220,16 +220,16 @@ def _set_path(data: Any, dotted: str, value: Any) -> None:
 def scenario_class(domain_name: str) -> type[ScenarioBase]:
     """The pydantic model of scenario files for one domain."""
     dom = domains.get(domain_name)
+    # Types built at run time: typed as Any so every pydantic/mypy pairing accepts them.
+    tag: Any = Literal[dom.name]  # type: ignore[valid-type]
+    policies: Any = list[dom.Policy]  # type: ignore[name-defined]
     cls = create_model(
         f"{dom.name.capitalize()}Scenario",
         __base__=ScenarioBase,
         __doc__=f"A scenario file for the {dom.title} model.",
-        model=(Literal[dom.name], Field(description="The simulation domain of this scenario.")),  # type: ignore[valid-type]
+        model=(tag, Field(description="The simulation domain of this scenario.")),
         city=(dom.City, Field(description=f"The city setting ({dom.title}).")),
-        policies=(
-            list[dom.Policy],  # type: ignore[name-defined]
-            Field(min_length=1, description="Policies to compare; the first is the baseline."),
-        ),
+        policies=(policies, Field(min_length=1, description="Policies to compare; the first is the baseline.")),
     )
 
     @model_validator(mode="after")
@@ -263,8 +263,9 @@ def json_schema() -> dict[str, Any]:
     classes = [scenario_class(n) for n in domains.available()]
     if not classes:
         raise RuntimeError("no simulation domain is installed")
-    union = Union[tuple(classes)]  # type: ignore[valid-type]  # noqa: UP007
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[union, Field(discriminator="model")])
+    union: Any = Union[tuple(classes)]  # type: ignore[valid-type]  # noqa: UP007
+    tagged: Any = Annotated[union, Field(discriminator="model")]
+    adapter: TypeAdapter[Any] = TypeAdapter(tagged)
     schema = adapter.json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "simcity scenario file"
