@@ -25,7 +25,13 @@ from optimize.berths import (
     read_dbap,
     solve,
 )
-from simcity.bench.common import BenchError, compare_to_baseline, load_results, write_results
+from simcity.bench.common import (
+    BenchError,
+    collect_instances,
+    compare_to_baseline,
+    load_results,
+    write_results,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,19 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _instances(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found = sorted(p.glob("*.txt"))
-            if not found:
-                raise BenchError(f"{p}: folder holds no *.txt DBAP instances")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise BenchError(f"{p}: no such file or folder")
-    return files
+    return collect_instances(paths, [".txt"], "*.txt DBAP instances")
 
 
 def _conventions(path: Path) -> tuple[int, bool]:

@@ -167,3 +167,23 @@ def finish(
                               higher_is_better=higher_is_better)
     print(cmp.message)
     return 0 if cmp.ok else 1
+
+
+def collect_instances(paths: Sequence[str | Path], suffixes: Sequence[str], what: str) -> list[Path]:
+    """Instance files named by ``paths``: files as given, folders expanded to their files with
+    one of ``suffixes`` (sorted).  A missing path or an empty folder is a :class:`BenchError`
+    naming it; ``what`` describes the expected files for that message."""
+    wanted = {s.lower() for s in suffixes}
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in wanted)
+            if not found:
+                raise BenchError(f"{p}: folder holds no {what}")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise BenchError(f"{p}: no such file or folder")
+    return out

@@ -26,6 +26,7 @@ from typing import Any
 from optimize.routing import BACKENDS, InfeasibleProblemError, check, solve
 from optimize.routing.io import Instance, InstanceError, find_bks, read_instance, write_sol
 from simcity.bench.common import BenchError, compare_to_baseline, load_results, write_results
+from simcity.bench.common import collect_instances as common_collect
 
 _SUFFIXES = (".vrp", ".txt")
 
@@ -53,19 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def collect_instances(paths: list[str]) -> list[Path]:
     """Instance files named by ``paths`` (folders expanded, sorted); errors name the path."""
-    out: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in _SUFFIXES)
-            if not found:
-                raise BenchError(f"{p}: folder holds no .vrp or .txt instance")
-            out.extend(found)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise BenchError(f"{p}: no such file or folder")
-    return out
+    return common_collect(paths, sorted(_SUFFIXES), "a .vrp or .txt instance")
 
 
 def _cpu_seconds() -> float:
