@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def collect_instances(paths: list[str]) -> list[Path]:
     """Instance files named by ``paths`` (folders expanded, sorted); errors name the path."""
-    return common_collect(paths, sorted(_SUFFIXES), "a .vrp or .txt instance")
+    return common_collect(paths, sorted(_SUFFIXES), ".vrp or .txt instance")
 
 
 def _cpu_seconds() -> float:
