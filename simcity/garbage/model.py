@@ -111,7 +111,10 @@ def summarise(sim: GarbageSim) -> RunOutput:
         onward[w.destination] = onward.get(w.destination, 0.0) + float(sim.measured_tipped[c]) / D
     for dest, v in sorted(onward.items()):
         by_entity.append((dest, "onward_t_per_day", v))
-    by_time: list[tuple[str, float, str, float]] = []
+    # for the report's map: overflow days per point, and the routes of the first measured day
+    by_entity += [(f"pt{i}", "overflow_days", float(v)) for i, v in enumerate(sim.point_overflow_days)]
+    by_time: list[tuple[str, float, str, float]] = [
+        (truck, t_h, "route_stop", float(loc)) for truck, t_h, loc in sim.route_trace]
     for h in range(24):
         if sim.hour_samples[h] > 0:
             by_time.append(("city", float(h), "mean_fill", float(sim.hour_fill[h] / sim.hour_samples[h])))

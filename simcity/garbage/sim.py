@@ -137,6 +137,10 @@ class GarbageSim:
         self.hour_fill = np.zeros(24)
         self.hour_trucks = np.zeros(24)
         self.hour_samples = np.zeros(24)
+        #: measured days on which each point overflowed (any category), for the map
+        self.point_overflow_days = np.zeros(n, dtype=np.int64)
+        #: (truck, clock h, location) of every arrival on the first measured day, for the map
+        self.route_trace: list[tuple[str, float, int]] = []
         self.plan_h = min(f.shift_start_h for f in city.fleets)
         self.half_shift_h = float(np.mean([f.shift_hours for f in city.fleets])) / 2
         self.round_h = max(f.shift_start_h + f.shift_hours for f in city.fleets) - self.plan_h
@@ -214,6 +218,7 @@ class GarbageSim:
                     self.hour_samples[hour] += 1
             # overflow only changes at drop steps: the day's tally can close after its last step
             if self.measured(d):
+                self.point_overflow_days += (self.overflow_today & lay.has_bin).any(axis=0)
                 k = int((self.overflow_today & lay.has_bin).sum())
                 self.tally.overflow_point_days += k
                 self.tally.point_days += int(lay.has_bin.sum())
@@ -269,7 +274,7 @@ class GarbageSim:
                 truck_id, leg_no = (int(x) for x in a.request.split(":"))
                 self.bay_plan[(truck_id, leg_no)] = (int((a.berth or "bay0")[3:]), a.start)
 
-    def drive(self, a: int, b: int, speed: float) -> Generator[simpy.Event, Any, float]:
+    def drive(self, a: int, b: int, speed: float, trace: str | None = None) -> Generator[simpy.Event, Any, float]:
         km = self.lay.km(a, b)
         if km > 0:
             cv = self.city.roads.travel_cv
@@ -278,6 +283,8 @@ class GarbageSim:
                 s2 = math.log1p(cv * cv)
                 f = float(self.travel.lognormal(-s2 / 2, math.sqrt(s2)))
             yield self.env.timeout(km / speed * f)
+        if trace is not None:
+            self.route_trace.append((trace, self.env.now, b))
         return km
 
     def service_time(self, mean_h: float) -> float:
@@ -360,6 +367,9 @@ class GarbageSim:
             break_at = 24.0 * day + (tp.break_h if tp.break_h is not None
                                      else fl.shift_start_h + fl.break_window_h[0])
         loc, km = depot, 0.0
+        tr = f"{fl.id}-{serial}" if day == self.first_day else None
+        if tr is not None:
+            self.route_trace.append((tr, env.now, depot))
         svc_h = np.array([city.waste[c].service_minutes / 60 for c in cats])
         tally = self.tally if self.measured(day) else Tally()
         for j, leg in enumerate(tp.legs):
@@ -370,7 +380,7 @@ class GarbageSim:
                 if load.sum() <= 0:
                     continue
                 st_loc = lay.station_loc[leg.target]
-                km += yield from self.drive(loc, st_loc, speed)
+                km += yield from self.drive(loc, st_loc, speed, trace=tr)
                 s, extra = yield from self.tip(leg.target, cats, load, day, (serial, j), st_loc, speed)
                 km += extra
                 loc = lay.station_loc[s]
@@ -383,7 +393,7 @@ class GarbageSim:
             if env.now + back_km / speed + city.stations[s_near].tip_minutes / 60 > hard_end:
                 tally.dropped_stops += 1
                 continue
-            km += yield from self.drive(loc, p, speed)
+            km += yield from self.drive(loc, p, speed, trace=tr)
             loc = p
             has = lay.has_bin[list(cats), p]
             yield env.timeout(self.service_time(float((svc_h * has).sum())))
@@ -403,17 +413,17 @@ class GarbageSim:
                 # the truck is full before the bins are empty: unload now and come back
                 tally.unplanned_unloads += 1
                 s = self.nearest_station(p, cats)
-                km += yield from self.drive(loc, lay.station_loc[s], speed)
+                km += yield from self.drive(loc, lay.station_loc[s], speed, trace=tr)
                 s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed)
                 km += extra
-                km += yield from self.drive(lay.station_loc[s], p, speed)
+                km += yield from self.drive(lay.station_loc[s], p, speed, trace=tr)
         if load.sum() > 0:
             s = tp.end_station if tp.end_station is not None else self.nearest_station(loc, cats)
-            km += yield from self.drive(loc, lay.station_loc[s], speed)
+            km += yield from self.drive(loc, lay.station_loc[s], speed, trace=tr)
             s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed)
             km += extra
             loc = lay.station_loc[s]
-        km += yield from self.drive(loc, depot, speed)
+        km += yield from self.drive(loc, depot, speed, trace=tr)
         if break_at is not None and env.now >= break_at:
             yield env.timeout(brk_h)
         self.active_trucks -= 1

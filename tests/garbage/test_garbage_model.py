@@ -95,6 +95,9 @@ def test_one_point_trace_matches_hand_computation() -> None:
     assert m["tonnes_other_per_day"] == pytest.approx((7 / 24 + 1 + 1) / 3, abs=1e-12)
     assert m["service_level"] == 1.0 and m["overflow_t_per_day"] == 0.0
     assert m["cost_per_day"] == pytest.approx(600 + 4.0 * 4 + 120 * 0.4)
+    # the route trace of the first day (for the report's map): depot 2 -> bin 0 -> station 1 -> depot 2
+    trace = [(loc, round(t, 9)) for _, t, loc in sim.route_trace]
+    assert trace == [(2, 6.0), (0, 6.05), (1, 6.2), (2, 6.4)]
 
 
 def test_every_other_day_fills_the_bin_and_overflows_exactly() -> None:
@@ -110,6 +113,7 @@ def test_every_other_day_fills_the_bin_and_overflows_exactly() -> None:
     # the bin holds 2 t: 17/24 t spills
     assert m3["overflow_t_per_day"] * 3 == pytest.approx(17 / 24, abs=1e-9)
     assert sim3.tally.overflow_point_days == 1  # only on day 2
+    assert list(sim3.point_overflow_days) == [1]
 
 
 # ---------------------------------------------------------------- layer 2: invariants
