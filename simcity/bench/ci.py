@@ -82,7 +82,7 @@ TIERS: dict[str, Tier] = {
          "--out", "{json}", "--baseline", "{none}"),
         metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
     "bikes": Tier(
-        ("--policies", "before", "--horizon", "12", "--repeats", "3", "--out", "{json}", "--baseline", "{none}"),
+        ("--policies", "before", "--horizon", "24", "--repeats", "5", "--out", "{json}", "--baseline", "{none}"),
         metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
     "city": Tier(
         ("--quick", "--repeats", "3", "--out", "{json}", "--baseline", "{none}"),
