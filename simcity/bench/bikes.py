@@ -23,7 +23,7 @@ from typing import Any
 
 import simpy
 
-from simcity.bench.common import BASELINE_DIR, finish
+from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish, median_ratio_row
 from simcity.bikes import DOMAIN, City, Policy, simulate
 from simcity.bikes.demand import Trips, build_demand
 from simcity.bikes.network import build_network
@@ -97,19 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--horizon", type=float, default=24.0, help="simulated hours (default 24)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the trip requests")
     parser.add_argument("--repeats", type=int, default=1, help="timed repetitions; the median ratio is kept")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result JSON (default {DEFAULT_OUT})")
-    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
-                        help="baseline JSON to compare the ratio with (skipped when the file is absent)")
-    parser.add_argument("--noise", type=float, default=0.3,
-                        help="tolerated relative drop of the ratio against the baseline (default 0.3)")
-    parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")
-
-
-def _row(instance: str, runs: list[dict[str, float]]) -> dict[str, Any]:
-    best = sorted(runs, key=lambda r: r["ratio"])[len(runs) // 2]  # the median-ratio repetition
-    row: dict[str, Any] = {"instance": instance, **{k: round(v, 4) for k, v in best.items()}}
-    row["ratios"] = [round(r["ratio"], 4) for r in runs]
-    return row
+    add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.3)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -138,7 +126,7 @@ def main(args: argparse.Namespace) -> int:
     for name in args.policies:
         runs = [measure(city, policies[name], args.horizon, args.seed)  # type: ignore[arg-type]
                 for _ in range(args.repeats)]
-        rows.append(_row(f"{sc.name}/{name}", runs))
+        rows.append(median_ratio_row(f"{sc.name}/{name}", runs))
     print(f"{'instance':44s} {'trips':>7s} {'setup s':>8s} {'sim s':>6s} {'plan s':>7s} {'bare s':>7s} "
           f"{'ratio':>6s} {'turnover':>8s}")
     for r in rows:

@@ -33,12 +33,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import simpy
 
-from simcity.bench.common import BASELINE_DIR, finish
+from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish
 from simcity.domain import RunContext
 from simcity.rng import Streams
 
@@ -181,12 +180,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--routing-time-limit", type=float, default=None, metavar="S",
                         help="garbage routing budget per collection group (default 1 s, quick 0.2 s; "
                              "solver time is excluded from simulation time)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result JSON (default {DEFAULT_OUT})")
-    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
-                        help="baseline JSON for the ratio gate (skipped when the file is absent)")
-    parser.add_argument("--noise", type=float, default=0.3,
-                        help="tolerated relative drop of the ratio against the baseline (default 0.3)")
-    parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")
+    add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.3)
 
 
 def _days(args: argparse.Namespace) -> list[DomainDay]:

@@ -187,3 +187,24 @@ def collect_instances(paths: Sequence[str | Path], suffixes: Sequence[str], what
         else:
             raise BenchError(f"{p}: no such file or folder")
     return out
+
+
+def add_speed_gate_arguments(parser: Any, default_out: Path, default_baseline: Path,
+                             noise: float = 0.3) -> None:
+    """The ``--out --baseline --noise --save-baseline`` options of a speed benchmark
+    (``parser`` is an :class:`argparse.ArgumentParser`); see :func:`finish`."""
+    parser.add_argument("--out", type=Path, default=default_out, help=f"result JSON (default {default_out})")
+    parser.add_argument("--baseline", type=Path, default=default_baseline,
+                        help="baseline JSON for the speed-ratio gate (skipped when the file is absent)")
+    parser.add_argument("--noise", type=float, default=noise,
+                        help=f"tolerated relative drop of the speed ratio against the baseline (default {noise})")
+    parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")
+
+
+def median_ratio_row(instance: str, runs: Sequence[dict[str, float]]) -> dict[str, Any]:
+    """One result row from repeated timings: the repetition with the median ``ratio`` (a whole
+    repetition, so its figures stay consistent), plus every ratio seen."""
+    mid = sorted(runs, key=lambda r: r["ratio"])[len(runs) // 2]
+    row: dict[str, Any] = {"instance": instance, **{k: round(v, 4) for k, v in mid.items()}}
+    row["ratios"] = [round(r["ratio"], 4) for r in runs]
+    return row

@@ -32,7 +32,7 @@ from typing import Any, cast
 import numpy as np
 
 from simcity.bench.citybench import bare_loop, counting_events
-from simcity.bench.common import BASELINE_DIR, finish
+from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish
 
 DEFAULT_BASELINE = BASELINE_DIR / "garbage.json"
 DEFAULT_OUT = BASELINE_DIR.parent / "results" / "garbage.json"
@@ -91,12 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, default=None,
                         help="override city.routing.time_limit_s (routing budget per group and day)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result JSON (default {DEFAULT_OUT})")
-    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
-                        help="baseline JSON for the simulation-speed gate (skipped when absent)")
-    parser.add_argument("--noise", type=float, default=0.4,
-                        help="tolerated relative drop of the speed ratio (default 0.4)")
-    parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")
+    add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.4)
 
 
 def _summary_row(instance: str, runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -20,13 +20,12 @@ import argparse
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import simpy
 
-from simcity.bench.common import BASELINE_DIR, finish
+from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish, median_ratio_row
 from simcity.parking import DOMAIN, City, Policy
 from simcity.parking.domain import summarise
 from simcity.parking.model import Arrivals, draw_arrivals, simulate
@@ -145,19 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the city layout and the arrivals")
     parser.add_argument("--repeats", type=int, default=1, help="timed repetitions; the median ratio is kept")
     parser.add_argument("--no-liangxi", action="store_true", help="skip the shipped-scenario row")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result JSON (default {DEFAULT_OUT})")
-    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
-                        help="baseline JSON to compare the ratio with (skipped when the file is absent)")
-    parser.add_argument("--noise", type=float, default=0.3,
-                        help="tolerated relative drop of the ratio against the baseline (default 0.3)")
-    parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")
-
-
-def _row(instance: str, runs: list[dict[str, float]]) -> dict[str, Any]:
-    best = sorted(runs, key=lambda r: r["ratio"])[len(runs) // 2]  # the median-ratio repetition
-    row: dict[str, Any] = {"instance": instance, **{k: round(v, 4) for k, v in best.items()}}
-    row["ratios"] = [round(r["ratio"], 4) for r in runs]
-    return row
+    add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.3)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -169,7 +156,7 @@ def main(args: argparse.Namespace) -> int:
     city = suzhou_city(args.parks, args.sessions, args.seed)
     base = Policy.model_validate({"name": "baseline"})
     runs = [_measure(city, base, 24.0, 0.0, args.seed) for _ in range(args.repeats)]
-    rows.append(_row("suzhou-day", runs))
+    rows.append(median_ratio_row("suzhou-day", runs))
     if not args.no_liangxi:
         import simcity
 
@@ -178,7 +165,7 @@ def main(args: argparse.Namespace) -> int:
         pol_lx = cast(Policy, sc.policy_list[0])
         runs = [_measure(city_lx, pol_lx, sc.horizon_hours, sc.warmup_hours, sc.seed, replications=5)
                 for _ in range(args.repeats)]
-        rows.append(_row("liangxi-5-replications", runs))
+        rows.append(median_ratio_row("liangxi-5-replications", runs))
     print("CPU seconds of this process (wall clock in brackets); ratio = bare / model CPU time")
     print(f"{'instance':22s} {'drivers':>9s} {'sessions':>9s} {'model s':>16s} {'bare s':>16s} "
           f"{'sessions/s':>11s} {'ratio':>6s}")
