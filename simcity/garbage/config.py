@@ -10,11 +10,12 @@ minutes for short durations, yuan (CNY) for money.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from simcity.domain import PolicyBase, StrictModel
+from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 
 #: waste categories of the Chinese four-way sorting rule (其他 / 易腐 / 可回收 / 有害)
 Category = Literal["other", "perishable", "recyclable", "hazardous"]
@@ -70,6 +71,19 @@ class Zone(StrictModel):
     points: int = Field(ge=1, le=50_000, description="Number of drop points (投放点位) in the zone.")
     generation_factor: float = Field(
         default=1.0, gt=0, le=20, description="Relative waste generation per point in this zone."
+    )
+
+
+class DropPoint(StrictModel):
+    """One drop point at a known place (from the planner's own data), instead of random placement."""
+
+    id: str = Field(min_length=1, max_length=60, description="Drop-point identifier.")
+    x_km: float = Field(ge=-500, le=500, description="East coordinate (km).")
+    y_km: float = Field(ge=-500, le=500, description="North coordinate (km).")
+    zone: str = Field(min_length=1, max_length=60, description="Id of the zone the point belongs to.")
+    generation_factor: float = Field(
+        default=1.0, gt=0, le=20,
+        description="Relative waste generation of this point (multiplies its zone's factor).",
     )
 
 
@@ -246,6 +260,26 @@ class City(StrictModel):
         description="Seed of the drop-point layout (positions, bin sizes); fixed across replications.",
     )
     zones: list[Zone] = Field(min_length=1, description="Clusters of drop points.")
+    points: list[DropPoint] | None = Field(
+        default=None,
+        description="Drop points at known places; when given, each zone holds exactly the points "
+        "that name it (its 'points' count must match) and no point is placed at random.",
+    )
+    origin: tuple[float, float] | None = Field(
+        default=None, description="[longitude, latitude] the point files are projected around "
+        "(default: the median of their points; filled in when files are read).",
+    )
+    points_file: DataPath | None = Field(
+        default=None, description="CSV or GeoJSON of drop points (lon, lat, id, zone, "
+        "generation_factor), relative to the scenario file; fills 'points'.",
+    )
+    stations_file: DataPath | None = Field(
+        default=None, description="CSV or GeoJSON of transfer stations (lon, lat and the "
+        "TransferStation fields); fills 'stations'.",
+    )
+    depots_file: DataPath | None = Field(
+        default=None, description="CSV or GeoJSON of depots (lon, lat, id, name); fills 'depots'.",
+    )
     waste: list[WasteStream] = Field(min_length=1, max_length=4, description="Waste streams.")
     pattern: Pattern = Field(default_factory=lambda: Pattern.model_validate({}), description="Daily and weekly drop-off pattern.")
     depots: list[Depot] = Field(min_length=1, description="Truck depots.")
@@ -270,6 +304,16 @@ class City(StrictModel):
         default=0.3, ge=0, le=1, description="Probability that an overflowing point-day raises a complaint."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _point_files(cls, data: Any, info: ValidationInfo) -> Any:
+        km = {"x_field": "x_km", "y_field": "y_km", "metres_per_unit": 1000.0}
+        return expand_point_files(data, info, {
+            "points_file": ("points", PointFileSpec("", DropPoint, **km)),  # type: ignore[arg-type]
+            "stations_file": ("stations", PointFileSpec("", TransferStation, **km)),  # type: ignore[arg-type]
+            "depots_file": ("depots", PointFileSpec("", Depot, **km)),  # type: ignore[arg-type]
+        })
+
     @model_validator(mode="after")
     def _references(self) -> City:
         def unique(kind: str, ids: list[str]) -> None:
@@ -281,6 +325,16 @@ class City(StrictModel):
         unique("depot", [d.id for d in self.depots])
         unique("station", [s.id for s in self.stations])
         unique("fleet", [f.id for f in self.fleets])
+        if self.points is not None:
+            unique("drop point", [p.id for p in self.points])
+            zones = {z.id: z for z in self.zones}
+            unknown = sorted({p.zone for p in self.points} - set(zones))
+            if unknown:
+                raise ValueError(f"points: zones {unknown} are not among the zones {sorted(zones)}")
+            for z in self.zones:
+                n = sum(p.zone == z.id for p in self.points)
+                if n != z.points:
+                    raise ValueError(f"zone {z.id!r} declares {z.points} points but {n} points name it")
         cats = [w.category for w in self.waste]
         if len(set(cats)) != len(cats):
             raise ValueError(f"waste: each category at most once, got {cats}")

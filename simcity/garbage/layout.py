@@ -54,13 +54,22 @@ def build_layout(city: City) -> Layout:
     xs: list[FloatArray] = []
     zone_of: list[int] = []
     factor: list[float] = []
-    for z, zone in enumerate(city.zones):
-        # uniform in a disc: radius ~ sqrt(U) so density is even
-        r = zone.radius_km * np.sqrt(rng.random(zone.points))
-        a = 2 * np.pi * rng.random(zone.points)
-        xs.append(np.column_stack([zone.x_km + r * np.cos(a), zone.y_km + r * np.sin(a)]))
-        zone_of += [z] * zone.points
-        factor += [zone.generation_factor] * zone.points
+    if city.points is not None:
+        # the planner's own points: positions given, grouped by zone in zone order
+        index = {z.id: k for k, z in enumerate(city.zones)}
+        for z, zone in enumerate(city.zones):
+            mine = [p for p in city.points if index[p.zone] == z]
+            xs.append(np.array([[p.x_km, p.y_km] for p in mine], dtype=float).reshape(-1, 2))
+            zone_of += [z] * len(mine)
+            factor += [zone.generation_factor * p.generation_factor for p in mine]
+    else:
+        for z, zone in enumerate(city.zones):
+            # uniform in a disc: radius ~ sqrt(U) so density is even
+            r = zone.radius_km * np.sqrt(rng.random(zone.points))
+            a = 2 * np.pi * rng.random(zone.points)
+            xs.append(np.column_stack([zone.x_km + r * np.cos(a), zone.y_km + r * np.sin(a)]))
+            zone_of += [z] * zone.points
+            factor += [zone.generation_factor] * zone.points
     pts = np.vstack(xs)
     n = pts.shape[0]
     C = len(city.waste)
