@@ -77,10 +77,13 @@ TIERS: dict[str, Tier] = {
         ("--parks", "300", "--sessions", "20000", "--repeats", "3", "--no-liangxi",
          "--out", "{json}", "--baseline", "{none}"),
         metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
+    # Garbage's ratio is dominated by work outside SimPy events (building routing problems), and
+    # varied 0.044-0.067 between identical runs on one machine: two replications and a wide band,
+    # so the gate catches a real slow-down (> 2.5x) without failing on noise.
     "garbage": Tier(
-        ("--policies", "1", "--days", "1", "--time-limit", "0.05", "--jobs", "1",
+        ("--policies", "1", "--days", "1", "--time-limit", "0.05", "--jobs", "1", "--replications", "2",
          "--out", "{json}", "--baseline", "{none}"),
-        metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
+        metric="ratio", kind="ratio", noise=0.6, higher_is_better=True),
     "bikes": Tier(
         ("--policies", "before", "--horizon", "24", "--repeats", "5", "--out", "{json}", "--baseline", "{none}"),
         metric="ratio", kind="ratio", noise=0.35, higher_is_better=True),
