@@ -124,20 +124,26 @@ def test_small_instances_match_brute_force(p: BerthProblem) -> None:
     assert res.lower_bound == pytest.approx(expected)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(berth_problems(max_requests=7))
-def test_cpsat_model_alone_matches_brute_force(p: BerthProblem) -> None:
-    """Without the LP bound and LNS, CP-SAT itself must prove the optimum: this is what
-    checks the dominance rules and the berth-chain symmetry breaking."""
+def assert_cpsat_alone_is_optimal(p: BerthProblem, seed: int) -> None:
+    """CP-SAT without the LP bound and improvement phase proves the brute-force optimum
+    (or infeasibility), and its schedule passes the independent checker."""
     expected = brute_force(p)
     opts = SolverOptions(relaxation_bound=False, improve_fraction=0.0)
-    res = solve(p, time_limit=20, seed=2, workers=1, options=opts)
+    res = solve(p, time_limit=20, seed=seed, workers=1, options=opts)
     if expected is None:
         assert res.status is Status.INFEASIBLE
         return
     assert res.status is Status.OPTIMAL
     assert check_schedule(p, res.schedule).ok
     assert res.objective == pytest.approx(expected)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(berth_problems(max_requests=7))
+def test_cpsat_model_alone_matches_brute_force(p: BerthProblem) -> None:
+    """Without the LP bound and LNS, CP-SAT itself must prove the optimum: this is what
+    checks the dominance rules and the berth-chain symmetry breaking."""
+    assert_cpsat_alone_is_optimal(p, seed=2)
 
 
 @settings(max_examples=15, deadline=None)
@@ -328,12 +334,4 @@ def chained_berths(draw: st.DrawFn) -> BerthProblem:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chained_berths())
 def test_symmetry_breaking_on_chained_berths_keeps_the_optimum(p: BerthProblem) -> None:
-    expected = brute_force(p)
-    opts = SolverOptions(relaxation_bound=False, improve_fraction=0.0)
-    res = solve(p, time_limit=20, seed=0, workers=1, options=opts)
-    if expected is None:
-        assert res.status is Status.INFEASIBLE
-        return
-    assert res.status is Status.OPTIMAL
-    assert check_schedule(p, res.schedule).ok
-    assert res.objective == pytest.approx(expected)
+    assert_cpsat_alone_is_optimal(p, seed=0)
