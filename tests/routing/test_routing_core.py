@@ -153,13 +153,20 @@ def test_shift_too_short_to_reach_a_facility_is_diagnosed() -> None:
         solve(p, time_limit=0.5)
 
 
-def test_jointly_infeasible_stops_are_named_after_the_search() -> None:
-    # Each stop alone is fine, but one vehicle cannot serve both windows.
+def east_west_windows() -> Problem:
+    """Two stops 200 apart with the same 10-unit window: each alone is fine, one vehicle
+    cannot serve both (infeasible only jointly, found after the search)."""
     xs = np.array([0, 100, -100])
     d = np.abs(xs[:, None] - xs[None, :])
     stops = [Stop(1, (1,), time_window=(100, 110), name="east"),
              Stop(2, (1,), time_window=(100, 110), name="west")]
     p = Problem(d, d, stops, [VehicleType(capacity=(5,), count=1, shift=(0, 400))])
+    return p
+
+
+def test_jointly_infeasible_stops_are_named_after_the_search() -> None:
+    # Each stop alone is fine, but one vehicle cannot serve both windows.
+    p = east_west_windows()
     with pytest.raises(InfeasibleProblemError) as err:
         solve(p, time_limit=0.5)
     assert len(err.value.stops) == 1 and "relaxed solve could not fit" in str(err.value)
@@ -243,11 +250,7 @@ def test_load_independent_stop_criteria_give_identical_runs() -> None:
 def test_auto_reports_the_diagnosis_that_names_stops() -> None:
     # Two stops with windows one vehicle cannot both meet (see the test above); both
     # backends can model it, and the OR-Tools diagnosis naming a stop must win.
-    xs = np.array([0, 100, -100])
-    d = np.abs(xs[:, None] - xs[None, :])
-    stops = [Stop(1, (1,), time_window=(100, 110), name="east"),
-             Stop(2, (1,), time_window=(100, 110), name="west")]
-    p = Problem(d, d, stops, [VehicleType(capacity=(5,), count=1, shift=(0, 400))])
+    p = east_west_windows()
     with pytest.raises(InfeasibleProblemError) as err:
         solve(p, time_limit=1.0, backend="auto")
     assert len(err.value.stops) == 1
