@@ -1,10 +1,22 @@
-"""The ``auto`` backend: suitable backends in parallel processes, best checked solution.
+"""The ``auto`` backend: a portfolio of searches in parallel processes, best checked solution.
 
-Every backend gets the same wall-clock deadline, measured from the call, so ``auto``
-costs no more wall time than one backend (plus process start-up: milliseconds with
-``fork`` on Linux).  Each answer is validated with the independent checker; the
-cheapest valid one wins, ties going to the backend listed first.  If every backend
-reports infeasibility, the first diagnosis (OR-Tools names stops) is raised.
+Members, one process per available core (:func:`members`):
+
+* when PyVRP can model the problem, PyVRP searches with different seeds fill the cores,
+  and OR-Tools joins only from the third core on.  On the benchmarks (A, X, Solomon)
+  OR-Tools never returned the cheaper solution of the pair, so on a 2-core machine a second
+  PyVRP search is the better use of the core;
+* otherwise OR-Tools alone (it models every feature).
+
+Every member gets the same wall-clock deadline, measured from the call, so ``auto`` costs
+no more wall time than one backend (plus process start-up: milliseconds with ``fork`` on
+Linux).  PyVRP members pool the routes they visit; in the last part of the budget the
+parent recombines the pooled routes of all of them by set partitioning
+(:mod:`optimize.routing.recombine`).  Each answer is validated with the independent
+checker; the cheapest valid one wins, ties going to the member listed first.  If every
+member reports infeasibility, the first diagnosis (OR-Tools names stops) is raised; when
+only PyVRP searches ran and none found a solution, OR-Tools is run afterwards (up to the
+same budget again) so that the answer is a solution or a diagnosis naming stops.
 
 Determinism: the choice is deterministic given the backends' answers, and PyVRP is
 seeded; but both backends stop on a time limit, so their answers depend on machine speed
@@ -15,6 +27,7 @@ machines.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -24,21 +37,47 @@ from dataclasses import replace
 from optimize.routing.checker import check
 from optimize.routing.diagnose import InfeasibleProblemError, NoSolutionFoundError, precheck
 from optimize.routing.model import Problem, Solution
+from optimize.routing.pyvrp_backend import (
+    SearchOutcome,
+    improve,
+    poolable,
+    recombination_reserve,
+    search,
+)
 
 #: Seconds kept back from the budget for process start-up and returning the answer.
 _MARGIN = 0.25
 
 
-def _run(problem: Problem, backend: str, deadline: float, seed: int) -> Solution:
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def members(backends: Sequence[str], seed: int, cores: int) -> list[tuple[str, int]]:
+    """The portfolio's ``(backend, seed)`` searches for ``cores`` cores (see module doc)."""
+    cores = max(1, cores)
+    if "pyvrp" not in backends:
+        return [(backends[0], seed)]
+    n_pyvrp = cores if cores <= 2 or "ortools" not in backends else cores - 1
+    out = [("pyvrp", seed + j) for j in range(n_pyvrp)]
+    if len(out) < cores:
+        out += [(b, seed) for b in backends if b != "pyvrp"][: cores - len(out)]
+    return out
+
+
+def _run(problem: Problem, backend: str, deadline: float, seed: int,
+         pool: bool) -> Solution | SearchOutcome:
     """Worker: solve with one backend until ``deadline`` (epoch seconds)."""
     budget = max(0.05, deadline - time.time())
     if backend == "ortools":
         from optimize.routing.ortools_backend import solve_ortools
 
         return solve_ortools(problem, budget, seed)
-    from optimize.routing.pyvrp_backend import solve_pyvrp
-
-    return solve_pyvrp(problem, budget, seed)
+    return search(problem, budget, seed, pool=pool)
 
 
 def _context() -> mp.context.BaseContext:
@@ -51,45 +90,76 @@ def _context() -> mp.context.BaseContext:
 
 
 def solve_portfolio(
-    problem: Problem, time_limit: float, seed: int, backends: Sequence[str]
+    problem: Problem, time_limit: float, seed: int, backends: Sequence[str],
+    cores: int | None = None,
 ) -> Solution:
-    """Run ``backends`` in parallel for ``time_limit`` seconds; return the best valid solution."""
+    """Run the portfolio for ``time_limit`` seconds; return the best valid solution.
+
+    ``cores`` defaults to the cores this process may use (:func:`available_cores`).
+    """
     t0 = time.perf_counter()
     issues = precheck(problem)  # the same for every backend: no need to start processes
     if issues:
         raise InfeasibleProblemError(problem, issues)
-    deadline = time.time() + max(0.1, time_limit - min(_MARGIN, 0.1 * time_limit))
+    end = time.time() + max(0.1, time_limit - min(_MARGIN, 0.1 * time_limit))
     notes: list[str] = []
-    if len(backends) > 1 and mp.current_process().daemon:
+    team = members(backends, seed, available_cores() if cores is None else cores)
+    if len(team) > 1 and mp.current_process().daemon:
         # Pool workers (e.g. a parallel experiment runner) may not start processes:
-        # run the best-suited backend alone rather than fail.
-        notes.append(f"auto: inside a daemon process, ran {backends[0]} only")
-        backends = backends[:1]
-    if len(backends) == 1:
-        sol = _run(problem, backends[0], deadline, seed)
-        return replace(sol, backend=f"auto:{sol.backend}", wall_time=time.perf_counter() - t0,
-                       notes=tuple(notes))
-    with ProcessPoolExecutor(max_workers=len(backends), mp_context=_context()) as pool:
-        futures: list[Future[Solution]] = [
-            pool.submit(_run, problem, b, deadline, seed) for b in backends]
-        outcomes: list[Solution | BaseException] = []
-        for fut in futures:
-            try:
-                outcomes.append(fut.result())
-            except BaseException as exc:  # a backend failing must not sink the others
-                outcomes.append(exc)
+        # run the best-suited member alone rather than fail.
+        notes.append(f"auto: inside a daemon process, ran {team[0][0]} only")
+        team = team[:1]
+    pool = any(b == "pyvrp" for b, _ in team) and poolable(problem)
+    deadline = end - (recombination_reserve(time_limit) if pool else 0.0)
+    if len(team) == 1:
+        outcomes: list[Solution | SearchOutcome | BaseException] = [
+            _run(problem, team[0][0], deadline, team[0][1], pool)]
+    else:
+        with ProcessPoolExecutor(max_workers=len(team), mp_context=_context()) as executor:
+            futures: list[Future[Solution | SearchOutcome]] = [
+                executor.submit(_run, problem, b, deadline, s, pool) for b, s in team]
+            outcomes = []
+            for fut in futures:
+                try:
+                    outcomes.append(fut.result())
+                except BaseException as exc:  # a member failing must not sink the others
+                    outcomes.append(exc)
+    names = [f"{b}(seed {s})" if b == "pyvrp" else b for b, s in team]
+    searches = [o for o in outcomes if isinstance(o, SearchOutcome)]
+    if searches:
+        try:
+            better = improve(problem, searches, max(0.05, end - time.time()), t0)
+        except Exception as exc:  # recombination is a bonus; never lose the searches' answers
+            better = None
+            notes.append(f"recombination failed: {type(exc).__name__}: {exc}")
+        if better is not None:
+            names.append("recombined")
+            outcomes.append(better)
+    if "ortools" in backends and all(b != "ortools" for b, _ in team) \
+            and all(isinstance(o, NoSolutionFoundError) for o in outcomes):
+        # No PyVRP search found a solution, and none proves why: OR-Tools finds one or,
+        # by its relaxed re-solve, names the stops.  This path may take twice the budget.
+        from optimize.routing.ortools_backend import solve_ortools
+
+        names.append("ortools (after every PyVRP search failed)")
+        try:
+            outcomes.append(solve_ortools(problem, time_limit, seed))
+        except BaseException as exc:
+            outcomes.append(exc)
     best: Solution | None = None
-    for name, out in zip(backends, outcomes, strict=True):
+    for name, out in zip(names, outcomes, strict=True):
         if isinstance(out, BaseException):
             notes.append(f"{name}: {type(out).__name__}: {out}")
             continue
-        report = check(problem, out)
+        sol = out.solution if isinstance(out, SearchOutcome) else out
+        report = check(problem, sol)
         if not report.ok:
             notes.append(f"{name}: rejected by checker: {report.violations[0]}")
             continue
-        notes.append(f"{name}: cost {out.cost.total:.6g}")
-        if best is None or out.cost.total < best.cost.total - 1e-9:
-            best = out
+        notes.append(f"{name}: cost {sol.cost.total:.6g}")
+        notes.extend(sol.notes)
+        if best is None or sol.cost.total < best.cost.total - 1e-9:
+            best = sol
     if best is None:
         # Prefer a proven infeasibility that names stops (OR-Tools' relaxed re-solve) over
         # a mere time-out.

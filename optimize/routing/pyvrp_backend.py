@@ -1,4 +1,4 @@
-"""PyVRP backend (hybrid genetic search): CVRP, VRPTW, optional stops, reloads, fleets.
+"""PyVRP backend (iterated local search, then route recombination): CVRP, VRPTW, optional stops, reloads, fleets.
 
 Mapping: every problem location is a PyVRP location (the full matrices are passed);
 each fleet depot and each facility becomes a PyVRP depot; facilities are the vehicle
@@ -16,11 +16,13 @@ number of iterations depends on machine speed and load, so results vary across r
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp import IteratedLocalSearchParams, SolveParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 from optimize.routing._assemble import RawRoute, assemble, integer_cost_scale
@@ -31,6 +33,7 @@ from optimize.routing.diagnose import (
     precheck,
 )
 from optimize.routing.model import HORIZON_MAX, Problem, Solution
+from optimize.routing.recombine import Column, RouteCollector, columns_of, recombine, to_solution
 
 _MAX = np.iinfo(np.int64).max
 
@@ -89,38 +92,49 @@ class PyVRPOptions:
     Parameters
     ----------
     max_iterations
-        Stop after this many genetic-search iterations, besides the time limit.  With a
-        fixed seed, an iteration limit that binds before the time limit makes the run
+        Stop after this many search iterations, besides the time limit.  With a fixed
+        seed, an iteration limit that binds before the time limit makes the run
         reproducible regardless of machine speed and load.
+    restart_after
+        Iterations without improvement after which the search restarts from its best
+        solution (PyVRP's ``num_iters_no_improvement``); ``None`` = ``max(2000, 50 ×
+        clients)``.  PyVRP's default (150 000) never triggers within seconds; restarting
+        often measured better on the A set at 5 s.
+    recombine
+        Pool the routes the search visits and, in the last part of the budget, look for a
+        cheaper combination of them by set partitioning (:mod:`optimize.routing.recombine`).
+        Only for problems without facilities (single-trip routes).
     """
 
     max_iterations: int | None = None
+    restart_after: int | None = None
+    recombine: bool = True
 
 
-def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
-                options: PyVRPOptions | None = None) -> Solution:
-    """Solve with PyVRP's hybrid genetic search for ``time_limit`` seconds.
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What one PyVRP search returns: its best solution and, if pooled, its routes."""
 
-    Raises
-    ------
-    InfeasibleProblemError
-        From the pre-checks, or when PyVRP ends without a feasible solution.
-    """
-    t0 = time.perf_counter()
-    problem.validate()
-    issues = precheck(problem)
-    if issues:
-        raise InfeasibleProblemError(problem, issues)
-    data, what = to_pyvrp(problem)
-    stop: Any = MaxRuntime(max(0.01, time_limit - (time.perf_counter() - t0)))
-    if options is not None and options.max_iterations is not None:
-        stop = MultipleCriteria([stop, MaxIterations(options.max_iterations)])
-    result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False)
-    best = result.best
-    if not best.is_feasible():
-        raise NoSolutionFoundError(problem, [Infeasibility(
-            (), "PyVRP found no feasible solution within the time limit; infeasibility is "
-                "not proven (the ortools backend names conflicting stops)")])
+    solution: Solution
+    #: pooled routes (empty when not pooled)
+    columns: tuple[Column, ...]
+    #: the best solution's routes as columns (``None`` when not poolable)
+    incumbent: tuple[Column, ...] | None
+
+
+def poolable(problem: Problem) -> bool:
+    """Whether routes are single trips, so that pooled routes can be recombined."""
+    return not problem.facilities
+
+
+def recombination_reserve(time_limit: float) -> float:
+    """Seconds of a ``time_limit`` budget kept for recombination: ~20 % of short runs,
+    about 1 s + 5 % of long ones."""
+    return min(0.2 * time_limit, 1.0 + 0.05 * time_limit)
+
+
+def _convert(problem: Problem, what: list[tuple[str, int]], best: pyvrp.Solution,
+             wall_time: float, notes: tuple[str, ...] = ()) -> Solution:
     offsets = np.cumsum([0] + [vt.count for vt in problem.vehicle_types])
     used = [0] * len(problem.vehicle_types)
     raw = []
@@ -137,4 +151,95 @@ def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
         raw.append(RawRoute(int(offsets[t]) + used[t], t, route.start_time(), route.end_time(),
                             visits))
         used[t] += 1
-    return assemble(problem, raw, backend="pyvrp", wall_time=time.perf_counter() - t0)
+    return assemble(problem, raw, backend="pyvrp", wall_time=wall_time, notes=notes)
+
+
+def search(problem: Problem, time_limit: float, seed: int = 0,
+           options: PyVRPOptions | None = None, *, pool: bool = False) -> SearchOutcome:
+    """Run PyVRP's search for ``time_limit`` seconds; pool its routes when ``pool``.
+
+    Raises
+    ------
+    InfeasibleProblemError
+        From the pre-checks, or when PyVRP ends without a feasible solution.
+    """
+    t0 = time.perf_counter()
+    opts = options or PyVRPOptions()
+    problem.validate()
+    issues = precheck(problem)
+    if issues:
+        raise InfeasibleProblemError(problem, issues)
+    data, what = to_pyvrp(problem)
+    stop: Any = MaxRuntime(max(0.01, time_limit - (time.perf_counter() - t0)))
+    if opts.max_iterations is not None:
+        stop = MultipleCriteria([stop, MaxIterations(opts.max_iterations)])
+    pool = pool and poolable(problem)
+    collector = RouteCollector() if pool else None
+    restart = opts.restart_after or max(2000, 50 * data.num_clients)
+    ils = IteratedLocalSearchParams(num_iters_no_improvement=restart)
+    if collector is not None:
+        ils.callbacks = collector
+    result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False,
+                         params=SolveParams(ils=ils))
+    best = result.best
+    if not best.is_feasible():
+        raise NoSolutionFoundError(problem, [Infeasibility(
+            (), "PyVRP found no feasible solution within the time limit; infeasibility is "
+                "not proven (the ortools backend names conflicting stops)")])
+    solution = _convert(problem, what, best, time.perf_counter() - t0)
+    if collector is None:
+        return SearchOutcome(solution, (), None)
+    incumbent = columns_of(best)
+    return SearchOutcome(solution, tuple(collector.columns()),
+                         tuple(incumbent) if incumbent is not None else None)
+
+
+def improve(problem: Problem, outcomes: Sequence[SearchOutcome], time_limit: float,
+            t0: float) -> Solution | None:
+    """Recombine the pooled routes of ``outcomes``: a strictly cheaper solution, or ``None``.
+
+    ``t0`` (a ``time.perf_counter()`` reading) is when the whole solve started, for the
+    reported wall time.
+    """
+    pooled = [o for o in outcomes if o.incumbent is not None]
+    if not pooled:
+        return None
+    start = min(pooled, key=lambda o: sum(c.cost for c in o.incumbent or ()))
+    assert start.incumbent is not None
+    data, what = to_pyvrp(problem)
+    chosen = recombine(data, (c for o in pooled for c in o.columns), start.incumbent,
+                       time_limit)
+    if chosen is None:
+        return None
+    sol = to_solution(data, chosen)
+    if not sol.is_feasible():  # cannot happen: every pooled route is feasible on its own
+        return None
+    before = sum(c.cost for c in start.incumbent)
+    after = sum(c.cost for c in chosen)
+    n_cols = sum(len(o.columns) for o in pooled)
+    return _convert(problem, what, sol, time.perf_counter() - t0, notes=(
+        f"recombined {n_cols} pooled routes by set partitioning: "
+        f"objective {before} -> {after} (PyVRP units)",))
+
+
+def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
+                options: PyVRPOptions | None = None) -> Solution:
+    """Solve with PyVRP's iterated local search for ``time_limit`` seconds, then (when
+    ``options.recombine`` and the problem has no facilities) recombine the visited routes.
+
+    Raises
+    ------
+    InfeasibleProblemError
+        From the pre-checks, or when PyVRP ends without a feasible solution.
+    """
+    t0 = time.perf_counter()
+    opts = options or PyVRPOptions()
+    pool = opts.recombine and poolable(problem)
+    reserve = recombination_reserve(time_limit) if pool else 0.0
+    out = search(problem, time_limit - reserve, seed, opts, pool=pool)
+    better = None
+    if pool:
+        better = improve(problem, [out], max(0.05, time_limit - (time.perf_counter() - t0)),
+                         t0)
+    sol = better or out.solution
+    return replace(sol, wall_time=time.perf_counter() - t0)

@@ -1,0 +1,195 @@
+"""Set-partitioning recombination of the routes PyVRP's search passes through.
+
+PyVRP's iterated local search visits many good solutions whose routes, taken together,
+often contain a better solution than any single one it kept: it ends in a local optimum
+that differs from the global one by an exchange between routes it did not find.  The
+classical remedy (route pool + set partitioning, e.g. Subramanian, Uchoa & Ochi 2013) is
+done here:
+
+1. :class:`RouteCollector` watches the search (a PyVRP callback) and keeps every feasible
+   route of every candidate within ``slack`` of the best cost, and every new best's routes.
+2. :func:`recombine` chooses, among the pooled routes (several searches' pools may be
+   merged), a set that serves every required client exactly once and every optional client
+   at most once, uses at most the available vehicles of each type, and minimises route
+   costs plus the prizes of the clients it leaves out — PyVRP's own objective.  It is an
+   integer programme solved by HiGHS (``scipy.optimize.milp``); columns whose LP reduced
+   cost exceeds the gap between the incumbent and the LP bound cannot be in a strictly
+   better solution and are dropped first (exact, because costs are integers).
+
+Only single-trip routes are pooled: a route that reloads at a facility is a sequence of
+trips whose cost is not the sum of independent parts, so such routes are skipped (the
+search result itself still counts).  The recombined solution is never worse than the
+incumbent: it is returned only when strictly cheaper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyvrp
+from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks
+
+
+@dataclass(frozen=True)
+class Column:
+    """One route as a set-partitioning column.
+
+    ``clients`` are PyVRP client indices (0-based among clients, as in ``pyvrp.Route``)
+    in visiting order;
+    ``cost`` is the route's distance, duration and fixed cost minus the prizes it collects,
+    in PyVRP's integer units.
+    """
+
+    vehicle_type: int
+    clients: tuple[int, ...]
+    cost: int
+
+
+def route_cost(route: pyvrp.Route) -> int:
+    """The column cost of a PyVRP route (see :class:`Column`)."""
+    return int(route.distance_cost() + route.duration_cost() + route.fixed_vehicle_cost()
+               - route.prizes())
+
+
+def columns_of(solution: pyvrp.Solution) -> list[Column] | None:
+    """The routes of ``solution`` as columns; ``None`` if one reloads (not poolable)."""
+    out = []
+    for r in solution.routes():
+        col = _parse(r.vehicle_type(), str(r), route_cost(r))
+        if col is None:
+            return None
+        out.append(col)
+    return out
+
+
+def _parse(vehicle_type: int, text: str, cost: int) -> Column | None:
+    # PyVRP prints a route as its visits, clients as "C<client index>"; anything else (a
+    # reload depot between trips) makes the route unpoolable.
+    tokens = text.split()
+    if not tokens or any(t[0] != "C" or not t[1:].isdigit() for t in tokens):
+        return None
+    return Column(vehicle_type, tuple(int(t[1:]) for t in tokens), cost)
+
+
+class RouteCollector(IteratedLocalSearchCallbacks):  # type: ignore[misc]
+    """PyVRP search callback pooling the feasible routes of near-best candidates.
+
+    Parameters
+    ----------
+    slack
+        A candidate's routes are pooled when its penalised cost is within this fraction
+        of the best cost so far (the best solution's routes always are).
+    max_routes
+        Pool size cap, bounding memory and the size of the set-partitioning problem.
+    """
+
+    def __init__(self, slack: float = 0.01, max_routes: int = 60_000) -> None:
+        self.slack = slack
+        self.max_routes = max_routes
+        # str(route) is PyVRP's C++ rendering: by far the cheapest key per route
+        self._seen: dict[tuple[int, str], int] = {}
+
+    def _add(self, solution: pyvrp.Solution) -> None:
+        seen = self._seen
+        for r in solution.routes():
+            if len(seen) >= self.max_routes:
+                return
+            if not r.is_feasible():
+                continue
+            key = (r.vehicle_type(), str(r))
+            if key not in seen:
+                seen[key] = route_cost(r)
+
+    def on_iteration(self, current: pyvrp.Solution, candidate: pyvrp.Solution,
+                     best: pyvrp.Solution, cost_evaluator: pyvrp.CostEvaluator) -> None:
+        if cost_evaluator.penalised_cost(candidate) <= (1.0 + self.slack) * \
+                cost_evaluator.cost(best):
+            self._add(candidate)
+
+    def on_best(self, best: pyvrp.Solution) -> None:
+        self._add(best)
+
+    def columns(self) -> list[Column]:
+        """The pooled routes (single-trip ones) as columns."""
+        out = []
+        for (vt, text), cost in self._seen.items():
+            col = _parse(vt, text, cost)
+            if col is not None:
+                out.append(col)
+        return out
+
+
+def _unique(columns: Iterable[Column]) -> list[Column]:
+    """The cheapest column per (vehicle type, set of clients)."""
+    best: dict[tuple[int, frozenset[int]], Column] = {}
+    for c in columns:
+        key = (c.vehicle_type, frozenset(c.clients))
+        old = best.get(key)
+        if old is None or c.cost < old.cost:
+            best[key] = c
+    return list(best.values())
+
+
+def recombine(data: pyvrp.ProblemData, columns: Iterable[Column],
+              incumbent: Sequence[Column], time_limit: float) -> list[Column] | None:
+    """A strictly cheaper combination of pooled routes than ``incumbent``, or ``None``.
+
+    ``incumbent`` (a feasible solution's columns) is added to the pool, so the problem is
+    always feasible; ``None`` means no better combination was found within ``time_limit``
+    seconds (or none exists).
+    """
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+    from scipy.sparse import coo_matrix
+
+    cols = _unique(list(columns) + list(incumbent))
+    if not cols:
+        return None
+    inc_cost = sum(c.cost for c in incumbent)
+    n_clients = data.num_clients
+    required = np.array([c.required for c in data.clients()], dtype=bool)
+    n_types = data.num_vehicle_types
+    rows, idx = [], []
+    for j, c in enumerate(cols):
+        rows += list(c.clients)
+        rows.append(n_clients + c.vehicle_type)
+        idx += [j] * (len(c.clients) + 1)
+    a = coo_matrix((np.ones(len(rows)), (rows, idx)),
+                   shape=(n_clients + n_types, len(cols))).tocsr()
+    cost = np.array([c.cost for c in cols], dtype=float)
+    avail = np.array([data.vehicle_type(t).num_available for t in range(n_types)], dtype=float)
+    lo = np.concatenate([np.where(required, 1.0, 0.0), np.zeros(n_types)])
+    hi = np.concatenate([np.ones(n_clients), avail])
+
+    # LP relaxation: its duals price every column; reduced-cost fixing keeps only columns
+    # that can appear in a solution cheaper than the incumbent (costs are integers).
+    eq = np.flatnonzero(lo == hi)
+    ub = np.flatnonzero(lo != hi)
+    lp = linprog(cost, A_ub=a[ub], b_ub=hi[ub], A_eq=a[eq], b_eq=lo[eq], bounds=(0, 1),
+                 method="highs", options={"time_limit": max(0.05, time_limit / 2)})
+    if lp.status != 0:
+        return None
+    if lp.fun > inc_cost - 1 + 1e-6:
+        return None  # the LP bound already proves the incumbent optimal over the pool
+    duals = np.zeros(a.shape[0])
+    duals[eq] = lp.eqlin.marginals
+    duals[ub] = lp.ineqlin.marginals
+    reduced = cost - a.T @ duals
+    keep = np.flatnonzero(reduced <= inc_cost - 1 - lp.fun + 1e-6)
+    sub = a[:, keep]
+    used = np.asarray(sub.sum(axis=1)).ravel() > 0
+    if np.any(required & ~used[:n_clients]):
+        return None  # some required client is in no column that could improve
+    res = milp(cost[keep], constraints=LinearConstraint(sub, lo, hi),
+               integrality=np.ones(keep.size), bounds=Bounds(0, 1),
+               options={"time_limit": max(0.05, time_limit), "disp": False})
+    if res.x is None or res.fun > inc_cost - 0.5:
+        return None
+    return [cols[keep[j]] for j in np.flatnonzero(res.x > 0.5)]
+
+
+def to_solution(data: pyvrp.ProblemData, columns: Sequence[Column]) -> pyvrp.Solution:
+    """A PyVRP solution made of ``columns``."""
+    return pyvrp.Solution(data, [pyvrp.Route(data, list(c.clients), c.vehicle_type)
+                                 for c in columns])

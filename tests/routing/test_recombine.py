@@ -1,0 +1,112 @@
+"""Set-partitioning recombination of pooled routes, and the portfolio's members."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pyvrp
+
+from optimize.routing import Facility, Problem, Stop, VehicleType, check
+from optimize.routing.portfolio import members, solve_portfolio
+from optimize.routing.pyvrp_backend import PyVRPOptions, poolable, search, to_pyvrp
+from optimize.routing.recombine import Column, columns_of, recombine, to_solution
+
+
+def grid_problem(optional: tuple[int, ...] = (), penalty: float = 0.0) -> Problem:
+    """Depot in the middle of six stops on two rays; capacity 3 forces two routes."""
+    pts = np.array([[0, 0], [10, 0], [20, 0], [30, 0], [-10, 0], [-20, 0], [-30, 0]])
+    d = np.rint(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))).astype(int)
+    stops = [Stop(i, (1,), required=(i - 1) not in optional,
+                  penalty=penalty if (i - 1) in optional else 0.0) for i in range(1, 7)]
+    return Problem(d, d, stops, [VehicleType(capacity=(3,), count=3, cost_per_km=1000.0)])
+
+
+def column(data: pyvrp.ProblemData, clients: list[int]) -> Column:
+    cols = columns_of(pyvrp.Solution(data, [pyvrp.Route(data, clients, 0)]))
+    assert cols is not None
+    return cols[0]
+
+
+def test_recombination_finds_the_cheaper_partition_hidden_in_the_pool() -> None:
+    p = grid_problem()
+    data, _ = to_pyvrp(p)
+    # the incumbent mixes the rays: 60 + 120 ...
+    incumbent = [column(data, [0, 1, 3]), column(data, [2, 4, 5])]
+    # ... the pool holds the one-ray routes (60 each) among distractors
+    pool = [column(data, [0, 1, 2]), column(data, [3, 4, 5]), column(data, [0, 3]),
+            column(data, [1, 4, 5]), column(data, [2])]
+    chosen = recombine(data, pool, incumbent, time_limit=5.0)
+    assert chosen is not None
+    assert sorted(sorted(c.clients) for c in chosen) == [[0, 1, 2], [3, 4, 5]]
+    assert sum(c.cost for c in incumbent) == 180
+    assert sum(c.cost for c in chosen) == 120
+    sol = to_solution(data, chosen)
+    assert sol.is_feasible() and sol.distance() == 120
+
+
+def test_recombination_returns_none_when_the_incumbent_is_best_in_the_pool() -> None:
+    data, _ = to_pyvrp(grid_problem())
+    incumbent = [column(data, [0, 1, 2]), column(data, [3, 4, 5])]
+    pool = [column(data, [0, 3]), column(data, [1, 2, 4]), column(data, [5])]
+    assert recombine(data, pool, incumbent, time_limit=5.0) is None
+
+
+def test_recombination_prices_skipped_optional_clients_by_their_prize() -> None:
+    # Stop 6 (client 5, at x=-30) is optional.  Serving it in the west route costs 60
+    # against 40 without it; a prize of 15 < 20 makes skipping it the better choice.
+    p = grid_problem(optional=(5,), penalty=15.0)
+    data, _ = to_pyvrp(p)
+    incumbent = [column(data, [0, 1, 2]), column(data, [3, 4, 5])]
+    pool = [column(data, [3, 4])]
+    chosen = recombine(data, pool, incumbent, time_limit=5.0)
+    assert chosen is not None
+    assert sorted(sorted(c.clients) for c in chosen) == [[0, 1, 2], [3, 4]]
+
+
+def test_recombination_respects_the_fleet_size() -> None:
+    p = grid_problem()
+    p = Problem(p.distance, p.duration, p.stops,
+                [VehicleType(capacity=(6,), count=1, cost_per_km=1000.0)])
+    data, _ = to_pyvrp(p)
+    incumbent = [column(data, [0, 1, 2, 3, 4, 5])]  # 120 with one truck
+    # two one-ray routes would cost the same 120, three cheaper singles are not allowed:
+    pool = [column(data, [0]), column(data, [1, 2]), column(data, [3, 4, 5])]
+    assert recombine(data, pool, incumbent, time_limit=5.0) is None
+
+
+def test_search_pools_feasible_single_trip_routes_whose_costs_are_right() -> None:
+    p = grid_problem()
+    out = search(p, 1.0, seed=3, options=PyVRPOptions(max_iterations=200), pool=True)
+    assert out.incumbent is not None and out.columns
+    d = p.distance
+    for c in out.columns:
+        locs = [0] + [p.stops[i].location for i in c.clients] + [0]
+        assert c.cost == sum(d[a, b] for a, b in itertools.pairwise(locs))
+        assert len(c.clients) <= 3  # capacity: every pooled route is feasible alone
+
+
+def test_problems_with_facilities_are_not_pooled() -> None:
+    p = grid_problem()
+    p = Problem(p.distance, p.duration, p.stops, p.vehicle_types,
+                facilities=[Facility(location=4, unload_time=0)])
+    assert not poolable(p)
+    out = search(p, 1.0, seed=0, options=PyVRPOptions(max_iterations=100), pool=True)
+    assert out.columns == () and out.incumbent is None
+
+
+def test_members_fill_the_cores_with_pyvrp_seeds_before_ortools() -> None:
+    both = ["pyvrp", "ortools"]
+    assert members(both, 7, 1) == [("pyvrp", 7)]
+    assert members(both, 7, 2) == [("pyvrp", 7), ("pyvrp", 8)]
+    assert members(both, 7, 4) == [("pyvrp", 7), ("pyvrp", 8), ("pyvrp", 9), ("ortools", 7)]
+    assert members(["ortools"], 7, 4) == [("ortools", 7)]
+
+
+def test_portfolio_answer_passes_the_checker_and_notes_every_member() -> None:
+    p = grid_problem()
+    sol = solve_portfolio(p, 2.0, seed=0, backends=["pyvrp", "ortools"], cores=2)
+    assert check(p, sol).ok
+    assert sol.cost.total == 120.0
+    assert any("pyvrp(seed 0)" in n for n in sol.notes)
+    assert any("pyvrp(seed 1)" in n for n in sol.notes)
