@@ -30,6 +30,7 @@ from optimize.berths import lns
 from optimize.berths._data import Compiled, compile_problem
 from optimize.berths.bounds import (
     completion_horizon,
+    lagrangian_bound,
     mean_busy_time_bound,
     time_indexed_bound,
     time_indexed_size,
@@ -81,6 +82,12 @@ class SolverOptions(BaseModel):
         default=True,
         description="Compute the mean-busy-time and (when small enough) the time-indexed LP "
         "lower bounds and give the better one to CP-SAT.",
+    )
+    lagrangian_share: float = Field(
+        default=0.2, ge=0.0, le=1.0,
+        description="Share of the time limit spent, after the improvement stage, on the "
+        "Lagrangian lower bound (optimize.berths.bounds.lagrangian_bound) when the "
+        "time-indexed LP is too large; 0 disables it.",
     )
     time_indexed_max_nonzeros: int = Field(
         default=2_000_000, ge=0,
@@ -377,6 +384,11 @@ def solve_berths(
     improve_fraction = opts.improve_fraction
     if improve_fraction is None:
         improve_fraction = 0.75 if lp_used else 0.95
+    # time kept for the Lagrangian bound, computed after the improvement stage (it then
+    # aims at the improved schedule's cost)
+    lagrangian_time = 0.0
+    if not opts.plain and opts.relaxation_bound and not lp_used:
+        lagrangian_time = opts.lagrangian_share * time_limit
 
     def proven(cost: float | None) -> bool:
         return cost is not None and relaxed is not None and cost <= relaxed + 1e-9
@@ -391,7 +403,7 @@ def solve_berths(
         if proven(hint_obj):
             return result(Status.OPTIMAL, hint, hint_obj, relaxed)
         if improve_fraction > 0 and data.n > 1:
-            budget = improve_fraction * left()
+            budget = improve_fraction * max(0.0, left() - lagrangian_time)
             rr_budget = (1.0 - opts.lns_share) * budget
             hint = parallel_ruin_recreate(data, hint, 0.7 * rr_budget, seed, workers,
                                           target=relaxed)
@@ -403,6 +415,13 @@ def solve_berths(
             hint = conform_to_rules(data, hint, pairs, groups)
             hint_obj = schedule_cost(data, hint)
             if proven(hint_obj):
+                return result(Status.OPTIMAL, hint, hint_obj, relaxed)
+
+    if lagrangian_time > 0 and left() > 0.5:
+        lag = lagrangian_bound(data, hint_obj, min(lagrangian_time, left() - 0.5))
+        if lag is not None:
+            relaxed = _best(relaxed, _safe_bound(lag, scale, exact))
+            if hint is not None and hint_obj is not None and proven(hint_obj):
                 return result(Status.OPTIMAL, hint, hint_obj, relaxed)
 
     if hint is not None and hint_obj is not None and left() < 0.5:
@@ -457,11 +476,16 @@ def _relaxation_bound(
         if lp is not None:
             bound = max(bound, lp)
             lp_used = True
-    # a margin before rounding keeps HiGHS' tolerances from producing an invalid bound
+    return _safe_bound(bound, scale, exact), lp_used
+
+
+def _safe_bound(bound: float, scale: int, exact: bool) -> float:
+    """``bound`` less a margin for solver tolerances, rounded up to the objective's grid
+    when the (scaled) objective is integral."""
     bound -= 1e-6 * max(1.0, abs(bound))
     if exact:
         bound = math.ceil(bound * scale) / scale
-    return bound, lp_used
+    return bound
 
 
 def _best(a: float | None, b: float | None) -> float | None:
