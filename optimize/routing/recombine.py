@@ -27,9 +27,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pyvrp
 from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks
+
+from optimize.setpartition import improve_partition
 
 
 @dataclass(frozen=True)
@@ -138,55 +139,24 @@ def recombine(data: pyvrp.ProblemData, columns: Iterable[Column],
 
     ``incumbent`` (a feasible solution's columns) is added to the pool, so the problem is
     always feasible; ``None`` means no better combination was found within ``time_limit``
-    seconds (or none exists).
+    seconds (or none exists).  Rows: each client (required: exactly once; optional: at most
+    once), each vehicle type (at most its available vehicles).
     """
-    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-    from scipy.sparse import coo_matrix
-
-    cols = _unique(list(columns) + list(incumbent))
+    cols = _unique(list(incumbent) + list(columns))
     if not cols:
         return None
-    inc_cost = sum(c.cost for c in incumbent)
     n_clients = data.num_clients
-    required = np.array([c.required for c in data.clients()], dtype=bool)
-    n_types = data.num_vehicle_types
-    rows, idx = [], []
-    for j, c in enumerate(cols):
-        rows += list(c.clients)
-        rows.append(n_clients + c.vehicle_type)
-        idx += [j] * (len(c.clients) + 1)
-    a = coo_matrix((np.ones(len(rows)), (rows, idx)),
-                   shape=(n_clients + n_types, len(cols))).tocsr()
-    cost = np.array([c.cost for c in cols], dtype=float)
-    avail = np.array([data.vehicle_type(t).num_available for t in range(n_types)], dtype=float)
-    lo = np.concatenate([np.where(required, 1.0, 0.0), np.zeros(n_types)])
-    hi = np.concatenate([np.ones(n_clients), avail])
-
-    # LP relaxation: its duals price every column; reduced-cost fixing keeps only columns
-    # that can appear in a solution cheaper than the incumbent (costs are integers).
-    eq = np.flatnonzero(lo == hi)
-    ub = np.flatnonzero(lo != hi)
-    lp = linprog(cost, A_ub=a[ub], b_ub=hi[ub], A_eq=a[eq], b_eq=lo[eq], bounds=(0, 1),
-                 method="highs", options={"time_limit": max(0.05, time_limit / 2)})
-    if lp.status != 0:
-        return None
-    if lp.fun > inc_cost - 1 + 1e-6:
-        return None  # the LP bound already proves the incumbent optimal over the pool
-    duals = np.zeros(a.shape[0])
-    duals[eq] = lp.eqlin.marginals
-    duals[ub] = lp.ineqlin.marginals
-    reduced = cost - a.T @ duals
-    keep = np.flatnonzero(reduced <= inc_cost - 1 - lp.fun + 1e-6)
-    sub = a[:, keep]
-    used = np.asarray(sub.sum(axis=1)).ravel() > 0
-    if np.any(required & ~used[:n_clients]):
-        return None  # some required client is in no column that could improve
-    res = milp(cost[keep], constraints=LinearConstraint(sub, lo, hi),
-               integrality=np.ones(keep.size), bounds=Bounds(0, 1),
-               options={"time_limit": max(0.05, time_limit), "disp": False})
-    if res.x is None or res.fun > inc_cost - 0.5:
-        return None
-    return [cols[keep[j]] for j in np.flatnonzero(res.x > 0.5)]
+    position = {(c.vehicle_type, frozenset(c.clients)): j for j, c in enumerate(cols)}
+    inc = [position[(c.vehicle_type, frozenset(c.clients))] for c in incumbent]
+    lo = [1.0 if c.required else 0.0 for c in data.clients()] + \
+        [0.0] * data.num_vehicle_types
+    hi = [1.0] * n_clients + [float(data.vehicle_type(t).num_available)
+                              for t in range(data.num_vehicle_types)]
+    chosen = improve_partition([c.cost for c in cols],
+                               [list(c.clients) + [n_clients + c.vehicle_type] for c in cols],
+                               lo, hi, inc, time_limit, step=1.0,
+                               incumbent_cost=sum(c.cost for c in incumbent))
+    return None if chosen is None else [cols[j] for j in chosen]
 
 
 def to_solution(data: pyvrp.ProblemData, columns: Sequence[Column]) -> pyvrp.Solution:

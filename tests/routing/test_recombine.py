@@ -110,3 +110,11 @@ def test_portfolio_answer_passes_the_checker_and_notes_every_member() -> None:
     assert sol.cost.total == 120.0
     assert any("pyvrp(seed 0)" in n for n in sol.notes)
     assert any("pyvrp(seed 1)" in n for n in sol.notes)
+
+
+def test_recombination_finds_a_cheaper_order_of_the_same_route() -> None:
+    data, _ = to_pyvrp(grid_problem())
+    zigzag = [column(data, [1, 0, 2]), column(data, [3, 4, 5])]  # 10->20->10->30: 80
+    assert zigzag[0].cost == 80
+    chosen = recombine(data, [column(data, [0, 1, 2])], zigzag, time_limit=5.0)
+    assert chosen is not None and chosen[0].clients == (0, 1, 2) and chosen[0].cost == 60
