@@ -226,12 +226,7 @@ def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
                 options: PyVRPOptions | None = None) -> Solution:
     """Solve with PyVRP's iterated local search for ``time_limit`` seconds, then (when
     ``options.recombine`` and the problem has no facilities) recombine the visited routes.
-
-    Raises
-    ------
-    InfeasibleProblemError
-        From the pre-checks, or when PyVRP ends without a feasible solution.
-    """
+    Raises what :func:`search` raises."""
     t0 = time.perf_counter()
     opts = options or PyVRPOptions()
     pool = opts.recombine and poolable(problem)
