@@ -111,14 +111,16 @@ def solve_portfolio(
         team = team[:1]
     pool = any(b == "pyvrp" for b, _ in team) and poolable(problem)
     deadline = end - (recombination_reserve(time_limit) if pool else 0.0)
+    outcomes: list[Solution | SearchOutcome | BaseException] = []
     if len(team) == 1:
-        outcomes: list[Solution | SearchOutcome | BaseException] = [
-            _run(problem, team[0][0], deadline, team[0][1], pool)]
+        try:
+            outcomes.append(_run(problem, team[0][0], deadline, team[0][1], pool))
+        except InfeasibleProblemError as exc:  # may still get OR-Tools' diagnosis below
+            outcomes.append(exc)
     else:
         with ProcessPoolExecutor(max_workers=len(team), mp_context=_context()) as executor:
             futures: list[Future[Solution | SearchOutcome]] = [
                 executor.submit(_run, problem, b, deadline, s, pool) for b, s in team]
-            outcomes = []
             for fut in futures:
                 try:
                     outcomes.append(fut.result())

@@ -118,3 +118,14 @@ def test_recombination_finds_a_cheaper_order_of_the_same_route() -> None:
     assert zigzag[0].cost == 80
     chosen = recombine(data, [column(data, [0, 1, 2])], zigzag, time_limit=5.0)
     assert chosen is not None and chosen[0].clients == (0, 1, 2) and chosen[0].cost == 60
+
+
+def test_single_core_portfolio_still_names_the_stops_of_an_infeasible_problem() -> None:
+    import pytest
+    from test_routing_core import east_west_windows  # type: ignore[import-not-found]
+
+    from optimize.routing import InfeasibleProblemError
+
+    with pytest.raises(InfeasibleProblemError) as err:
+        solve_portfolio(east_west_windows(), 1.0, seed=0, backends=["pyvrp", "ortools"], cores=1)
+    assert len(err.value.stops) == 1
