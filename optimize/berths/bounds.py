@@ -256,6 +256,9 @@ def lagrangian_bound(
         f[:] = 0.0
         table[0] = np.inf
         for t in range(1, t_max + 1):
+            if t & 255 == 0 and time.perf_counter() - t_start > time_limit:
+                # out of time inside a pass: its partial value is no bound
+                return best if math.isfinite(best) else None
             s = t - dur
             ok = np.flatnonzero((s >= rel) & (t <= lim))
             row = table[t]
