@@ -29,18 +29,18 @@ import numpy as np
 def improve_partition(
     costs: Sequence[float], columns: Sequence[Sequence[int]], lo: Sequence[float],
     hi: Sequence[float], incumbent: Sequence[int], time_limit: float, step: float = 1.0,
-    incumbent_cost: float | None = None,
+    incumbent_cost: float | None = None, hard_limit: bool = True,
 ) -> list[int] | None:
     """Indices of a column selection cheaper than ``incumbent`` by at least ``step``.
 
-    :func:`solve_partition` with a hard wall-clock limit: HiGHS checks its time limit only
+    :func:`solve_partition` with (when ``hard_limit``) a hard wall-clock limit: HiGHS checks its time limit only
     now and then (a 3 s limit was once overrun by 13 s at the root of a 60 000-column
     problem), so on Linux the work runs in a forked child process that is stopped at
     ``time_limit`` (plus 0.1 s); the answer is then ``None``.  Elsewhere, or inside a
     daemonic process that may not fork children, it runs here, without the hard limit.
     """
     args = (costs, columns, lo, hi, incumbent, time_limit, step, incumbent_cost)
-    if not sys.platform.startswith("linux") or mp.current_process().daemon:
+    if not hard_limit or not sys.platform.startswith("linux") or mp.current_process().daemon:
         return solve_partition(*args)
     ctx = mp.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)

@@ -195,7 +195,7 @@ def search(problem: Problem, time_limit: float, seed: int = 0,
 
 
 def improve(problem: Problem, outcomes: Sequence[SearchOutcome], time_limit: float,
-            t0: float) -> Solution | None:
+            t0: float, hard_limit: bool = True) -> Solution | None:
     """Recombine the pooled routes of ``outcomes``: a strictly cheaper solution, or ``None``.
 
     ``t0`` (a ``time.perf_counter()`` reading) is when the whole solve started, for the
@@ -208,7 +208,7 @@ def improve(problem: Problem, outcomes: Sequence[SearchOutcome], time_limit: flo
     assert start.incumbent is not None
     data, what = to_pyvrp(problem)
     chosen = recombine(data, (c for o in pooled for c in o.columns), start.incumbent,
-                       time_limit)
+                       time_limit, hard_limit)
     if chosen is None:
         return None
     sol = to_solution(data, chosen)
@@ -234,7 +234,9 @@ def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
     out = search(problem, time_limit - reserve, seed, opts, pool=pool)
     better = None
     if pool:
+        # with an iteration limit the run must be reproducible: the recombination then
+        # runs to completion (up to the time left) rather than being cut at a hard limit
         better = improve(problem, [out], max(0.05, time_limit - (time.perf_counter() - t0)),
-                         t0)
+                         t0, hard_limit=opts.max_iterations is None)
     sol = better or out.solution
     return replace(sol, wall_time=time.perf_counter() - t0)

@@ -134,12 +134,14 @@ def _unique(columns: Iterable[Column]) -> list[Column]:
 
 
 def recombine(data: pyvrp.ProblemData, columns: Iterable[Column],
-              incumbent: Sequence[Column], time_limit: float) -> list[Column] | None:
+              incumbent: Sequence[Column], time_limit: float,
+              hard_limit: bool = True) -> list[Column] | None:
     """A strictly cheaper combination of pooled routes than ``incumbent``, or ``None``.
 
     ``incumbent`` (a feasible solution's columns) is added to the pool, so the problem is
     always feasible; ``None`` means no better combination was found within ``time_limit``
-    seconds (or none exists).  Rows: each client (required: exactly once; optional: at most
+    seconds (or none exists); ``hard_limit`` as in
+    :func:`optimize.setpartition.improve_partition`.  Rows: each client (required: exactly once; optional: at most
     once), each vehicle type (at most its available vehicles).
     """
     cols = _unique(list(incumbent) + list(columns))
@@ -155,7 +157,8 @@ def recombine(data: pyvrp.ProblemData, columns: Iterable[Column],
     chosen = improve_partition([c.cost for c in cols],
                                [list(c.clients) + [n_clients + c.vehicle_type] for c in cols],
                                lo, hi, inc, time_limit, step=1.0,
-                               incumbent_cost=sum(c.cost for c in incumbent))
+                               incumbent_cost=sum(c.cost for c in incumbent),
+                               hard_limit=hard_limit)
     return None if chosen is None else [cols[j] for j in chosen]
 
 
