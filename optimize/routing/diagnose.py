@@ -161,3 +161,12 @@ def precheck(problem: Problem) -> list[Infeasibility]:
                     (), f"required demand {total} in compartment {c} exceeds the fleet's "
                         f"total capacity {fleet} and there is no facility to unload"))
     return issues
+
+
+def require_solvable_input(problem: Problem) -> None:
+    """Validate ``problem`` and raise :class:`InfeasibleProblemError` when the pre-checks
+    find an impossibility: the common start of every backend."""
+    problem.validate()
+    issues = precheck(problem)
+    if issues:
+        raise InfeasibleProblemError(problem, issues)

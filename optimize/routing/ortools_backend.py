@@ -40,7 +40,7 @@ from optimize.routing.diagnose import (
     Infeasibility,
     InfeasibleProblemError,
     NoSolutionFoundError,
-    precheck,
+    require_solvable_input,
 )
 from optimize.routing.model import HORIZON_MAX, Problem, Solution
 
@@ -398,10 +398,7 @@ def solve_ortools(
     del seed
     t0 = time.perf_counter()
     opts = options or OrToolsOptions()
-    problem.validate()
-    issues = precheck(problem)
-    if issues:
-        raise InfeasibleProblemError(problem, issues)
+    require_solvable_input(problem)
     built = _Built(problem, opts, relax=None)
     # The budget is wall time for the whole call, model building included.
     sol = built.search(max(0.05, time_limit - (time.perf_counter() - t0)), opts)

@@ -28,9 +28,8 @@ from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 from optimize.routing._assemble import RawRoute, assemble, integer_cost_scale
 from optimize.routing.diagnose import (
     Infeasibility,
-    InfeasibleProblemError,
     NoSolutionFoundError,
-    precheck,
+    require_solvable_input,
 )
 from optimize.routing.model import HORIZON_MAX, Problem, Solution
 from optimize.routing.recombine import Column, RouteCollector, columns_of, recombine, to_solution
@@ -165,10 +164,7 @@ def search(problem: Problem, time_limit: float, seed: int = 0,
     """
     t0 = time.perf_counter()
     opts = options or PyVRPOptions()
-    problem.validate()
-    issues = precheck(problem)
-    if issues:
-        raise InfeasibleProblemError(problem, issues)
+    require_solvable_input(problem)
     data, what = to_pyvrp(problem)
     stop: Any = MaxRuntime(max(0.01, time_limit - (time.perf_counter() - t0)))
     if opts.max_iterations is not None:
