@@ -8,8 +8,9 @@ cost.  :func:`improve_partition` solves
 
     min Σ cⱼ xⱼ   s.t.   lo ≤ A x ≤ hi,   x ∈ {0, 1}
 
-over the pool, returning a strictly cheaper selection than the incumbent or ``None``
-(:func:`improve_partition`, with a hard time limit; :func:`solve_partition` does the work).
+over the pool, returning a strictly cheaper selection than the incumbent, if any, and
+whether the answer is proven optimal over the pool (:func:`improve_partition`, with a hard
+time limit; :func:`solve_partition` does the work).
 The LP relaxation is solved first; columns whose reduced cost exceeds the gap between the
 incumbent and the LP bound (less the smallest possible improvement, ``step``) cannot be in
 a cheaper solution and are dropped before the integer programme, which keeps it small.
@@ -17,26 +18,40 @@ a cheaper solution and are dropped before the integer programme, which keeps it 
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
 
+@dataclass(frozen=True)
+class Partition:
+    """What a set-partitioning solve found."""
+
+    #: indices of a selection cheaper than the incumbent by at least ``step``, or ``None``
+    chosen: list[int] | None
+    #: no selection in the pool is cheaper than the answer (``chosen``, or else the
+    #: incumbent; with no incumbent and nothing chosen: the pool has no feasible selection)
+    proven: bool
+
+
+_UNKNOWN = Partition(None, False)
+
+
 def improve_partition(
     costs: Sequence[float], columns: Sequence[Sequence[int]], lo: Sequence[float],
     hi: Sequence[float], incumbent: Sequence[int], time_limit: float, step: float = 1.0,
     incumbent_cost: float | None = None, hard_limit: bool = True,
-) -> list[int] | None:
-    """Indices of a column selection cheaper than ``incumbent`` by at least ``step``.
-
-    :func:`solve_partition` with (when ``hard_limit``) a hard wall-clock limit: HiGHS checks its time limit only
+) -> Partition:
+    """:func:`solve_partition` with (when ``hard_limit``) a hard wall-clock limit: HiGHS checks its time limit only
     now and then (a 3 s limit was once overrun by 13 s at the root of a 60 000-column
     problem), so on Linux the work runs in a forked child process that is stopped at
-    ``time_limit`` (plus 0.1 s); the answer is then ``None``.  Elsewhere, or inside a
+    ``time_limit`` (plus 0.1 s); the answer is then nothing chosen, nothing proven.  Elsewhere, or inside a
     daemonic process that may not fork children, it runs here, without the hard limit.
     """
     args = (costs, columns, lo, hi, incumbent, time_limit, step, incumbent_cost)
@@ -49,11 +64,11 @@ def improve_partition(
     sender.close()
     try:
         if receiver.poll(time_limit + 0.1):
-            answer: list[int] | None = receiver.recv()
+            answer: Partition = receiver.recv()
             return answer
-        return None
+        return _UNKNOWN
     except EOFError:  # the child died without answering
-        return None
+        return _UNKNOWN
     finally:
         child.kill()
         child.join()
@@ -71,8 +86,8 @@ def solve_partition(
     costs: Sequence[float], columns: Sequence[Sequence[int]], lo: Sequence[float],
     hi: Sequence[float], incumbent: Sequence[int], time_limit: float, step: float = 1.0,
     incumbent_cost: float | None = None,
-) -> list[int] | None:
-    """Indices of a column selection cheaper than ``incumbent`` by at least ``step``.
+) -> Partition:
+    """A column selection cheaper than ``incumbent`` by at least ``step``, if there is one.
 
     Parameters
     ----------
@@ -81,7 +96,9 @@ def solve_partition(
     lo, hi
         Bounds on each row's coverage (``lo == hi`` for "exactly").
     incumbent
-        Indices of a feasible selection covering the incumbent's parts.
+        Indices of a feasible selection covering the incumbent's parts; may be empty
+        (with ``incumbent_cost`` left out): then any feasible selection is an improvement
+        and the answer is the pool's optimum.
     incumbent_cost
         The incumbent's true cost, the reference to beat; defaults to the sum of its
         columns' costs.  Give it when the pool keeps only the cheapest variant of a column
@@ -93,19 +110,24 @@ def solve_partition(
         Smallest meaningful improvement: 1 for integer costs; a small positive number
         otherwise (reduced-cost fixing is then weaker but still exact).
 
-    Returns ``None`` when no cheaper selection exists in the pool or none was found in time.
+    Nothing is chosen when no cheaper selection exists in the pool or none was found in
+    time; ``proven`` tells the two apart.  The integer programme runs with a zero
+    relative gap, so an answer HiGHS reports as optimal is the pool's optimum.
     """
     from scipy.optimize import Bounds, LinearConstraint, linprog, milp
     from scipy.sparse import coo_matrix, vstack
 
     if not columns:
-        return None
+        return Partition(None, False)
     c = np.asarray(costs, dtype=float)
     lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     rows = np.fromiter((r for col in columns for r in col), dtype=np.int64)
     idx = np.repeat(np.arange(len(columns)), [len(col) for col in columns])
     a = coo_matrix((np.ones(rows.size), (rows, idx)), shape=(lo_a.size, len(columns))).tocsr()
-    inc_cost = float(c[list(incumbent)].sum()) if incumbent_cost is None else incumbent_cost
+    if incumbent_cost is not None:
+        inc_cost = incumbent_cost
+    else:
+        inc_cost = float(c[list(incumbent)].sum()) if len(incumbent) else math.inf
     eq = np.flatnonzero(lo_a == hi_a)
     ub = np.flatnonzero((lo_a != hi_a) & np.isfinite(hi_a))
     lb = np.flatnonzero((lo_a != hi_a) & (lo_a > 0))  # written as -A x <= -lo
@@ -115,10 +137,12 @@ def solve_partition(
                  A_eq=a[eq] if eq.size else None, b_eq=lo_a[eq] if eq.size else None,
                  bounds=(0, 1), method="highs",
                  options={"time_limit": max(0.05, time_limit / 2)})
+    if lp.status == 2:
+        return Partition(None, True)  # infeasible: no selection at all
     if lp.status != 0:
-        return None
+        return _UNKNOWN
     if lp.fun > inc_cost - step + 1e-6:
-        return None  # the LP bound proves the incumbent optimal over the pool
+        return Partition(None, True)  # the LP bound proves the incumbent optimal
     # reduced costs c - y^T A from the row duals (SciPy's marginals)
     reduced = c.copy()
     if eq.size:
@@ -127,14 +151,17 @@ def solve_partition(
         reduced -= a_ub.T @ lp.ineqlin.marginals
     keep = np.flatnonzero(reduced <= inc_cost - step - lp.fun + 1e-6)
     if keep.size == 0:
-        return None
+        return Partition(None, True)
     sub = a[:, keep]
     covered = np.asarray(sub.sum(axis=1)).ravel()
     if np.any(covered < lo_a - 1e-9):
-        return None  # some row that must be covered is in no column that could improve
+        # some row that must be covered is in no column that could improve
+        return Partition(None, True)
     res = milp(c[keep], constraints=LinearConstraint(sub, lo_a, hi_a),
                integrality=np.ones(keep.size), bounds=Bounds(0, 1),
-               options={"time_limit": max(0.05, time_limit), "disp": False})
+               options={"time_limit": max(0.05, time_limit), "disp": False,
+                        "mip_rel_gap": 0.0})
+    proven = res.status in (0, 2)  # optimal, or no selection beats the incumbent
     if res.x is None or res.fun > inc_cost - step + 1e-6:
-        return None
-    return [int(keep[j]) for j in np.flatnonzero(res.x > 0.5)]
+        return Partition(None, proven)
+    return Partition([int(keep[j]) for j in np.flatnonzero(res.x > 0.5)], res.status == 0)

@@ -17,8 +17,19 @@ def integer_cost_scale(problem: Problem) -> int:
 
     Both backends optimise integers: per-distance-unit cost ``cost_per_km / 1000``,
     per-second cost ``cost_per_hour / 3600``, fixed costs and penalties are multiplied by
-    this scale and rounded, which is exact when the inputs have few enough decimals.
+    this scale and rounded, which is exact when the inputs have few enough decimals
+    (:func:`costs_scale_exactly`).
     """
+    return _cost_scale(problem)[0]
+
+
+def costs_scale_exactly(problem: Problem) -> bool:
+    """Whether :func:`integer_cost_scale` makes every cost coefficient an integer, so that
+    the backends' integer objective is the problem's cost times the scale."""
+    return _cost_scale(problem)[1]
+
+
+def _cost_scale(problem: Problem) -> tuple[int, bool]:
     values: list[float] = []
     for vt in problem.vehicle_types:
         values += [vt.fixed_cost, vt.cost_per_km / 1000.0, vt.cost_per_hour / 3600.0]
@@ -26,8 +37,8 @@ def integer_cost_scale(problem: Problem) -> int:
     for e in range(7):
         s = 10**e
         if all(abs(v * s - round(v * s)) <= 1e-9 * max(1.0, abs(v * s)) for v in values):
-            return s
-    return 10**6
+            return s, True
+    return 10**6, False
 
 
 @dataclass(frozen=True)

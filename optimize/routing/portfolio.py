@@ -1,5 +1,9 @@
 """The ``auto`` backend: a portfolio of searches in parallel processes, best checked solution.
 
+A small problem (PyVRP-suitable, at most :data:`~optimize.routing.exact.MAX_STOPS` stops) is
+first solved to a proven optimum by enumeration (:func:`~optimize.routing.pyvrp_backend.solve_small`,
+up to 30 % of the budget); the portfolio runs only when that does not finish.
+
 Members, one process per available core (:func:`members`):
 
 * when PyVRP can model the problem, PyVRP searches with different seeds fill the cores,
@@ -38,11 +42,13 @@ from optimize.routing.checker import check
 from optimize.routing.diagnose import InfeasibleProblemError, NoSolutionFoundError, precheck
 from optimize.routing.model import Problem, Solution
 from optimize.routing.pyvrp_backend import (
+    EXACT_SHARE,
     SearchOutcome,
     improve,
     poolable,
     recombination_reserve,
     search,
+    solve_small,
 )
 
 #: Seconds kept back from the budget for process start-up and returning the answer.
@@ -101,6 +107,11 @@ def solve_portfolio(
     issues = precheck(problem)  # the same for every backend: no need to start processes
     if issues:
         raise InfeasibleProblemError(problem, issues)
+    if "pyvrp" in backends:
+        small = solve_small(problem, EXACT_SHARE * time_limit, t0)
+        if small is not None and check(problem, small).ok:
+            return replace(small, backend=f"auto:{small.backend}",
+                           wall_time=time.perf_counter() - t0)
     end = time.time() + max(0.1, time_limit - min(_MARGIN, 0.1 * time_limit))
     notes: list[str] = []
     team = members(backends, seed, available_cores() if cores is None else cores)

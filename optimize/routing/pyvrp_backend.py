@@ -1,5 +1,9 @@
 """PyVRP backend (iterated local search, then route recombination): CVRP, VRPTW, optional stops, reloads, fleets.
 
+Problems with at most ``PyVRPOptions.exact_max_stops`` stops (and no facilities) are first
+solved exactly — every feasible route enumerated, then set partitioning
+(:mod:`optimize.routing.exact`) — and the search runs only when that cannot finish.
+
 Mapping: every problem location is a PyVRP location (the full matrices are passed);
 each fleet depot and each facility becomes a PyVRP depot; facilities are the vehicle
 types' ``reload_depots`` with the unload time as the depot's service duration.  Demands
@@ -25,13 +29,19 @@ import pyvrp
 from pyvrp import IteratedLocalSearchParams, SolveParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
-from optimize.routing._assemble import RawRoute, assemble, integer_cost_scale
+from optimize.routing._assemble import (
+    RawRoute,
+    assemble,
+    costs_scale_exactly,
+    integer_cost_scale,
+)
 from optimize.routing.diagnose import (
     Infeasibility,
     NoSolutionFoundError,
     require_solvable_input,
 )
-from optimize.routing.model import HORIZON_MAX, Problem, Solution
+from optimize.routing.exact import MAX_STOPS, solve_exact
+from optimize.routing.model import HORIZON_MAX, Problem, Solution, Status
 from optimize.routing.recombine import Column, RouteCollector, columns_of, recombine, to_solution
 
 _MAX = np.iinfo(np.int64).max
@@ -103,11 +113,21 @@ class PyVRPOptions:
         Pool the routes the search visits and, in the last part of the budget, look for a
         cheaper combination of them by set partitioning (:mod:`optimize.routing.recombine`).
         Only for problems without facilities (single-trip routes).
+    exact_max_stops
+        Problems with at most this many stops (and no facilities) are first solved to a
+        proven optimum by enumerating every route (:mod:`optimize.routing.exact`), in up
+        to :data:`EXACT_SHARE` of the time limit; the search runs only if that cannot
+        finish.  0 turns it off.
     """
 
     max_iterations: int | None = None
     restart_after: int | None = None
     recombine: bool = True
+    exact_max_stops: int = MAX_STOPS
+
+
+#: Share of the time limit the exact attempt on small problems may use.
+EXACT_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -133,7 +153,8 @@ def recombination_reserve(time_limit: float) -> float:
 
 
 def _convert(problem: Problem, what: list[tuple[str, int]], best: pyvrp.Solution,
-             wall_time: float, notes: tuple[str, ...] = ()) -> Solution:
+             wall_time: float, notes: tuple[str, ...] = (), status: Status = "feasible",
+             backend: str = "pyvrp") -> Solution:
     offsets = np.cumsum([0] + [vt.count for vt in problem.vehicle_types])
     used = [0] * len(problem.vehicle_types)
     raw = []
@@ -150,7 +171,41 @@ def _convert(problem: Problem, what: list[tuple[str, int]], best: pyvrp.Solution
         raw.append(RawRoute(int(offsets[t]) + used[t], t, route.start_time(), route.end_time(),
                             visits))
         used[t] += 1
-    return assemble(problem, raw, backend="pyvrp", wall_time=wall_time, notes=notes)
+    return assemble(problem, raw, backend=backend, wall_time=wall_time, notes=notes,
+                    status=status)
+
+
+def solve_small(problem: Problem, time_limit: float | None, t0: float,
+                max_stops: int = MAX_STOPS) -> Solution | None:
+    """A proven optimal solution of a small problem, or ``None`` (too many stops, has
+    facilities, or the enumeration could not finish in ``time_limit`` seconds; ``None``:
+    no deadline, see :func:`~optimize.routing.exact.solve_exact`).
+
+    The status is ``"optimal"`` when the costs scale to integers exactly
+    (:func:`~optimize.routing._assemble.costs_scale_exactly`), else ``"feasible"``
+    (optimal for the rounded costs).  ``t0`` is when the whole solve started.
+
+    Raises
+    ------
+    InfeasibleProblemError
+        From the pre-checks.
+    """
+    if not 0 < len(problem.stops) <= max_stops or not poolable(problem):
+        return None
+    require_solvable_input(problem)
+    data, what = to_pyvrp(problem)
+    chosen = solve_exact(data, time_limit)
+    if chosen is None:
+        return None
+    best = to_solution(data, chosen)
+    if not best.is_feasible():  # cannot happen: every enumerated route is feasible
+        return None
+    exact = costs_scale_exactly(problem)
+    return _convert(problem, what, best, time.perf_counter() - t0, status=(
+        "optimal" if exact else "feasible"), backend="exact", notes=(
+        "every feasible route enumerated and the best combination found by set "
+        "partitioning" + ("" if exact else " (optimal for costs rounded to the integer "
+                          "scale, not proven for the exact costs)"),))
 
 
 def search(problem: Problem, time_limit: float, seed: int = 0,
@@ -221,13 +276,20 @@ def improve(problem: Problem, outcomes: Sequence[SearchOutcome], time_limit: flo
 def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
                 options: PyVRPOptions | None = None) -> Solution:
     """Solve with PyVRP's iterated local search for ``time_limit`` seconds, then (when
-    ``options.recombine`` and the problem has no facilities) recombine the visited routes.
+    ``options.recombine`` and the problem has no facilities) recombine the visited routes;
+    small problems are first tried exactly (:func:`solve_small`).
     Raises what :func:`search` raises."""
     t0 = time.perf_counter()
     opts = options or PyVRPOptions()
+    # reproducible runs (an iteration limit) give the exact attempt no deadline either
+    small = solve_small(problem, EXACT_SHARE * time_limit if opts.max_iterations is None
+                        else None, t0, opts.exact_max_stops)
+    if small is not None:
+        return small
     pool = opts.recombine and poolable(problem)
     reserve = recombination_reserve(time_limit) if pool else 0.0
-    out = search(problem, time_limit - reserve, seed, opts, pool=pool)
+    out = search(problem, time_limit - reserve - (time.perf_counter() - t0), seed, opts,
+                 pool=pool)
     better = None
     if pool:
         # with an iteration limit the run must be reproducible: the recombination then

@@ -141,12 +141,24 @@ def recombine(data: pyvrp.ProblemData, columns: Iterable[Column],
     ``incumbent`` (a feasible solution's columns) is added to the pool, so the problem is
     always feasible; ``None`` means no better combination was found within ``time_limit``
     seconds (or none exists); ``hard_limit`` as in
-    :func:`optimize.setpartition.improve_partition`.  Rows: each client (required: exactly once; optional: at most
-    once), each vehicle type (at most its available vehicles).
+    :func:`optimize.setpartition.improve_partition`.  See :func:`best_partition`.
+    """
+    return best_partition(data, columns, incumbent, time_limit, hard_limit)[0]
+
+
+def best_partition(data: pyvrp.ProblemData, columns: Iterable[Column],
+                   incumbent: Sequence[Column], time_limit: float,
+                   hard_limit: bool = True) -> tuple[list[Column] | None, bool]:
+    """:func:`recombine`, also telling whether the answer is optimal over the pool.
+
+    Rows: each client (required: exactly once; optional: at most once), each vehicle type
+    (at most its available vehicles).  With an empty ``incumbent`` any feasible
+    combination counts as an improvement, so the answer is the pool's optimum (``None``
+    with ``True``: the pool holds no feasible combination).
     """
     cols = _unique(list(incumbent) + list(columns))
     if not cols:
-        return None
+        return None, False
     n_clients = data.num_clients
     position = {(c.vehicle_type, frozenset(c.clients)): j for j, c in enumerate(cols)}
     inc = [position[(c.vehicle_type, frozenset(c.clients))] for c in incumbent]
@@ -154,12 +166,14 @@ def recombine(data: pyvrp.ProblemData, columns: Iterable[Column],
         [0.0] * data.num_vehicle_types
     hi = [1.0] * n_clients + [float(data.vehicle_type(t).num_available)
                               for t in range(data.num_vehicle_types)]
-    chosen = improve_partition([c.cost for c in cols],
-                               [list(c.clients) + [n_clients + c.vehicle_type] for c in cols],
-                               lo, hi, inc, time_limit, step=1.0,
-                               incumbent_cost=sum(c.cost for c in incumbent),
-                               hard_limit=hard_limit)
-    return None if chosen is None else [cols[j] for j in chosen]
+    found = improve_partition([c.cost for c in cols],
+                              [list(c.clients) + [n_clients + c.vehicle_type] for c in cols],
+                              lo, hi, inc, time_limit, step=1.0,
+                              incumbent_cost=sum(c.cost for c in incumbent) if incumbent
+                              else None,
+                              hard_limit=hard_limit)
+    chosen = None if found.chosen is None else [cols[j] for j in found.chosen]
+    return chosen, found.proven
 
 
 def to_solution(data: pyvrp.ProblemData, columns: Sequence[Column]) -> pyvrp.Solution:

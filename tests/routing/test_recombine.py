@@ -104,12 +104,26 @@ def test_members_fill_the_cores_with_pyvrp_seeds_before_ortools() -> None:
 
 
 def test_portfolio_answer_passes_the_checker_and_notes_every_member() -> None:
+    # 14 stops: beyond the exact enumeration, so the searches run
+    rng = np.random.default_rng(3)
+    pts = rng.integers(0, 100, size=(15, 2)).astype(float)
+    d = np.rint(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))).astype(int)
+    p = Problem(d, d, [Stop(i, (1,)) for i in range(1, 15)],
+                [VehicleType(capacity=(4,), count=5, cost_per_km=1000.0)])
+    sol = solve_portfolio(p, 2.0, seed=0, backends=["pyvrp", "ortools"], cores=2)
+    assert check(p, sol).ok
+    assert sol.backend.startswith("auto:pyvrp") and sol.status == "feasible"
+    assert any("pyvrp(seed 0)" in n for n in sol.notes)
+    assert any("pyvrp(seed 1)" in n for n in sol.notes)
+
+
+def test_portfolio_solves_a_small_problem_exactly_without_searching() -> None:
     p = grid_problem()
     sol = solve_portfolio(p, 2.0, seed=0, backends=["pyvrp", "ortools"], cores=2)
     assert check(p, sol).ok
-    assert sol.cost.total == 120.0
-    assert any("pyvrp(seed 0)" in n for n in sol.notes)
-    assert any("pyvrp(seed 1)" in n for n in sol.notes)
+    assert sol.cost.total == 120.0  # out and back along each ray
+    assert sol.backend == "auto:exact" and sol.status == "optimal"
+    assert not any("seed" in n for n in sol.notes)
 
 
 def test_recombination_finds_a_cheaper_order_of_the_same_route() -> None:
