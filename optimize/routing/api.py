@@ -7,7 +7,7 @@ from typing import Any
 from optimize.routing.model import Problem, Solution
 
 #: Backend names accepted by :func:`solve`.
-BACKENDS = ("ortools", "pyvrp", "auto")
+BACKENDS = ("ortools", "pyvrp", "hgs", "auto")
 
 
 def suitable_backends(problem: Problem) -> list[str]:
@@ -16,11 +16,16 @@ def suitable_backends(problem: Problem) -> list[str]:
     PyVRP has no driver breaks, and its reloads empty the vehicle at depots without
     requiring a last unload before the route ends, so it is left out when a break is
     needed, when facilities have opening hours, or when routes must unload before
-    returning.
+    returning.  HGS-CVRP comes first for a pure CVRP (:func:`optimize.routing.hgs_backend.fits`)
+    when the ``hygese`` package is installed.
     """
+    from optimize.routing import hgs_backend
+
     out = ["ortools"]
     if _pyvrp_fits(problem):
         out.insert(0, "pyvrp")
+    if hgs_backend.available() and hgs_backend.fits(problem):
+        out.insert(0, "hgs")
     return out
 
 
@@ -50,7 +55,8 @@ def solve(
     seed
         Seed of the randomised backends (PyVRP); OR-Tools has none.
     backend
-        ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (see :data:`BACKENDS`).
+        ``"ortools"``, ``"pyvrp"``, ``"hgs"`` (pure CVRP only) or ``"auto"`` (see
+        :data:`BACKENDS`).
     options
         Backend-specific options: :class:`~optimize.routing.ortools_backend.OrToolsOptions`
         or :class:`~optimize.routing.pyvrp_backend.PyVRPOptions`; ``None`` for defaults
@@ -82,6 +88,10 @@ def solve(
         from optimize.routing.pyvrp_backend import solve_pyvrp
 
         return solve_pyvrp(problem, time_limit, seed, options)
+    if backend == "hgs":
+        from optimize.routing.hgs_backend import solve_hgs
+
+        return solve_hgs(problem, time_limit, seed)
     if backend == "auto":
         from optimize.routing.portfolio import solve_portfolio
 

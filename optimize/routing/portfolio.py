@@ -4,12 +4,14 @@ A small problem (PyVRP-suitable, at most :data:`~optimize.routing.exact.MAX_STOP
 first solved to a proven optimum by enumeration (:func:`~optimize.routing.pyvrp_backend.solve_small`,
 up to 30 % of the budget); the portfolio runs only when that does not finish.
 
-Members, one process per available core (:func:`members`):
+Members, one process per available core (:func:`members`).  The best-suited backend leads:
 
-* when PyVRP can model the problem, PyVRP searches with different seeds fill the cores,
-  and OR-Tools joins only from the third core on.  On the benchmarks (A, X, Solomon)
-  OR-Tools never returned the cheaper solution of the pair, so on a 2-core machine a second
-  PyVRP search is the better use of the core;
+* HGS-CVRP for a pure CVRP (:mod:`optimize.routing.hgs_backend`), else PyVRP when it can
+  model the problem; the lead's searches with seeds ``seed, seed + 1`` take the first two
+  cores, and the other suitable backends join from the third core on, in order.  On the
+  benchmarks OR-Tools never returned the cheaper solution of an OR-Tools/PyVRP pair, and
+  PyVRP found the optimum of the hardest A instances in 8 of 20 runs where HGS found it in
+  20, so on a 2-core machine a second search of the leader is the better use of the core;
 * otherwise OR-Tools alone (it models every feature).
 
 Every member gets the same wall-clock deadline, measured from the call, so ``auto`` costs
@@ -19,7 +21,7 @@ parent recombines the pooled routes of all of them by set partitioning
 (:mod:`optimize.routing.recombine`).  Each answer is validated with the independent
 checker; the cheapest valid one wins, ties going to the member listed first.  If every
 member reports infeasibility, the first diagnosis (OR-Tools names stops) is raised; when
-only PyVRP searches ran and none found a solution, OR-Tools is run afterwards (up to the
+only PyVRP or HGS searches ran and none found a solution, OR-Tools is run afterwards (up to the
 same budget again) so that the answer is a solution or a diagnosis naming stops.
 
 Determinism: the choice is deterministic given the backends' answers, and PyVRP is
@@ -64,15 +66,15 @@ def available_cores() -> int:
 
 
 def members(backends: Sequence[str], seed: int, cores: int) -> list[tuple[str, int]]:
-    """The portfolio's ``(backend, seed)`` searches for ``cores`` cores (see module doc)."""
+    """The portfolio's ``(backend, seed)`` searches for ``cores`` cores (see module doc);
+    ``backends`` lists the suitable ones, best-suited first."""
     cores = max(1, cores)
-    if "pyvrp" not in backends:
-        return [(backends[0], seed)]
-    n_pyvrp = cores if cores <= 2 or "ortools" not in backends else cores - 1
-    out = [("pyvrp", seed + j) for j in range(n_pyvrp)]
-    if len(out) < cores:
-        out += [(b, seed) for b in backends if b != "pyvrp"][: cores - len(out)]
-    return out
+    lead, others = backends[0], list(backends[1:])
+    if lead not in ("hgs", "pyvrp"):
+        return [(lead, seed)]
+    n_lead = min(cores, max(2, cores - len(others)))
+    out = [(lead, seed + j) for j in range(n_lead)]
+    return out + [(b, seed) for b in others][: cores - n_lead]
 
 
 def _run(problem: Problem, backend: str, deadline: float, seed: int,
@@ -83,6 +85,10 @@ def _run(problem: Problem, backend: str, deadline: float, seed: int,
         from optimize.routing.ortools_backend import solve_ortools
 
         return solve_ortools(problem, budget, seed)
+    if backend == "hgs":
+        from optimize.routing.hgs_backend import solve_hgs
+
+        return solve_hgs(problem, budget, seed)
     return search(problem, budget, seed, pool=pool)
 
 
@@ -137,7 +143,7 @@ def solve_portfolio(
                     outcomes.append(fut.result())
                 except BaseException as exc:  # a member failing must not sink the others
                     outcomes.append(exc)
-    names = [f"{b}(seed {s})" if b == "pyvrp" else b for b, s in team]
+    names = [f"{b}(seed {s})" if b in ("pyvrp", "hgs") else b for b, s in team]
     searches = [o for o in outcomes if isinstance(o, SearchOutcome)]
     if searches:
         try:
@@ -150,11 +156,11 @@ def solve_portfolio(
             outcomes.append(better)
     if "ortools" in backends and all(b != "ortools" for b, _ in team) \
             and all(isinstance(o, NoSolutionFoundError) for o in outcomes):
-        # No PyVRP search found a solution, and none proves why: OR-Tools finds one or,
+        # No PyVRP or HGS search found a solution, none proves why: OR-Tools finds one or,
         # by its relaxed re-solve, names the stops.  This path may take twice the budget.
         from optimize.routing.ortools_backend import solve_ortools
 
-        names.append("ortools (after every PyVRP search failed)")
+        names.append("ortools (after every other search failed)")
         try:
             outcomes.append(solve_ortools(problem, time_limit, seed))
         except BaseException as exc:
