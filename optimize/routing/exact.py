@@ -11,10 +11,13 @@ HiGHS solves to optimality: the answer is a proven optimum (status ``"optimal"``
 problem as PyVRP models it — and of the problem itself when the cost coefficients scale to
 integers exactly (:func:`optimize.routing._assemble.costs_scale_exactly`).
 
-The number of orders grows factorially, so enumeration stops (and the caller falls back
-to the search) beyond ``max_orders`` partial orders or past its deadline; about 110 000
-orders of 8 stops take a few tenths of a second.  Problems with facilities are not
-handled (a route with reloads is not a single trip).
+The number of orders grows factorially.  With distance-only costs a dominance rule (see
+``_enumerate_type``) keeps it near the dynamic programme's size: 8 stops without windows
+took 0.08 s here, 10 stops 0.9 s.  With time costs or duration limits there is no such rule
+and 400 000 partial orders (about 4 s) are reached at 9 free stops.  Enumeration stops (and
+the caller falls back to the search) beyond ``max_orders`` partial orders or past its
+deadline.  Problems with facilities are not handled (a route with reloads is not a single
+trip).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ up to 30 % of the budget); the portfolio runs only when that does not finish.
 Members, one process per available core (:func:`members`).  The best-suited backend leads:
 
 * HGS-CVRP for a pure CVRP (:mod:`optimize.routing.hgs_backend`), else PyVRP when it can
-  model the problem; the lead's searches with seeds ``seed, seed + 1`` take the first two
-  cores, and the other suitable backends join from the third core on, in order.  On the
+  model the problem; the lead's searches with seeds ``seed, seed + 1, …`` take at least the
+  first two cores, and the other suitable backends join from the third core on, in order.  On the
   benchmarks OR-Tools never returned the cheaper solution of an OR-Tools/PyVRP pair, and
   PyVRP found the optimum of the hardest A instances in 8 of 20 runs where HGS found it in
   20, so on a 2-core machine a second search of the leader is the better use of the core;
@@ -118,7 +118,9 @@ def solve_portfolio(
         if small is not None and check(problem, small).ok:
             return replace(small, backend=f"auto:{small.backend}",
                            wall_time=time.perf_counter() - t0)
-    end = time.time() + max(0.1, time_limit - min(_MARGIN, 0.1 * time_limit))
+    # the deadline counts from the call: a failed exact attempt's time is not added
+    end = time.time() + max(0.1, time_limit - (time.perf_counter() - t0)
+                            - min(_MARGIN, 0.1 * time_limit))
     notes: list[str] = []
     team = members(backends, seed, available_cores() if cores is None else cores)
     if len(team) > 1 and mp.current_process().daemon:
