@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Full tier of the routing quality benchmark (see README.md next to this script).
 # Usage: benchmarks/routing/run_full.sh [OUTDIR]   (from the repository root)
-# Takes about 1.5 hours of wall time on an idle 2-core machine.
+# Takes about 3 hours of wall time on an idle 2-core machine (half of it the OR-Tools run on X).
 set -euo pipefail
 out=${1:-results/routing}
 inst=../shared/instances
