@@ -16,9 +16,10 @@ Members, one process per available core (:func:`members`).  The best-suited back
 
 Every member gets the same wall-clock deadline, measured from the call, so ``auto`` costs
 no more wall time than one backend (plus process start-up: milliseconds with ``fork`` on
-Linux).  PyVRP members pool the routes they visit; in the last part of the budget the
-parent recombines the pooled routes of all of them by set partitioning
-(:mod:`optimize.routing.recombine`).  Each answer is validated with the independent
+Linux); HGS-CVRP members are the exception on a loaded machine, as they count their budget
+in processor seconds (:mod:`optimize.routing.hgs_backend`).  PyVRP members pool the routes
+they visit; in the last part of the budget the parent recombines the pooled routes of all of
+them by set partitioning (:mod:`optimize.routing.recombine`).  Each answer is validated with the independent
 checker; the cheapest valid one wins, ties going to the member listed first.  If every
 member reports infeasibility, the first diagnosis (OR-Tools names stops) is raised; when
 only PyVRP or HGS searches ran and none found a solution, OR-Tools is run afterwards (up to the
