@@ -32,7 +32,6 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimize.rebalancing.problem import Plan, RebalancingProblem, Route, Stop
-from optimize.routing.model import matrices_from_coordinates
 
 
 @dataclass(frozen=True)
@@ -121,11 +120,11 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
          np.zeros((1, 2)),
          np.asarray(problem.positions, dtype=float)[node_station]]
     )
-    # the routing package's matrix helper (distances rounded to whole metres)
-    dist, _ = matrices_from_coordinates(pts, 1.0, detour=problem.circuity)
-    dist = np.array(dist, dtype=np.int64)
-    dist[:, end_node] = 0
-    dist[end_node, :] = 0
+    # street distance as the checker measures it; the cost uses whole metres
+    metres = problem.circuity * np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    metres[:, end_node] = 0.0
+    metres[end_node, :] = 0.0
+    dist = np.floor(metres + 0.5).astype(np.int64)
     demand = [0] * (nv + 1) + node_demand
 
     manager = pywrapcp.RoutingIndexManager(n_nodes, nv, list(range(nv)), [end_node] * nv)
@@ -142,8 +141,11 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
     time_cbs = []
     for v in problem.vans:
         handling = np.array([abs(d) * v.handling_s_per_bike for d in demand])
-        tmat = np.rint(dist / v.speed_m_s + handling[:, None])
-        tmat[:, end_node] = np.rint(handling)
+        # Each leg rounded *up* to whole seconds, so that a route within the budget in the
+        # model is within it in continuous time too (rounding to nearest once let 21 legs
+        # add up to 2649.5 s under a 2648 s budget).
+        tmat = np.ceil(metres / v.speed_m_s + handling[:, None])
+        tmat[:, end_node] = np.ceil(handling)
         time_cbs.append(routing.RegisterTransitMatrix(tmat.astype(np.int64).tolist()))
     horizon = int(math.ceil(max(v.time_budget_s for v in problem.vans)))
     routing.AddDimensionWithVehicleTransits(time_cbs, 0, horizon, True, "time")

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from optimize.rebalancing import (
@@ -38,6 +38,8 @@ def _problem(seed: int, n: int, vans: int, load: int = 0, budget_s: float = 3600
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 25), vans=st.integers(1, 3),
        load=st.integers(0, 12), budget=st.floats(300.0, 7200.0))
+# found by Hypothesis in CI: legs rounded to the nearest second added up to 2649.5 s > 2648 s
+@example(seed=2, n=21, vans=2, load=0, budget=2648.0)
 def test_every_plan_passes_the_checker(seed: int, n: int, vans: int, load: int, budget: float) -> None:
     problem = _problem(seed, n, vans, load, budget)
     plan = solve(problem, SolveParams(binary_split=seed % 2 == 0))

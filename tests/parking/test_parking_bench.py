@@ -28,9 +28,10 @@ def test_bench_writes_rows_and_gates_against_its_own_baseline(tmp_path: Path, ca
     assert row["drivers"] > 2000 and 0.8 * row["drivers"] <= row["sessions"] <= row["drivers"]
     assert row["ratio"] > 0 and row["sessions_per_s"] > 0
     assert load_results(base)["rows"] == doc["rows"]
-    # a baseline with a ratio ten times ours is a regression beyond any noise band
+    # a baseline with a ratio a thousand times ours is a regression beyond any noise band
+    # (and beyond what CPU-time noise on a loaded machine can make up)
     fast = json.loads(base.read_text())
-    fast["rows"][0]["ratio"] = row["ratio"] * 10
+    fast["rows"][0]["ratio"] = row["ratio"] * 1000
     base.write_text(json.dumps(fast))
     assert _run(tmp_path, "--baseline", str(base)) == 1
     assert "REGRESSION" in capsys.readouterr().out
