@@ -118,7 +118,7 @@ def solve_partition(
     from scipy.sparse import coo_matrix, vstack
 
     if not columns:
-        return Partition(None, False)
+        return _UNKNOWN
     c = np.asarray(costs, dtype=float)
     lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     rows = np.fromiter((r for col in columns for r in col), dtype=np.int64)
