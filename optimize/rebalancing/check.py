@@ -57,8 +57,9 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
 
     Checks, per van: the load never leaves ``[0, capacity]``; driving plus handling fits the
     time budget (within ``time_tolerance_s``, for floating-point noise: the solver rounds each
-    leg up to whole seconds).  Per station, over all vans: bikes are only picked up where the stock exceeds the target and
-    only dropped where it is below, without overshooting the target, and never both.
+    leg up to whole seconds).  Per station, over all vans: bikes are only picked up where the
+    stock exceeds the target and only dropped where it is below, without overshooting the
+    target, and never both.
     """
     res = CheckResult(imbalance_before=problem.imbalance())
     stock = np.asarray(problem.stock, dtype=np.int64).copy()
