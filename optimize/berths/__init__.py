@@ -40,6 +40,7 @@ from optimize.berths.model import (
     SolveResult,
     Status,
 )
+from optimize.budget import Budget
 
 __all__ = [
     "Assignment", "Berth", "BerthDataError", "BerthInfeasibleError", "BerthProblem",
@@ -55,6 +56,8 @@ def solve(
     seed: int = 0,
     workers: int = 2,
     options: SolverOptions | None = None,
+    *,
+    budget: Budget | None = None,
 ) -> SolveResult:
     """Solve a berth or kerb allocation problem with CP-SAT.
 
@@ -72,6 +75,12 @@ def solve(
         CP-SAT search workers (threads).
     options
         Model switches for a :class:`BerthProblem` (the defaults are the strong model).
+    budget
+        Replaces ``time_limit`` when given.  A work budget (:class:`optimize.budget.Budget`
+        ``effort`` = CP-SAT deterministic seconds, no ``time_limit``) makes the answer
+        reproducible on any machine: it solves the plain CP-SAT model with one worker and
+        no clock-driven stages (warm start, bounds and improvement share a wall-clock
+        budget and are skipped).  Only for a :class:`BerthProblem`.
 
     Returns
     -------
@@ -80,6 +89,14 @@ def solve(
         served within their hard limits; ``result.require_schedule()`` returns the schedule
         or raises :class:`BerthInfeasibleError` carrying that diagnosis.
     """
+    if budget is not None:
+        if budget.effort is not None:
+            if isinstance(problem, KerbProblem):
+                raise ValueError("a work budget is supported for BerthProblem only")
+            plain = (options or SolverOptions()).model_copy(update={"plain": True})
+            return solve_berths(problem, budget.seconds(), seed, 1 if budget.reproducible
+                                else workers, plain, deterministic_time=budget.effort)
+        time_limit = budget.seconds()
     if isinstance(problem, KerbProblem):
         return solve_kerb(problem, time_limit, seed, workers,
                           log=options.log if options is not None else False)

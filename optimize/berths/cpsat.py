@@ -286,10 +286,14 @@ def _build_strong(
     return b
 
 
-def _solver(time_limit: float, seed: int, workers: int, log: bool) -> cp_model.CpSolver:
+def _solver(time_limit: float, seed: int, workers: int, log: bool,
+            deterministic_time: float | None = None) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     prm = solver.parameters
-    prm.max_time_in_seconds = max(0.01, time_limit)
+    if math.isfinite(time_limit):
+        prm.max_time_in_seconds = max(0.01, time_limit)
+    if deterministic_time is not None:
+        prm.max_deterministic_time = deterministic_time
     prm.random_seed = seed
     prm.num_workers = max(1, workers)
     prm.log_search_progress = log
@@ -341,8 +345,13 @@ def solve_berths(
     seed: int = 0,
     workers: int = 2,
     options: SolverOptions | None = None,
+    deterministic_time: float | None = None,
 ) -> SolveResult:
     """Solve a :class:`BerthProblem`; see :func:`optimize.berths.solve`.
+
+    ``deterministic_time`` (CP-SAT's deterministic seconds, a work limit) stops the final
+    CP-SAT search besides ``time_limit``; with ``time_limit = inf``, the plain model and one
+    worker the answer is reproducible (:func:`optimize.berths.solve` with a work budget).
 
     Stages: warm start (constructions + local search), lower bounds (mean busy time, and
     the time-indexed LP when small enough), improvement (ruin-and-recreate, optionally the
@@ -433,7 +442,7 @@ def solve_berths(
     if relaxed is not None and exact:
         # CP-SAT prunes with the bound and stops as soon as a schedule meets it.
         built.model.add(built.objective >= round(relaxed * scale))
-    solver = _solver(left(), seed, workers, opts.log)
+    solver = _solver(left(), seed, workers, opts.log, deterministic_time)
     if opts.plain:
         solver.parameters.linearization_level = 1  # CP-SAT's default
     if opts.cpsat_parameters:

@@ -65,6 +65,7 @@ def assemble(
     wall_time: float,
     status: Status = "feasible",
     notes: Sequence[str] = (),
+    limit_reached: bool = False,
 ) -> Solution:
     """Build the :class:`Solution` for ``raw_routes``: arrivals, loads, distances, costs."""
     dist, dur = problem.distance, problem.duration
@@ -120,4 +121,5 @@ def assemble(
         wall_time=wall_time,
         total_distance=total_distance,
         notes=tuple(notes),
+        limit_reached=limit_reached,
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from optimize.budget import Budget
+from optimize.routing.initial import InitialRoute
 from optimize.routing.model import Problem, Solution
 
 #: Backend names accepted by :func:`solve`.
@@ -43,15 +46,18 @@ def solve(
     seed: int = 0,
     backend: str = "ortools",
     options: Any = None,
+    *,
+    budget: Budget | None = None,
+    initial: Sequence[InitialRoute] | None = None,
 ) -> Solution:
-    """Solve ``problem`` within ``time_limit`` seconds of wall time.
+    """Solve ``problem`` within ``budget`` (default: ``time_limit`` seconds of wall time).
 
     Parameters
     ----------
     problem
         The routing problem (validated here).
     time_limit
-        Wall-clock budget in seconds.
+        Wall-clock budget in seconds, used when ``budget`` is ``None``.
     seed
         Seed of the randomised backends (PyVRP); OR-Tools has none.
     backend
@@ -61,6 +67,14 @@ def solve(
         Backend-specific options: :class:`~optimize.routing.ortools_backend.OrToolsOptions`
         or :class:`~optimize.routing.pyvrp_backend.PyVRPOptions`; ``None`` for defaults
         (the ``auto`` portfolio always uses defaults).
+    budget
+        Work and/or wall-clock limits (:class:`optimize.budget.Budget`).  A budget with
+        an ``effort`` and no ``time_limit`` makes the answer depend only on the problem,
+        the options and the seed — what simulations need.  With ``auto`` it runs every
+        member to its work limit and skips the time-boxed route recombination.
+    initial
+        Routes to start from (:mod:`optimize.routing.initial`); OR-Tools repairs and
+        improves them, the other backends ignore them.
 
     Returns
     -------
@@ -77,23 +91,25 @@ def solve(
         Unknown backend, or a backend that cannot model this problem.
     """
     problem.validate()
+    budget = budget or Budget.wall(time_limit)
     if backend == "ortools":
         from optimize.routing.ortools_backend import solve_ortools
 
-        return solve_ortools(problem, time_limit, seed, options)
+        return solve_ortools(problem, seed=seed, options=options, budget=budget, initial=initial)
     if backend == "pyvrp":
         if not _pyvrp_fits(problem):
             raise ValueError("the pyvrp backend cannot model this problem (breaks, facility "
                              "hours, or unload-before-return); use 'ortools' or 'auto'")
         from optimize.routing.pyvrp_backend import solve_pyvrp
 
-        return solve_pyvrp(problem, time_limit, seed, options)
+        return solve_pyvrp(problem, seed=seed, options=options, budget=budget)
     if backend == "hgs":
         from optimize.routing.hgs_backend import solve_hgs
 
-        return solve_hgs(problem, time_limit, seed)
+        return solve_hgs(problem, seed=seed, budget=budget)
     if backend == "auto":
         from optimize.routing.portfolio import solve_portfolio
 
-        return solve_portfolio(problem, time_limit, seed, suitable_backends(problem))
+        return solve_portfolio(problem, budget.seconds(), seed, suitable_backends(problem),
+                               budget=budget)
     raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")

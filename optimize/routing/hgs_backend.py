@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from optimize.budget import Budget
 from optimize.routing._assemble import RawRoute, assemble
 from optimize.routing.checker import check
 from optimize.routing.diagnose import Infeasibility, NoSolutionFoundError, require_solvable_input
@@ -54,8 +55,11 @@ def fits(problem: Problem) -> bool:
     return all(s.required and s.time_window is None for s in problem.stops)
 
 
-def solve_hgs(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Solution:
-    """Solve a pure CVRP with HGS-CVRP for ``time_limit`` (processor) seconds.
+def solve_hgs(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
+              budget: Budget | None = None) -> Solution:
+    """Solve a pure CVRP with HGS-CVRP for ``time_limit`` (processor) seconds, or within
+    ``budget``: its ``effort`` is HGS-CVRP's ``nbIter`` (iterations without improvement
+    before it stops), which with no time limit makes the run reproducible for a seed.
 
     Raises
     ------
@@ -87,9 +91,13 @@ def solve_hgs(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Solu
         xy = np.asarray(problem.coordinates, dtype=float)[nodes]
         xy = xy - xy.min(axis=0)  # HGS wants non-negative coordinates; angles are unchanged
         data["x_coordinates"], data["y_coordinates"] = xy[:, 0], xy[:, 1]
-    params = hygese.AlgorithmParameters(timeLimit=max(0.01, time_limit -
-                                                      (time.perf_counter() - t0)),
-                                        seed=seed)
+    budget = budget or Budget.wall(time_limit)
+    clock = 0.0  # HGS-CVRP: 0 = no time limit
+    if budget.time_limit is not None:
+        clock = max(0.01, budget.time_limit - (time.perf_counter() - t0))
+    params = hygese.AlgorithmParameters(timeLimit=clock, seed=seed)
+    if budget.effort is not None:
+        params.nbIter = max(1, int(budget.effort))
     try:
         result = hygese.Solver(parameters=params, verbose=False).solve_cvrp(data)
     except TypeError:  # hygese's answer to a null solution pointer: nothing feasible found

@@ -394,7 +394,10 @@ class Solution:
 
     ``status`` is ``"optimal"`` only when the backend proved optimality (OR-Tools and
     PyVRP heuristics never do, so in practice ``"feasible"``).  ``routes`` lists used
-    vehicles only.  ``skipped`` lists optional stops not served.
+    vehicles only.  ``skipped`` lists optional stops not served.  ``limit_reached`` says
+    that the search was stopped by its budget rather than by itself (OR-Tools: a local
+    optimum not reached; PyVRP's iterated local search always runs to its limit), so more
+    effort might have served more stops.
     """
 
     routes: tuple[Route, ...]
@@ -405,6 +408,7 @@ class Solution:
     wall_time: float
     total_distance: int = 0
     notes: tuple[str, ...] = ()
+    limit_reached: bool = False
 
     @property
     def num_routes(self) -> int:

@@ -18,9 +18,14 @@ Model
 
 Search: first-solution strategy and metaheuristic are options; the default is
 path-cheapest-arc for plain capacitated problems and parallel cheapest insertion
-otherwise, followed by guided local search.  OR-Tools has no seed: a time-limited search is deterministic on one
-machine only as far as the time limit cuts it at the same point, which it does not
-reliably across machines or under load.
+otherwise, followed by guided local search.  A search may start from given routes
+(:mod:`optimize.routing.initial`) instead of a first-solution heuristic.
+
+Budget: OR-Tools has no seed and is single-threaded, so a search stopped by a work limit
+(:class:`~optimize.budget.Budget` ``effort``: local-search solutions, OR-Tools'
+``solution_limit``) gives the same routes on any machine.  A time-limited search is
+deterministic on one machine only as far as the time limit cuts it at the same point,
+which it does not reliably across machines or under load.
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from optimize.budget import Budget
 from optimize.routing._assemble import RawRoute, assemble
 from optimize.routing._assemble import integer_cost_scale as cost_scale
 from optimize.routing.diagnose import (
@@ -42,6 +49,7 @@ from optimize.routing.diagnose import (
     NoSolutionFoundError,
     require_solvable_input,
 )
+from optimize.routing.initial import InitialRoute, repair
 from optimize.routing.model import HORIZON_MAX, Problem, Solution
 
 
@@ -71,6 +79,16 @@ class OrToolsOptions:
     facility_copies: int | None = None
     log_search: bool = False
     solution_limit: int | None = None
+
+
+#: Search statuses meaning "stopped by a limit before a local optimum".
+_STOPPED_BY_LIMIT = (
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED,
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT,
+)
+
+#: The "time limit" of a search stopped by work only (module doc): 100 days.
+_NO_CLOCK_MS = 100 * 24 * 3600 * 1000
 
 
 def _horizon(problem: Problem) -> int:
@@ -127,6 +145,8 @@ class _Built:
         self.manager = pywrapcp.RoutingIndexManager(len(nodes), len(vehicles), starts, ends)
         self.routing = pywrapcp.RoutingModel(self.manager)
         self.timed_out = False
+        self.warm_started = False
+        self.limit_reached = False
         self._build_costs(relax)
         self._build_load()
         self._build_time()
@@ -232,8 +252,9 @@ class _Built:
                 self.breaks[v] = iv
 
     # ------------------------------------------------------------------ search
-    def _params(self, time_limit: float, options: OrToolsOptions,
-                first_only: bool = False) -> object:
+    def _params(self, time_limit: float | None, options: OrToolsOptions,
+                first_only: bool = False, solutions: int | None = None) -> object:
+        """Search parameters; ``time_limit`` ``None`` = no clock, ``solutions`` a work limit."""
         params = pywrapcp.DefaultRoutingSearchParameters()
         fs = options.first_solution.upper()
         if fs == "AUTO":
@@ -252,39 +273,80 @@ class _Built:
                 routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic.upper())
         except AttributeError as exc:
             raise ValueError(f"unknown OR-Tools strategy: {exc}") from exc
-        params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+        # Without a clock OR-Tools warns that guided local search "may run forever": a work
+        # limit stops it, and a limit of 100 days only silences the warning.
+        params.time_limit.FromMilliseconds(
+            _NO_CLOCK_MS if time_limit is None else max(1, int(time_limit * 1000)))
         params.log_search = options.log_search
+        limits = [x for x in (solutions, options.solution_limit) if x is not None]
         if first_only:
             params.solution_limit = 1
-        elif options.solution_limit is not None:
-            params.solution_limit = options.solution_limit
+        elif limits:
+            params.solution_limit = max(1, int(min(limits)))
         return params
 
-    def search(self, time_limit: float, options: OrToolsOptions) -> pywrapcp.Assignment | None:
-        """Search for ``time_limit`` seconds; with facilities, in rounds with clean-ups.
+    def initial_assignment(self, routes: Sequence[InitialRoute],
+                           options: OrToolsOptions) -> pywrapcp.Assignment | None:
+        """An assignment for repaired initial routes (:func:`~optimize.routing.initial.repair`),
+        or ``None`` when OR-Tools cannot read them (too few facility copies, a break)."""
+        r, m = self.routing, self.manager
+        free_vehicles: dict[int, list[int]] = {}
+        for v, t in enumerate(self.vehicle_type):
+            free_vehicles.setdefault(t, []).append(v)
+        copies: dict[int, list[int]] = {}
+        for node in range(self.fac_node0, len(self.nodes)):
+            copies.setdefault(self.nodes[node][1], []).append(node)
+        per_vehicle: list[list[int]] = [[] for _ in self.vehicle_type]
+        for route in routes:
+            vs = free_vehicles.get(route.vehicle_type)
+            if not vs:
+                continue
+            seq = []
+            for kind, i in route.visits:
+                if kind == "stop":
+                    seq.append(m.NodeToIndex(self.stop_node0 + i))
+                elif copies.get(i):
+                    seq.append(m.NodeToIndex(copies[i].pop()))
+                else:
+                    return None
+            per_vehicle[vs.pop(0)] = seq
+        r.CloseModelWithParameters(self._params(None, options))
+        return r.ReadAssignmentFromRoutes(per_vehicle, True)
+
+    def search(self, budget: Budget, options: OrToolsOptions,
+               initial: Sequence[InitialRoute] | None = None) -> pywrapcp.Assignment | None:
+        """Search within ``budget``; with facilities, in rounds with clean-ups.
 
         Guided local search rarely deactivates a surplus facility copy once a route holds
         it (measured: one route of a 300-bin instance kept 17 unloads), so with facilities
         the budget is split into rounds; between rounds :meth:`_without_idle_unloads`
         removes unloads that capacity does not need and the search restarts from there.
-        ``self.timed_out`` records whether a failure was a time-out (not a proof).
+        A work budget (``budget.effort`` local-search solutions) is split the same way as
+        a time budget.  ``initial`` routes, when OR-Tools can read them, replace the first
+        solution.  ``self.timed_out`` records whether a failure was a time-out (not a proof).
         """
+        clock = budget.time_limit
+        effort = budget.effort
         # With facilities, 5 % of the budget is kept for the final clean-up.
-        reserve = 0.05 * time_limit if self.problem.facilities else 0.0
-        t_end = time.perf_counter() + time_limit - reserve
-        # The first solution gets the whole budget: on a loaded machine a fixed share of
-        # it may not suffice, and without a first solution there is nothing to improve.
-        t_first = time.perf_counter()
-        sol = self.routing.SolveWithParameters(self._params(time_limit, options, True))
-        # OR-Tools does not always say FAIL_TIMEOUT when the clock stopped its first-solution
-        # heuristic (seen as plain FAIL on a loaded CI machine); a failure that used up the
-        # budget is a time-out too, never a proof of infeasibility.
-        self.timed_out = self.routing.status() == \
-            routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT or \
-            time.perf_counter() - t_first >= 0.9 * time_limit
+        reserve = 0.05 if self.problem.facilities else 0.0
+        t_end = None if clock is None else time.perf_counter() + clock * (1 - reserve)
+        sol = self.initial_assignment(initial, options) if initial else None
+        self.warm_started = sol is not None
         if sol is None:
-            return None
+            # The first solution gets the whole budget: on a loaded machine a fixed share of
+            # it may not suffice, and without a first solution there is nothing to improve.
+            t_first = time.perf_counter()
+            sol = self.routing.SolveWithParameters(self._params(clock, options, True))
+            # OR-Tools does not always say FAIL_TIMEOUT when the clock stopped its
+            # first-solution heuristic (seen as plain FAIL on a loaded CI machine); a failure
+            # that used up the budget is a time-out too, never a proof of infeasibility.
+            self.timed_out = self.routing.status() == \
+                routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT or (
+                    clock is not None and time.perf_counter() - t_first >= 0.9 * clock)
+            if sol is None:
+                return None
         shares = (0.5, 1.0) if self.problem.facilities else (1.0,)
+        spent = 0.0
         for share in shares:
             start = sol
             if self.problem.facilities:
@@ -292,11 +354,18 @@ class _Built:
                                                                 True)
                 if cleaned is not None:  # None: the cleaned routes violate something
                     start = cleaned
-            left = share * (t_end - time.perf_counter())
-            if left <= 0.01:
+            left = None if t_end is None else share * (t_end - time.perf_counter())
+            if left is not None and left <= 0.01:
                 break
+            work = None
+            if effort is not None:
+                work = int(round(share * effort * (1 - reserve) - spent))
+                spent += max(work, 0)
+                if work < 1:
+                    continue
             better = self.routing.SolveFromAssignmentWithParameters(
-                start, self._params(left, options))
+                start, self._params(left, options, solutions=work))
+            self.limit_reached = self.routing.status() in _STOPPED_BY_LIMIT
             if better is not None:
                 sol = better
         if self.problem.facilities:
@@ -304,7 +373,8 @@ class _Built:
             cleaned = self.routing.ReadAssignmentFromRoutes(self._without_idle_unloads(sol), True)
             if cleaned is not None:
                 final = self.routing.SolveFromAssignmentWithParameters(
-                    cleaned, self._params(max(0.05, reserve), options, True))
+                    cleaned, self._params(None if clock is None else max(0.05, reserve * clock),
+                                          options, True))
                 if final is not None and final.ObjectiveValue() < sol.ObjectiveValue():
                     sol = final
         return sol
@@ -384,10 +454,17 @@ def solve_ortools(
     time_limit: float = 10.0,
     seed: int = 0,
     options: OrToolsOptions | None = None,
+    *,
+    budget: Budget | None = None,
+    initial: Sequence[InitialRoute] | None = None,
 ) -> Solution:
-    """Solve ``problem`` with OR-Tools routing within ``time_limit`` seconds.
+    """Solve ``problem`` with OR-Tools routing within ``budget`` (default: ``time_limit``
+    seconds of wall time).
 
-    ``seed`` is accepted for a uniform interface; OR-Tools routing has no seed.
+    ``seed`` is accepted for a uniform interface; OR-Tools routing has no seed.  With a
+    work budget (:class:`~optimize.budget.Budget` ``effort`` = local-search solutions and no
+    time limit) the answer does not depend on the machine.  ``initial`` routes are repaired
+    (:func:`~optimize.routing.initial.repair`) and replace the first solution.
 
     Raises
     ------
@@ -398,22 +475,29 @@ def solve_ortools(
     del seed
     t0 = time.perf_counter()
     opts = options or OrToolsOptions()
+    budget = budget or Budget.wall(time_limit)
     require_solvable_input(problem)
     built = _Built(problem, opts, relax=None)
-    # The budget is wall time for the whole call, model building included.
-    sol = built.search(max(0.05, time_limit - (time.perf_counter() - t0)), opts)
+    # A clock budget is wall time for the whole call, model building included.
+    if budget.time_limit is not None:
+        budget = dataclasses.replace(
+            budget, time_limit=max(0.05, budget.time_limit - (time.perf_counter() - t0)))
+    start = repair(problem, initial) if initial else None
+    sol = built.search(budget, opts, start)
     if sol is None and built.timed_out:
         raise NoSolutionFoundError(problem, [Infeasibility(
-            (), f"OR-Tools found no first solution within {time_limit:g} s; infeasibility is "
-                f"not proven (pre-checks passed): raise the time limit")])
+            (), f"OR-Tools found no first solution within {budget.seconds():g} s; "
+                f"infeasibility is not proven (pre-checks passed): raise the time limit")])
     if sol is None:
-        raise InfeasibleProblemError(problem, _diagnose_by_relaxing(problem, opts, time_limit))
+        raise InfeasibleProblemError(problem, _diagnose_by_relaxing(problem, opts, budget))
     raw = built.read(sol)
-    return assemble(problem, raw, backend="ortools", wall_time=time.perf_counter() - t0)
+    notes = ("started from the given routes",) if built.warm_started else ()
+    return assemble(problem, raw, backend="ortools", wall_time=time.perf_counter() - t0,
+                    notes=notes, limit_reached=built.limit_reached)
 
 
 def _diagnose_by_relaxing(
-    problem: Problem, opts: OrToolsOptions, time_limit: float
+    problem: Problem, opts: OrToolsOptions, budget: Budget
 ) -> list[Infeasibility]:
     """Re-solve with required stops droppable at a high penalty; name the dropped ones."""
     scale = cost_scale(problem)
@@ -422,7 +506,9 @@ def _diagnose_by_relaxing(
     # Insertion heuristics handle droppable nodes well; path-building ones often do not.
     relaxed_opts = dataclasses.replace(opts, first_solution="PARALLEL_CHEAPEST_INSERTION")
     built = _Built(problem, relaxed_opts, relax=big)
-    sol = built.search(max(2.0, time_limit), relaxed_opts)
+    relaxed_budget = budget if budget.time_limit is None else dataclasses.replace(
+        budget, time_limit=max(2.0, budget.time_limit))
+    sol = built.search(relaxed_budget, relaxed_opts)
     if sol is None:
         return [Infeasibility((), "no solution found even with every stop optional: "
                                   "check shifts, facility hours and breaks")]

@@ -28,7 +28,10 @@ same budget again) so that the answer is a solution or a diagnosis naming stops.
 Determinism: the choice is deterministic given the backends' answers, and PyVRP is
 seeded; but both backends stop on a time limit, so their answers depend on machine speed
 and load.  OR-Tools' time-limited search in particular is not bit-reproducible across
-machines.
+machines.  With a work budget (:class:`~optimize.budget.Budget` with ``effort`` and no
+time limit) ``auto`` is reproducible instead: the team would depend on the machine's cores,
+so only the best-suited backend runs (in this process, to its work limit), with the exact
+attempt first and OR-Tools after it when it finds nothing; no recombination.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 
+from optimize.budget import Budget
 from optimize.routing.checker import check
 from optimize.routing.diagnose import InfeasibleProblemError, NoSolutionFoundError, precheck
 from optimize.routing.model import Problem, Solution
@@ -102,18 +106,45 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("spawn")
 
 
+def _solve_work(problem: Problem, budget: Budget, seed: int, backends: Sequence[str],
+                t0: float) -> Solution:
+    """The reproducible portfolio (module doc): the best-suited backend to its work limit."""
+    from optimize.routing.hgs_backend import solve_hgs
+    from optimize.routing.ortools_backend import solve_ortools
+    from optimize.routing.pyvrp_backend import solve_pyvrp
+
+    lead = backends[0]
+    try:
+        if lead == "hgs":
+            sol = solve_hgs(problem, seed=seed, budget=budget)
+        elif lead == "pyvrp":
+            sol = solve_pyvrp(problem, seed=seed, budget=budget)
+        else:
+            sol = solve_ortools(problem, seed=seed, budget=budget)
+    except NoSolutionFoundError:
+        if lead == "ortools" or "ortools" not in backends:
+            raise
+        sol = solve_ortools(problem, seed=seed, budget=budget)
+    return replace(sol, backend=f"auto:{sol.backend}", wall_time=time.perf_counter() - t0)
+
+
 def solve_portfolio(
     problem: Problem, time_limit: float, seed: int, backends: Sequence[str],
-    cores: int | None = None,
+    cores: int | None = None, *, budget: Budget | None = None,
 ) -> Solution:
     """Run the portfolio for ``time_limit`` seconds; return the best valid solution.
 
     ``cores`` defaults to the cores this process may use (:func:`available_cores`).
+    A reproducible ``budget`` (work, no clock) runs :func:`_solve_work` instead.
     """
     t0 = time.perf_counter()
     issues = precheck(problem)  # the same for every backend: no need to start processes
     if issues:
         raise InfeasibleProblemError(problem, issues)
+    if budget is not None and budget.reproducible:
+        return _solve_work(problem, budget, seed, backends, t0)
+    if budget is not None:
+        time_limit = budget.seconds()
     if "pyvrp" in backends:
         small = solve_small(problem, EXACT_SHARE * time_limit, t0)
         if small is not None and check(problem, small).ok:

@@ -14,7 +14,9 @@ Not modelled (callers must use OR-Tools, see :func:`optimize.routing.suitable_ba
 breaks, facility opening hours, and the rule that a route unloads before returning.
 
 PyVRP is deterministic for a given seed and *iteration count*; with a time limit the
-number of iterations depends on machine speed and load, so results vary across runs.
+number of iterations depends on machine speed and load, so results vary across runs.  A
+work budget (:class:`~optimize.budget.Budget` ``effort`` = iterations, no time limit) is
+reproducible; it then skips the time-boxed recombination.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pyvrp
 from pyvrp import IteratedLocalSearchParams, SolveParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
+from optimize.budget import Budget
 from optimize.routing._assemble import (
     RawRoute,
     assemble,
@@ -208,9 +211,11 @@ def solve_small(problem: Problem, time_limit: float | None, t0: float,
                           "scale, not proven for the exact costs)"),))
 
 
-def search(problem: Problem, time_limit: float, seed: int = 0,
-           options: PyVRPOptions | None = None, *, pool: bool = False) -> SearchOutcome:
-    """Run PyVRP's search for ``time_limit`` seconds; pool its routes when ``pool``.
+def search(problem: Problem, time_limit: float | None, seed: int = 0,
+           options: PyVRPOptions | None = None, *, pool: bool = False,
+           iterations: int | None = None) -> SearchOutcome:
+    """Run PyVRP's search for ``time_limit`` seconds (``None``: no clock) and/or
+    ``iterations``; pool its routes when ``pool``.
 
     Raises
     ------
@@ -221,9 +226,15 @@ def search(problem: Problem, time_limit: float, seed: int = 0,
     opts = options or PyVRPOptions()
     require_solvable_input(problem)
     data, what = to_pyvrp(problem)
-    stop: Any = MaxRuntime(max(0.01, time_limit - (time.perf_counter() - t0)))
-    if opts.max_iterations is not None:
-        stop = MultipleCriteria([stop, MaxIterations(opts.max_iterations)])
+    criteria: list[Any] = []
+    if time_limit is not None:
+        criteria.append(MaxRuntime(max(0.01, time_limit - (time.perf_counter() - t0))))
+    limits = [x for x in (opts.max_iterations, iterations) if x is not None]
+    if limits:
+        criteria.append(MaxIterations(int(min(limits))))
+    if not criteria:
+        raise ValueError("PyVRP search needs a time limit or an iteration limit")
+    stop: Any = criteria[0] if len(criteria) == 1 else MultipleCriteria(criteria)
     pool = pool and poolable(problem)
     collector = RouteCollector() if pool else None
     restart = opts.restart_after or max(2000, 50 * data.num_clients)
@@ -274,13 +285,20 @@ def improve(problem: Problem, outcomes: Sequence[SearchOutcome], time_limit: flo
 
 
 def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
-                options: PyVRPOptions | None = None) -> Solution:
-    """Solve with PyVRP's iterated local search for ``time_limit`` seconds, then (when
-    ``options.recombine`` and the problem has no facilities) recombine the visited routes;
-    small problems are first tried exactly (:func:`solve_small`).
-    Raises what :func:`search` raises."""
+                options: PyVRPOptions | None = None, *, budget: Budget | None = None) -> Solution:
+    """Solve with PyVRP's iterated local search for ``time_limit`` seconds (or within
+    ``budget``: ``effort`` = iterations), then (when ``options.recombine`` and the problem
+    has no facilities) recombine the visited routes; small problems are first tried
+    exactly (:func:`solve_small`).  Raises what :func:`search` raises."""
     t0 = time.perf_counter()
     opts = options or PyVRPOptions()
+    if budget is not None:
+        if budget.reproducible:
+            return _solve_pyvrp_work(problem, int(budget.effort or 1), seed, opts, t0)
+        time_limit = budget.seconds()
+        if budget.effort is not None:
+            opts = replace(opts, max_iterations=int(budget.effort) if opts.max_iterations is None
+                           else min(opts.max_iterations, int(budget.effort)))
     # reproducible runs (an iteration limit) give the exact attempt no deadline either
     small = solve_small(problem, EXACT_SHARE * time_limit if opts.max_iterations is None
                         else None, t0, opts.exact_max_stops)
@@ -298,3 +316,14 @@ def solve_pyvrp(problem: Problem, time_limit: float = 10.0, seed: int = 0,
                          t0, hard_limit=opts.max_iterations is None)
     sol = better or out.solution
     return replace(sol, wall_time=time.perf_counter() - t0)
+
+
+def _solve_pyvrp_work(problem: Problem, iterations: int, seed: int, opts: PyVRPOptions,
+                      t0: float) -> Solution:
+    """The reproducible path: exact attempt without deadline, then ``iterations`` of the
+    search; no recombination (it is time-boxed)."""
+    small = solve_small(problem, None, t0, opts.exact_max_stops)
+    if small is not None:
+        return small
+    out = search(problem, None, seed, opts, iterations=iterations)
+    return replace(out.solution, wall_time=time.perf_counter() - t0, limit_reached=True)

@@ -6,7 +6,7 @@ Each domain simulates the same day, one after another, at the scale of its bench
 * parking - the synthetic Suzhou city of ``simcity bench parking`` (3,236 car parks,
   ~177,000 sessions a day);
 * garbage - ``scenarios/garbage_suzhou.toml`` (3,000 collection points, ~6,000 t a day), one
-  day without warm-up; the routing budget per collection group is ``--routing-time-limit``
+  day without warm-up; the routing work budget per call is ``--routing-effort``
   (optimiser time is reported apart, column "excl. s", and not counted as simulation time);
 * bikes - ``scenarios/bikes_suzhou_downsizing.toml`` (2,600 stations, ~112,000 requests a day),
   its first policy; van-route planning and the model's set-up (network, demand tables) are
@@ -115,14 +115,16 @@ def parking_day(quick: bool, seed: int) -> DomainDay:
     return DomainDay("parking", f"parking-{parks}-parks", run)
 
 
-def garbage_day(quick: bool, seed: int, time_limit: float) -> DomainDay:
+def garbage_day(quick: bool, seed: int, effort: int | None) -> DomainDay:
     """One day of the Suzhou garbage scenario (quick: four days of the small demo district)."""
     import simcity
     from simcity.garbage.model import simulate
     from simcity.garbage.planning import Timer
 
     path = SCENARIOS / ("garbage_quick.toml" if quick else "garbage_suzhou.toml")
-    sc = simcity.load_scenario(path).with_overrides({"city.routing.time_limit_s": time_limit})
+    sc = simcity.load_scenario(path)
+    if effort is not None:
+        sc = sc.with_overrides({"city.routing.effort": effort})
     city, policy = getattr(sc, "city"), sc.policy_list[0]  # noqa: B009
     pol: Any = policy
 
@@ -177,8 +179,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=["parking", "garbage", "bikes"], help="domains to include (default all)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the day's random inputs (default 1)")
     parser.add_argument("--repeats", type=int, default=1, help="timed repetitions; the median ratio is kept")
-    parser.add_argument("--routing-time-limit", type=float, default=None, metavar="S",
-                        help="garbage routing budget per collection group (default 1 s, quick 0.2 s; "
+    parser.add_argument("--routing-effort", type=int, default=None, metavar="N",
+                        help="garbage routing work budget per call (default: the scenario's; "
                              "solver time is excluded from simulation time)")
     add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.3)
 
@@ -186,10 +188,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _days(args: argparse.Namespace) -> list[DomainDay]:
     from simcity.scenario import ScenarioError
 
-    limit = args.routing_time_limit or (0.2 if args.quick else 1.0)
     makers: dict[str, Callable[[], DomainDay]] = {
         "parking": lambda: parking_day(args.quick, args.seed),
-        "garbage": lambda: garbage_day(args.quick, args.seed, limit),
+        "garbage": lambda: garbage_day(args.quick, args.seed, args.routing_effort),
         "bikes": lambda: bikes_day(args.quick, args.seed),
     }
     days = []
@@ -205,8 +206,8 @@ def _days(args: argparse.Namespace) -> list[DomainDay]:
 
 def main(args: argparse.Namespace) -> int:
     """Run the city day, print events per second and ratios, write JSON, apply the gate."""
-    if args.repeats < 1 or (args.routing_time_limit is not None and args.routing_time_limit <= 0):
-        print("error: --repeats and --routing-time-limit must be positive", file=sys.stderr)
+    if args.repeats < 1 or (args.routing_effort is not None and args.routing_effort <= 0):
+        print("error: --repeats and --routing-effort must be positive", file=sys.stderr)
         return 2
     days = _days(args)
     if not days:
@@ -232,7 +233,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"{r['instance']:34s} {r['events']:10.0f} {r['sim_s']:8.2f} {r['excluded_s']:8.2f} "
               f"{r['events_per_s']:10.0f} {r['bare_events_per_s']:10.0f} {r['ratio']:6.3f}")
     settings = {"quick": args.quick, "domains": args.domains, "seed": args.seed, "repeats": args.repeats,
-                "routing_time_limit": args.routing_time_limit}
+                "routing_effort": args.routing_effort}
     return finish("city", rows, settings, out=args.out, baseline=args.baseline,
                   save_baseline=args.save_baseline, metric="ratio", kind="ratio", noise=args.noise,
                   higher_is_better=True, summary={"events_per_s": total["events_per_s"], "ratio": total["ratio"]})

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from optimize.routing.names import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS
 from simcity.domain import PolicyBase, StrictModel
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 
@@ -196,16 +197,46 @@ class Roads(StrictModel):
     )
 
 
-class Routing(StrictModel):
-    """How ``optimize.routing`` is called each day."""
+#: Names OR-Tools accepts, checked when the scenario loads (not inside a worker).
+FIRST_SOLUTION_NAMES = ("AUTO", *FIRST_SOLUTION_STRATEGIES)
+METAHEURISTIC_NAMES = METAHEURISTICS
 
-    time_limit_s: float = Field(
-        default=2.0, gt=0, le=3600, description="Routing time budget per collection group (category, or "
-        "co-collected categories) per day (s), split over zones by their number of stops.",
+
+class Routing(StrictModel):
+    """How ``optimize.routing`` is called each day.
+
+    Budgets are **work**, never wall-clock seconds: a plan stopped by the clock would differ
+    on a busy machine, and the same scenario and seed would give different tables.
+    """
+
+    effort: int = Field(
+        default=300, ge=1, le=1_000_000,
+        description="Work budget of one daily routing call: local-search solutions of OR-Tools "
+        "(iterations for pyvrp).  Daily plans start from the sector's master route, so a few "
+        "hundred suffice on district sectors (docs/garbage.md: plan quality).",
     )
-    min_call_s: float = Field(
-        default=0.2, gt=0, le=600, description="Smallest budget of one routing call when a day's budget is "
-        "split over zones (s).",
+    master_effort: int = Field(
+        default=5_000, ge=1, le=10_000_000,
+        description="Work budget of a sector's master route (every point of the sector at its "
+        "mean daily load), solved once per sector and fleet and reused as the start of every "
+        "daily plan.",
+    )
+    master_metaheuristic: str = Field(
+        default="GREEDY_DESCENT", min_length=1,
+        description="OR-Tools metaheuristic of the master routes (GREEDY_DESCENT: to a local "
+        "optimum; daily plans improve on the master anyway).",
+    )
+    warm_start: Literal["master", "none"] = Field(
+        default="master",
+        description="'master': daily plans start from the sector's master route (points not "
+        "selected dropped, unloads re-placed, new points inserted by the search); 'none': "
+        "every plan from scratch.",
+    )
+    seed: int = Field(
+        default=0, ge=0, le=2**31 - 1,
+        description="Seed of the randomised routing backends (pyvrp).  Plans depend only on "
+        "their inputs and this seed, never on the replication, so equal problems are solved "
+        "once and shared (cache).",
     )
     partition: Literal["none", "zone"] = Field(
         default="zone",
@@ -213,15 +244,19 @@ class Routing(StrictModel):
         "'none': one routing call per collection group for the whole city.",
     )
     backend: Literal["ortools", "pyvrp", "auto"] = Field(
-        default="ortools", description="optimize.routing backend."
+        default="ortools",
+        description="optimize.routing backend: 'ortools' models everything and starts from the "
+        "master route; 'pyvrp' needs end_at = 'station' and no planned breaks; 'auto' takes "
+        "the best-suited one.",
     )
     first_solution: str = Field(
         default="AUTO", min_length=1, description="OR-Tools first-solution strategy name."
     )
     metaheuristic: str = Field(
-        default="GUIDED_LOCAL_SEARCH", min_length=1,
-        description="OR-Tools metaheuristic name; GREEDY_DESCENT stops at a local optimum, which "
-        "makes plans independent of machine speed when it converges within the budget.",
+        default="GREEDY_DESCENT", min_length=1,
+        description="OR-Tools metaheuristic of the daily plans; GREEDY_DESCENT improves the "
+        "warm start to a local optimum, GUIDED_LOCAL_SEARCH keeps searching until the effort "
+        "is spent.",
     )
     load_margin: float = Field(
         default=0.1, ge=0, le=0.9,
@@ -241,15 +276,52 @@ class Routing(StrictModel):
         "several-fold).  Otherwise routes are planned on a shift shortened by the break and the "
         "trucks take the break in the simulation.",
     )
-    bay_time_limit_s: float = Field(
-        default=1.0, gt=0, le=600,
-        description="CP-SAT budget per station and day when the policy plans tipping bays (s).",
+    bay_effort: float = Field(
+        default=2.0, gt=0, le=10_000,
+        description="CP-SAT work budget per station and day when the policy plans tipping bays "
+        "(deterministic seconds, one worker).",
     )
     skip_penalty: float = Field(
         default=2_000.0, ge=0, le=1e7,
         description="Cost (CNY) of leaving a selected point unvisited; large so that the solver "
         "skips only when the fleet cannot serve everything.",
     )
+    time_limit_s: float | None = Field(
+        default=None,
+        description="Refused: wall-clock routing budgets make plans depend on machine load. "
+        "Use 'effort'.",
+    )
+    min_call_s: float | None = Field(default=None, description="Refused, as time_limit_s.")
+    bay_time_limit_s: float | None = Field(
+        default=None, description="Refused: wall-clock bay planning. Use 'bay_effort'.")
+
+    @field_validator("time_limit_s", "min_call_s", "bay_time_limit_s")
+    @classmethod
+    def _no_wall_clock(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if v is not None:
+            use = "bay_effort" if info.field_name == "bay_time_limit_s" else "effort"
+            raise ValueError(
+                "wall-clock budgets are refused inside simulations: a plan stopped by the "
+                "clock differs on a busy machine, so the same seed would give different "
+                f"tables; state the work instead with routing.{use} (docs/garbage.md)")
+        return v
+
+    @field_validator("first_solution", "metaheuristic", "master_metaheuristic")
+    @classmethod
+    def _ortools_name(cls, v: str, info: ValidationInfo) -> str:
+        names = FIRST_SOLUTION_NAMES if info.field_name == "first_solution" else METAHEURISTIC_NAMES
+        if v.upper() not in names:
+            raise ValueError(f"unknown OR-Tools name {v!r}; expected one of {', '.join(names)}")
+        return v.upper()
+
+    @model_validator(mode="after")
+    def _backend_fits(self) -> Routing:
+        if self.backend == "pyvrp" and (self.end_at == "depot" or self.plan_breaks):
+            raise ValueError(
+                "backend: 'pyvrp' cannot model these routes (it needs end_at = 'station' and "
+                "plan_breaks = false: PyVRP has no breaks and does not force a last unload "
+                "before the depot); use 'ortools' or 'auto'")
+        return self
 
 
 class City(StrictModel):
@@ -358,7 +430,7 @@ class City(StrictModel):
         raise KeyError(category)
 
 
-Selection = Literal["fixed", "threshold", "risk"]
+Selection = Literal["fixed", "threshold", "risk", "soonest"]
 BayRule = Literal["fcfs", "planned"]
 
 
@@ -369,7 +441,21 @@ class Policy(PolicyBase):
         default="fixed",
         description="'fixed': every point every k days; 'threshold': points whose sensor fill is "
         "predicted to pass theta before the next round; 'risk': points whose predicted overflow "
-        "probability before the next round exceeds risk_threshold.",
+        "probability before the next round exceeds risk_threshold (with risk_optional = 0 every "
+        "other point is an optional stop priced by its overflow risk: the integrated, "
+        "prize-collecting policy); 'soonest': the visits_per_day points predicted to fill "
+        "soonest (the Groningen municipality's rule), then routed.",
+    )
+    visits_per_day: int = Field(
+        default=100, ge=1, le=1_000_000,
+        description="'soonest' policy: points visited per day and category (the N that will be "
+        "full first).",
+    )
+    plan: Literal["optimise", "master"] = Field(
+        default="optimise",
+        description="'optimise': each day's routes are optimised (from the master round); "
+        "'master': trucks drive the sector's fixed master round, skipping points not selected "
+        "and tipping when full, without daily optimisation (what crews with fixed rounds do).",
     )
     every_k_days: int = Field(default=1, ge=1, le=14, description="Fixed frequency: visit every k days.")
     theta: float = Field(default=0.8, gt=0, le=2, description="Threshold policy: fill share that triggers a visit.")

@@ -34,6 +34,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("overtime_h_per_day", "Truck hours beyond shift ends", "h/day", "lower"),
     Metric("dropped_stops_per_day", "Planned stops dropped because the truck ran out of time", "1/day", "lower"),
     Metric("planned_skips_per_day", "Selected points the route plan left out", "1/day", "lower"),
+    Metric("effort_skips_per_day", "Selected points left out while the routing search stopped at "
+           "its effort limit (raise routing.effort)", "1/day", "lower"),
+    Metric("routing_calls_per_day", "Routing problems solved per day", "1/day", "none"),
+    Metric("routing_repeat_share", "Share of routing problems equal to one already solved in the "
+           "run (answered from the plan cache)", "share", "none"),
+    Metric("routing_limit_share", "Share of routing calls stopped by the effort limit before a "
+           "local optimum", "share", "lower"),
     Metric("diversions_per_day", "Trucks diverted because a station reached its daily limit", "1/day", "lower"),
 )
 
@@ -97,6 +104,10 @@ def summarise(sim: GarbageSim) -> RunOutput:
         "overtime_h_per_day": t.overtime_h / D,
         "dropped_stops_per_day": t.dropped_stops / D,
         "planned_skips_per_day": t.planned_skips / D,
+        "effort_skips_per_day": t.skips_effort / D,
+        "routing_calls_per_day": t.routing_calls / D,
+        "routing_repeat_share": t.routing_repeats / t.routing_calls if t.routing_calls else 0.0,
+        "routing_limit_share": t.routing_limit_hits / t.routing_calls if t.routing_calls else 0.0,
         "diversions_per_day": t.diversions / D,
     }
     by_entity: list[tuple[str, str, float]] = []
@@ -115,6 +126,14 @@ def summarise(sim: GarbageSim) -> RunOutput:
     by_entity += [(f"pt{i}", "overflow_days", float(v)) for i, v in enumerate(sim.point_overflow_days)]
     by_time: list[tuple[str, float, str, float]] = [
         (truck, t_h, "route_stop", float(loc)) for truck, t_h, loc in sim.route_trace]
+    # routing health per measured day (at the day's start), for the report's details
+    for d, plan in enumerate(sim.day_plans):
+        if d >= sim.first_day:
+            by_time += [("routing", 24.0 * d, "routing_calls", float(plan.calls)),
+                        ("routing", 24.0 * d, "routing_repeats", float(plan.repeats)),
+                        ("routing", 24.0 * d, "routing_limit_hits", float(plan.limit_hit)),
+                        ("routing", 24.0 * d, "skips_effort", float(plan.skips_effort)),
+                        ("routing", 24.0 * d, "skips_capacity", float(plan.skips_capacity))]
     for h in range(24):
         if sim.hour_samples[h] > 0:
             by_time.append(("city", float(h), "mean_fill", float(sim.hour_fill[h] / sim.hour_samples[h])))

@@ -7,18 +7,40 @@ must be visited, the overflow-risk penalty for optional ones), the stations that
 whole group become intermediate facilities (reloads), and the group's fleets become vehicle
 types with shifts and a lunch break.  With ``routing.partition = "zone"`` each zone is
 planned on its own with a share of the trucks (fixed crews per sector), which keeps every
-call small enough for a daily budget.
+call small.
+
+Reproducible and fast by construction
+-------------------------------------
+* **Work budgets.**  Every call is stopped by work (``routing.effort`` local-search
+  solutions), never by the clock, and its seed is ``routing.seed``: a plan depends only on
+  its inputs, so the same scenario and seed give the same tables on any machine and with
+  any number of jobs.
+* **Solved once.**  Plans are cached by the content of their problem (:class:`PlanCache`):
+  a problem met again — the same sector on day ``d`` and ``d + k`` of a fixed-``k``
+  schedule, in another replication or under another policy with equal inputs — is not
+  solved again.  The cache only saves time: a hit returns exactly what the solve would.
+* **Master rounds.**  Each sector has a master round: all its points at their mean daily
+  load, solved once with ``routing.master_effort`` and all the sector's trucks.  A daily
+  plan starts from it (``routing.warm_start = "master"``): the master's visit order cut
+  into today's trucks (:func:`optimize.routing.initial.split`: points not selected
+  dropped, unloads placed where today's loads need them), then improved by the search,
+  which also inserts what the cut left out.  Policies with ``plan = "master"`` drive the
+  cut master rounds without search, as crews with fixed rounds do.
+* **Matrices once.**  Distance and time matrices are computed once per layout and sliced.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from optimize.budget import Budget
 from optimize.routing import (
     Break,
     Facility,
@@ -30,6 +52,7 @@ from optimize.routing import (
     matrices_from_coordinates,
     solve,
 )
+from optimize.routing.initial import InitialRoute, to_solution, warm_start
 from optimize.routing.ortools_backend import OrToolsOptions
 from simcity.garbage.config import City, Policy
 from simcity.garbage.layout import Layout
@@ -74,22 +97,107 @@ class TruckPlan:
 
 @dataclass
 class DayPlan:
-    """All routes of one day, with what the planner dropped."""
+    """All routes of one day, with what the planner dropped and why.
+
+    ``calls`` counts the routing problems of the day and ``repeats`` those equal to one
+    already planned earlier in the same run (both depend only on the inputs, so they are
+    reproducible); ``limit_hit`` counts calls whose search stopped at its effort limit
+    rather than at a local optimum.  Required points left out are split by cause:
+    ``skips_effort`` when the search stopped at its limit, ``skips_capacity`` when it had
+    converged (the fleet, shift or stations cannot take them).
+    """
 
     trucks: list[TruckPlan] = field(default_factory=list)
-    planned_skips: int = 0
     calls: int = 0
+    repeats: int = 0
     limit_hit: int = 0
+    skips_effort: int = 0
+    skips_capacity: int = 0
+
+    @property
+    def planned_skips(self) -> int:
+        """Required points the plan left out, whatever the cause."""
+        return self.skips_effort + self.skips_capacity
 
 
 @dataclass
 class Timer:
-    """Wall-clock seconds spent in the optimisers (for the speed benchmark; not a metric)."""
+    """Wall-clock seconds spent in the optimisers (for the speed benchmark; not a metric).
+
+    ``cache_hits`` counts calls answered by the process-wide :class:`PlanCache`, which
+    depends on what the process ran before: informative only.
+    """
 
     routing_s: float = 0.0
     berths_s: float = 0.0
     routing_calls: int = 0
     berth_calls: int = 0
+    cache_hits: int = 0
+
+
+@dataclass(frozen=True)
+class MasterRound:
+    """A sector's master round: ``routes`` as ``(fleet, point ids)``, and ``order``, every
+    point of the sector in visiting order (points the master left out last)."""
+
+    routes: list[tuple[int, list[int]]]
+    order: list[int]
+
+
+class PlanCache:
+    """Solutions by the content of their problem and solver settings (an LRU of bounded size).
+
+    Solves are deterministic in their inputs (work budgets, fixed seed), so a hit returns
+    the very solution a new solve would; the cache is shared by every run of a process
+    (replications, policies) and changes only how long a comparison takes.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._store: OrderedDict[bytes, Solution | None] = OrderedDict()
+
+    @staticmethod
+    def key(problem: Problem, settings: object) -> bytes:
+        """A digest of everything the solution depends on."""
+        h = hashlib.blake2b(digest_size=20)
+        h.update(np.ascontiguousarray(problem.distance).tobytes())
+        h.update(np.ascontiguousarray(problem.duration).tobytes())
+        h.update(repr((problem.stops, problem.vehicle_types, problem.facilities,
+                       problem.must_unload, settings)).encode())
+        return h.digest()
+
+    def get(self, key: bytes) -> tuple[bool, Solution | None]:
+        """``(found, solution)``; ``None`` solution: the problem had no plan."""
+        if key in self._store:
+            self._store.move_to_end(key)
+            return True, self._store[key]
+        return False, None
+
+    def put(self, key: bytes, sol: Solution | None) -> None:
+        self._store[key] = sol
+        if len(self._store) > self.max_entries:
+            self._store.popitem(last=False)
+
+    def clear(self) -> None:
+        self._store.clear()
+
+
+#: The process-wide plan cache (see :class:`PlanCache`).
+PLAN_CACHE = PlanCache()
+_MATRICES: OrderedDict[bytes, tuple[NDArray[np.int64], NDArray[np.int64]]] = OrderedDict()
+
+
+def layout_matrices(layout: Layout, speed_kmh: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Distance (m) and driving time (s) between all locations of ``layout``, computed once
+    per layout and speed in a process (the routing problems slice them)."""
+    key = hashlib.blake2b(layout.xy.tobytes() + repr((layout.detour, speed_kmh)).encode(),
+                          digest_size=20).digest()
+    if key not in _MATRICES:
+        _MATRICES[key] = matrices_from_coordinates(layout.xy * 1000.0, speed_kmh / 3.6,
+                                                   detour=layout.detour)
+        while len(_MATRICES) > 2:
+            _MATRICES.popitem(last=False)
+    return _MATRICES[key]
 
 
 def collection_groups(city: City, policy: Policy, layout: Layout) -> list[Group]:
@@ -147,18 +255,26 @@ def _apportion(total: int, weights: list[float]) -> list[int]:
 class Planner:
     """Builds and solves the routing problems of one run (one policy, one replication)."""
 
-    def __init__(self, city: City, policy: Policy, layout: Layout, timer: Timer | None = None) -> None:
+    def __init__(self, city: City, policy: Policy, layout: Layout, timer: Timer | None = None,
+                 cache: PlanCache | None = None) -> None:
         self.city = city
         self.policy = policy
         self.layout = layout
         self.groups = collection_groups(city, policy, layout)
         self.counts = truck_counts(city, policy)
         self.timer = timer if timer is not None else Timer()
+        self.cache = PLAN_CACHE if cache is None else cache
         self.depot_index = {d.id: i for i, d in enumerate(city.depots)}
-        self.options = OrToolsOptions(
-            first_solution=city.routing.first_solution, metaheuristic=city.routing.metaheuristic)
+        r = city.routing
+        self.options = OrToolsOptions(first_solution=r.first_solution, metaheuristic=r.metaheuristic)
+        self.master_options = OrToolsOptions(first_solution=r.first_solution,
+                                             metaheuristic=r.master_metaheuristic)
+        self.dist, self.dur = layout_matrices(layout, city.roads.speed_kmh)
+        #: problems planned in this run (for DayPlan.repeats: reproducible, unlike cache hits)
+        self._planned: set[bytes] = set()
+        self._masters: dict[tuple[int, tuple[int, ...]], MasterRound] = {}
 
-    def plan_day(self, day: int, sel: Selection, seed: int) -> DayPlan:
+    def plan_day(self, day: int, sel: Selection) -> DayPlan:
         """Routes for ``day`` given the selection; time origin of the plan is midnight of ``day``."""
         plan = DayPlan()
         for gi, g in enumerate(self.groups):
@@ -177,19 +293,21 @@ class Planner:
             per_fleet = {f: _apportion(self.counts[f], [w if f in sv else 0.0
                                                         for w, sv in zip(load, serving, strict=True)])
                          for f in g.fleets}
-            n_all = max(chosen.size, 1)
             for z, pts in enumerate(parts):
                 if pts.size == 0:
                     continue
                 fleets = [(f, per_fleet[f][z]) for f in g.fleets if per_fleet[f][z] > 0]
                 if not fleets:
-                    plan.planned_skips += int(req[pts].sum())
+                    plan.skips_capacity += int(req[pts].sum())
                     continue
-                budget = max(self.city.routing.min_call_s,
-                             self.city.routing.time_limit_s * pts.size / n_all)
-                self._solve_part(plan, day, gi, g, pts, req, sel, fleets, budget, seed + 7919 * z)
+                loads = np.asarray(sel.expected_load[cats][:, pts])
+                penalty = np.where(req[pts], self.city.routing.skip_penalty,
+                                   np.asarray(sel.penalty[cats][:, pts]).max(axis=0))
+                problem, end_station = self._problem(day, gi, g, pts, loads, penalty, fleets)
+                self._plan_part(plan, gi, g, pts, req[pts], problem, end_station, fleets)
         return plan
 
+    # ------------------------------------------------------------------ sectors
     def _serving_fleets(self, pts: NDArray[np.int64], g: Group) -> tuple[int, ...]:
         """Fleets that serve a sector: those based at the depot nearest to its centre (crews
         work near home), or every fleet of the group when that depot has none."""
@@ -218,29 +336,26 @@ class Planner:
         return [chosen[np.isin(lay.zone_of[chosen], np.asarray(zones)[chunk == i])]
                 for i in range(k) if (chunk == i).any()]
 
-    def _solve_part(self, plan: DayPlan, day: int, gi: int, g: Group, pts: NDArray[np.int64],
-                    req: NDArray[np.bool_], sel: Selection, fleets: list[tuple[int, int]],
-                    budget: float, seed: int) -> None:
+    # ------------------------------------------------------------------ problems
+    def _problem(self, day: int, gi: int, g: Group, pts: NDArray[np.int64], loads: NDArray[np.float64],
+                 penalty: NDArray[np.float64], fleets: list[tuple[int, int]],
+                 ) -> tuple[Problem, list[int | None]]:
+        """The routing problem of one sector: ``pts`` with expected ``loads`` (t, one row per
+        category of the group) and skip ``penalty`` (CNY) each, served by ``fleets``
+        (``(fleet, trucks)``); also the station where each vehicle type's plan ends."""
         city, lay = self.city, self.layout
         cats = list(g.cats)
         st_locs = [lay.station_loc[s] for s in g.stations]
         dep_ids = sorted({self.depot_index[city.fleets[f].depot] for f, _ in fleets})
         dep_locs = [lay.depot_loc[d] for d in dep_ids]
         locs = np.concatenate([pts, st_locs, dep_locs]).astype(int)
-        dist, dur = matrices_from_coordinates(
-            lay.xy[locs] * 1000.0, city.roads.speed_kmh / 3.6, detour=city.roads.detour)
+        dist = self.dist[np.ix_(locs, locs)]
+        dur = self.dur[np.ix_(locs, locs)]
         n = pts.size
         service = np.zeros(n)
         for c in cats:
             w = city.waste[c]
             service += np.where(lay.has_bin[c, pts], w.service_minutes * 60.0, 0.0)
-        stops = []
-        for i, p in enumerate(pts):
-            demand = tuple(int(math.ceil(sel.expected_load[c, p] * 1000.0)) for c in cats)
-            penalty = (city.routing.skip_penalty if req[p]
-                       else max(float(sel.penalty[c, p]) for c in cats))
-            stops.append(Stop(location=i, demand=demand, service_time=int(round(service[i])),
-                              required=False, penalty=round(penalty, 2), name=f"point {p}"))
         facilities = [Facility(location=n + k, unload_time=int(round(city.stations[s].tip_minutes * 60)),
                                name=city.stations[s].id) for k, s in enumerate(g.stations)]
         vts = []
@@ -251,7 +366,6 @@ class Planner:
             keep = 1.0 - city.routing.load_margin
             cap = tuple(int(fl.capacity_t[fl.categories.index(lay.categories[c])] * 1000 * keep)
                         for c in cats)
-            # a stop's predicted load above a compartment is clipped: the truck will reload mid-stop
             dep = n + len(st_locs) + dep_ids.index(self.depot_index[fl.depot])
             s0 = int(round(fl.shift_start_h * 3600))
             s1 = int(round((fl.shift_start_h + fl.shift_hours) * 3600))
@@ -276,42 +390,120 @@ class Planner:
                                    fixed_cost=fl.cost_per_day, cost_per_km=fl.cost_per_km,
                                    cost_per_hour=fl.cost_per_hour, shift=(s0, s1), break_=brk,
                                    name=f"{fl.id}#{f}"))
+        # a stop's predicted load above a compartment is clipped: the truck will reload mid-stop
         caps = np.array([vt.capacity for vt in vts]).max(axis=0)
-        stops = [Stop(location=s.location, demand=tuple(min(d, int(c)) for d, c in zip(s.demand, caps, strict=True)),
-                      service_time=s.service_time, required=False, penalty=s.penalty, name=s.name)
-                 for s in stops]
+        demand = np.minimum(np.ceil(loads * 1000.0).astype(np.int64), caps[:, None])
+        stops = [Stop(location=i, demand=tuple(int(x) for x in demand[:, i]),
+                      service_time=int(round(service[i])), required=False,
+                      penalty=round(float(penalty[i]), 2), name=f"point {p}")
+                 for i, p in enumerate(pts)]
         # routes ending at a station tip their last load there (in the simulation)
         problem = Problem(dist, dur, stops, vts, facilities,
                           unload_before_return=city.routing.end_at == "depot",
                           name=f"day {day} group {gi}", coordinates=lay.xy[locs] * 1000.0)
+        return problem, end_station
+
+    def _solve(self, problem: Problem, effort: int, options: OrToolsOptions,
+               initial: list[InitialRoute] | None) -> tuple[Solution | None, bool]:
+        """Solve with a work budget through the plan cache; also whether this run had
+        planned the same problem before (a repeat)."""
+        r = self.city.routing
+        budget = Budget.work(effort)
+        key = self.cache.key(problem, (r.backend, budget, options, r.seed, initial))
+        repeat = key in self._planned
+        self._planned.add(key)
+        self.timer.routing_calls += 1
+        found, sol = self.cache.get(key)
+        if found:
+            self.timer.cache_hits += 1
+            return sol, repeat
         t0 = time.perf_counter()
         try:
-            sol: Solution | None = solve(problem, time_limit=budget, seed=seed,
-                                         backend=city.routing.backend, options=self.options
-                                         if city.routing.backend == "ortools" else None)
+            sol = solve(problem, seed=r.seed, backend=r.backend, budget=budget,
+                        options=options if r.backend == "ortools" else None, initial=initial)
         except InfeasibleProblemError:
             sol = None
-        wall = time.perf_counter() - t0
-        self.timer.routing_s += wall
-        self.timer.routing_calls += 1
+        self.timer.routing_s += time.perf_counter() - t0
+        self.cache.put(key, sol)
+        return sol, repeat
+
+    def master_round(self, gi: int, g: Group, zones: tuple[int, ...]) -> MasterRound:
+        """The master round of the sector made of ``zones``: its routes (point ids, per
+        fleet) and every point in the order they visit them, then the points left out.
+
+        Every point of the zones with a bin of the group, at its mean daily load (capped at
+        the bin), all required, served by all trucks of the fleets based nearest to the
+        sector; solved from scratch with ``routing.master_effort``.  It depends on the
+        sector only, never on the day, so it is computed once.
+        """
+        key = (gi, zones)
+        if key not in self._masters:
+            lay, cats = self.layout, list(g.cats)
+            pts = np.flatnonzero(np.isin(lay.zone_of, zones) & lay.has_bin[cats].any(axis=0))
+            loads = np.minimum(lay.mean[cats][:, pts], lay.cap[cats][:, pts])
+            penalty = np.full(pts.size, self.city.routing.skip_penalty)
+            fleets = [(f, self.counts[f]) for f in self._serving_fleets(pts, g) if self.counts[f] > 0]
+            routes: list[tuple[int, list[int]]] = []
+            if fleets:
+                problem, _ = self._problem(-1, gi, g, pts, loads, penalty, fleets)
+                sol, _ = self._solve(problem, self.city.routing.master_effort, self.master_options, None)
+                if sol is not None:
+                    routes = [(fleets[r.vehicle_type][0], [int(pts[i]) for i in r.stops])
+                              for r in sol.routes]
+            order = [p for _, stops in routes for p in stops]
+            order += sorted(set(pts.tolist()) - set(order))
+            self._masters[key] = MasterRound(routes, order)
+        return self._masters[key]
+
+    def _initial(self, gi: int, g: Group, pts: NDArray[np.int64], problem: Problem,
+                 fleets: list[tuple[int, int]]) -> list[InitialRoute]:
+        """Today's start: the master round of the sector, repaired for today's points,
+        loads and trucks (:func:`optimize.routing.initial.warm_start`)."""
+        zones = tuple(int(z) for z in np.unique(self.layout.zone_of[pts]))
+        master = self.master_round(gi, g, zones)
+        index = {int(p): i for i, p in enumerate(pts)}
+        type_of = {f: t for t, (f, _) in enumerate(fleets)}
+        routes = [InitialRoute(type_of[f], tuple(("stop", index[p]) for p in stops if p in index))
+                  for f, stops in master.routes if f in type_of]
+        order = [index[p] for p in master.order if p in index]
+        return warm_start(problem, routes, order)
+
+    def _plan_part(self, plan: DayPlan, gi: int, g: Group, pts: NDArray[np.int64],
+                   req: NDArray[np.bool_], problem: Problem, end_station: list[int | None],
+                   fleets: list[tuple[int, int]]) -> None:
+        """Plan one sector and add its routes and accounting to ``plan``."""
+        r = self.city.routing
+        initial = None
+        if r.warm_start == "master" or self.policy.plan == "master":
+            initial = self._initial(gi, g, pts, problem, fleets)
         plan.calls += 1
-        if wall >= budget * 0.95:
-            plan.limit_hit += 1
+        limit_hit = False
+        if self.policy.plan == "master":
+            sol: Solution | None = to_solution(problem, initial or [])
+        else:
+            sol, repeat = self._solve(problem, r.effort, self.options, initial)
+            plan.repeats += int(repeat)
+            limit_hit = sol is not None and sol.limit_reached
+        plan.limit_hit += int(limit_hit)
         if sol is None:
-            # no route found in the budget: nothing is collected in this part today
-            plan.planned_skips += int(req[pts].sum())
+            # no plan at all: nothing is collected in this sector today
+            plan.skips_capacity += int(req.sum())
             return
         # optional stops the solver left out are its decision; count only must-visit points
-        plan.planned_skips += sum(1 for i in sol.skipped if req[pts[i]])
+        skipped = sum(1 for i in sol.skipped if req[i])
+        if limit_hit:
+            plan.skips_effort += skipped
+        else:
+            plan.skips_capacity += skipped
         fleet_of_type = [f for f, _ in fleets]
-        for r in sol.routes:
+        for route in sol.routes:
             legs = []
-            for v in r.visits:
+            for v in route.visits:
                 if v.kind == "stop":
                     legs.append(Leg("stop", int(pts[v.index]), v.arrival / 3600.0))
                 else:
                     legs.append(Leg("unload", g.stations[v.index], v.arrival / 3600.0))
             plan.trucks.append(TruckPlan(
-                fleet=fleet_of_type[r.vehicle_type], group=gi, start_h=r.start_time / 3600.0,
-                legs=tuple(legs), break_h=None if r.break_start is None else r.break_start / 3600.0,
-                planned_km=r.distance / 1000.0, end_station=end_station[r.vehicle_type]))
+                fleet=fleet_of_type[route.vehicle_type], group=gi, start_h=route.start_time / 3600.0,
+                legs=tuple(legs), break_h=None if route.break_start is None else route.break_start / 3600.0,
+                planned_km=route.distance / 1000.0, end_station=end_station[route.vehicle_type]))

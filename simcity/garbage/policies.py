@@ -88,6 +88,17 @@ def select(
     elif policy.selection == "threshold":
         required[:] = sensed + next_round > policy.theta * cap
         expected = np.minimum(sensed + to_visit, cap)
+    elif policy.selection == "soonest":
+        # the municipality's rule: the N points per category that will be full first,
+        # ranked by days until full at the point's mean rate (ties: lower index first)
+        rate = np.maximum(layout.mean, 1e-12)
+        days_left = np.where(has, (cap - sensed) / rate, np.inf)
+        for c in range(C):
+            k = min(policy.visits_per_day, int(has[c].sum()))
+            if k > 0:
+                first = np.argsort(days_left[c], kind="stable")[:k]
+                required[c, first] = True
+        expected = np.minimum(sensed + to_visit, cap)
     else:
         cv = np.array([w.day_cv for w in city.waste])
         p = overflow_probability(sensed, cap, next_round, cv)
@@ -100,8 +111,10 @@ def select(
             c = layout.categories.index(cat)
             required[c] = True
             optional[c] = False
-            if policy.selection == "fixed":
-                expected[c] = np.minimum(layout.mean[c], cap[c])
+            # every point every day is a fixed daily round: planned on the mean daily load
+            # under every rule (sensors change nothing about which points are visited), so
+            # its plan is the same every day and solved once
+            expected[c] = np.minimum(layout.mean[c], cap[c])
     required &= has
     optional &= has
     return Selection(required=required, optional=optional, penalty=penalty, expected_load=expected)

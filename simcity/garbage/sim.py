@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from optimize.budget import Budget
 from simcity.domain import RunContext
 from simcity.garbage.config import City, Policy
 from simcity.garbage.layout import FloatArray, Layout
@@ -72,6 +73,13 @@ class Tally:
     unplanned_unloads: int = 0
     dropped_stops: int = 0
     planned_skips: int = 0
+    #: required points left out while the routing search stopped at its effort limit
+    skips_effort: int = 0
+    routing_calls: int = 0
+    #: routing problems equal to one planned earlier in the run (solved once)
+    routing_repeats: int = 0
+    #: routing calls whose search stopped at its effort limit, not at a local optimum
+    routing_limit_hits: int = 0
     visits: int = 0
     diversions: int = 0
     overlimit_t: float = 0.0
@@ -145,6 +153,8 @@ class GarbageSim:
         self.half_shift_h = float(np.mean([f.shift_hours for f in city.fleets])) / 2
         self.round_h = max(f.shift_start_h + f.shift_hours for f in city.fleets) - self.plan_h
         self._truck_serial = 0
+        #: the plan of every day (routing health per day, for the results)
+        self.day_plans: list[DayPlan] = []
 
     # ------------------------------------------------------------------ helpers
     def measured(self, day: int) -> bool:
@@ -235,10 +245,14 @@ class GarbageSim:
             # a point not visited today may be reached as late as the end of tomorrow's shift
             next_round = self.lay.mean * self.expected_fraction(now, now + 24.0 + self.round_h)
             sel = select(self.city, self.policy, self.lay, d, self.content.copy(), to_visit, next_round)
-            seed = self.ctx.streams.integer_seed(f"routing-day-{d}")
-            plan = self.planner.plan_day(d, sel, seed)
+            plan = self.planner.plan_day(d, sel)
+            self.day_plans.append(plan)
             if self.measured(d):
                 self.tally.planned_skips += plan.planned_skips
+                self.tally.skips_effort += plan.skips_effort
+                self.tally.routing_calls += plan.calls
+                self.tally.routing_repeats += plan.repeats
+                self.tally.routing_limit_hits += plan.limit_hit
             if self.policy.bay_rule == "planned":
                 self.plan_bays(d, plan)
             for tp in plan.trucks:
@@ -266,8 +280,10 @@ class GarbageSim:
                 Request(id=f"{t}:{j}", arrival=a, handling={b.id: tip for b in berths})
                 for t, j, a in reqs))
             t0 = time.perf_counter()
-            res = solve_berths(problem, time_limit=self.city.routing.bay_time_limit_s,
-                               seed=self.ctx.streams.integer_seed(f"bays-{day}-{s}"), workers=1)
+            # a work budget (deterministic seconds, one worker): the schedule, and so the
+            # run, does not depend on the machine
+            res = solve_berths(problem, seed=self.city.routing.seed,
+                               budget=Budget.work(self.city.routing.bay_effort))
             self.timer.berths_s += time.perf_counter() - t0
             self.timer.berth_calls += 1
             for a in res.schedule:

@@ -41,10 +41,7 @@ def city_data(**over: Any) -> dict[str, Any]:
             {"id": "dual", "depot": "d", "categories": ["other", "perishable"],
              "capacity_t": [7.0, 2.0], "count": 2},
         ],
-        # greedy descent stops at a local optimum long before the budget on a dozen stops,
-        # so plans do not depend on machine speed (a guided local search would run to the limit)
-        "routing": {"time_limit_s": 5.0, "min_call_s": 0.1, "partition": "none",
-                    "metaheuristic": "GREEDY_DESCENT"},
+        "routing": {"partition": "none"},
     }
     data.update(over)
     return data
@@ -74,7 +71,7 @@ def one_point_city() -> City:
         "fleets": [{"id": "f", "depot": "d", "categories": ["other"], "capacity_t": [5], "count": 1,
                     "break_minutes": 0}],
         "roads": {"detour": 1.0, "speed_kmh": 20, "travel_cv": 0, "service_cv": 0},
-        "routing": {"time_limit_s": 5.0, "min_call_s": 0.1, "metaheuristic": "GREEDY_DESCENT"},
+        "routing": {"metaheuristic": "GREEDY_DESCENT"},
         "drop_step_minutes": 60, "initial_days": 0, "initial_random": False,
     })
 

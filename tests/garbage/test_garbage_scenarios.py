@@ -44,10 +44,10 @@ def test_unknown_depot_is_reported_with_file_and_line(tmp_path: Path) -> None:
     assert "bad.toml" in msg and "nowhere" in msg and "depot" in msg
 
 
-def test_bench_cli_writes_split_and_extrapolation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_cli_writes_split_and_routing_health(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "garbage.json"
     rc = cli_main(["bench", "garbage", str(ROOT / "scenarios" / "garbage_quick.toml"), "--days", "1",
-                   "--policies", "2", "--jobs", "1", "--time-limit", "0.4", "--out", str(out),
+                   "--policies", "2", "--jobs", "1", "--effort", "50", "--out", str(out),
                    "--baseline", str(tmp_path / "none.json")])
     assert rc == 0
     doc = json.loads(out.read_text(encoding="utf-8"))
@@ -57,8 +57,10 @@ def test_bench_cli_writes_split_and_extrapolation(tmp_path: Path, capsys: pytest
         total = r["routing_s_per_day"] + r["berths_s_per_day"] + r["sim_s_per_day"]
         assert total == pytest.approx(r["wall_s_per_day"], rel=1e-3, abs=1e-3)
         assert r["ratio"] > 0 and r["simulated_days"] == 2
-    assert doc["summary"]["extrapolated_full_protocol_h"] > 0
-    assert "extrapolated full protocol" in capsys.readouterr().out
+        assert r["routing_calls_per_day"] > 0 and 0 <= r["cache_hit_share"] <= 1
+    assert doc["settings"]["routing_effort"] == 50
+    # the full protocol is run, not extrapolated
+    assert "extrapolated" not in capsys.readouterr().out
 
 
 def test_bench_rejects_a_scenario_of_another_domain(tmp_path: Path) -> None:
