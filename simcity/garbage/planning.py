@@ -21,7 +21,7 @@ Reproducible and fast by construction
   solved again.  The cache only saves time: a hit returns exactly what the solve would.
 * **Master rounds.**  Each sector has a master round: all its points at their mean daily
   load, solved once with ``routing.master_effort`` and all the sector's trucks.  A daily
-  plan starts from it (``routing.warm_start = "master"``): the master's visit order cut
+  plan may start from it (``routing.warm_start = "master"``; default ``"none"``): the master's visit order cut
   into today's trucks (:func:`optimize.routing.initial.split`: points not selected
   dropped, unloads placed where today's loads need them), then improved by the search,
   which also inserts what the cut left out.  Policies with ``plan = "master"`` drive the
@@ -133,6 +133,9 @@ class Timer:
     routing_calls: int = 0
     berth_calls: int = 0
     cache_hits: int = 0
+    #: when a list, every routing problem the planner solves or looks up is appended
+    #: (``simcity bench garbage-plans`` samples daily problems from it)
+    record: list[Problem] | None = None
 
 
 @dataclass(frozen=True)
@@ -413,6 +416,8 @@ class Planner:
         repeat = key in self._planned
         self._planned.add(key)
         self.timer.routing_calls += 1
+        if self.timer.record is not None:
+            self.timer.record.append(problem)
         found, sol = self.cache.get(key)
         if found:
             self.timer.cache_hits += 1
