@@ -14,8 +14,6 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "berths": ("simcity.bench.berths", "berth-allocation solution quality (DBAP)"),
     "parking": ("simcity.bench.parking", "parking simulation speed at city scale"),
     "garbage": ("simcity.bench.garbage", "garbage-collection simulation speed"),
-    "garbage-plans": ("simcity.bench.garbage_plans",
-                      "garbage plan quality: daily routing effort vs a 10x-effort reference"),
     "bikes": ("simcity.bench.bikes", "shared-bike simulation speed at city scale"),
     "city": ("simcity.bench.citybench",
              "city-day simulation speed: parking, garbage and bikes together at Suzhou scale"),

@@ -12,6 +12,11 @@ of them evenly, and solves each twice, both with a work budget (reproducible):
 It reports per sector-day planned km, the solver objective (cost plus skip penalties),
 required points left out, wall seconds of both solves, and the mean gaps.  Speed must not
 come from worse plans: the gate fails when the mean km gap exceeds ``--max-gap`` percent.
+
+Run it as ``python -m simcity.bench.garbage_plans [SCENARIO] [options]``; it is not yet a
+``simcity bench`` command because every registered benchmark needs a CI quick tier and
+baseline, and its reference solves (guided local search, ~14 ms per solution on district
+sectors) take minutes.
 """
 
 from __future__ import annotations
@@ -139,3 +144,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"FAIL: mean km gap {summary['mean_km_gap_pct']:.2f} % > {args.max_gap} %")
         return 1
     return 0
+
+
+if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(prog="python -m simcity.bench.garbage_plans",
+                                      description=__doc__,
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(_parser)
+    sys.exit(main(_parser.parse_args()))
