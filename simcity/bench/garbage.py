@@ -39,6 +39,22 @@ DEFAULT_OUT = BASELINE_DIR.parent / "results" / "garbage.json"
 SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "garbage_liangxi.toml"
 
 
+def load_garbage_scenario(path: Path) -> Any:
+    """The garbage scenario at ``path``, or ``None`` after printing why it cannot be used."""
+    import simcity
+    from simcity.scenario import ScenarioError
+
+    try:
+        sc = simcity.load_scenario(path)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    if sc.model != "garbage":
+        print(f"error: {path}: model is {sc.model!r}, expected 'garbage'", file=sys.stderr)
+        return None
+    return sc
+
+
 def _city(scenario: Any) -> Any:
     """The ``[city]`` of a loaded garbage scenario (the domain's scenario class adds it)."""
     return scenario.city
@@ -124,20 +140,13 @@ def _summary_row(instance: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the benchmark, print the table and the extrapolation, write JSON, apply the gate."""
-    import simcity
-    from simcity.scenario import ScenarioError
+    """Run the benchmark, print the table, write JSON, apply the gate."""
 
     if args.policies < 1 or args.replications < 1 or args.jobs < 1 or (args.days is not None and args.days < 1):
         print("error: --policies, --replications, --days and --jobs must be positive", file=sys.stderr)
         return 2
-    try:
-        sc = simcity.load_scenario(args.scenario)
-    except ScenarioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if sc.model != "garbage":
-        print(f"error: {args.scenario}: model is {sc.model!r}, expected 'garbage'", file=sys.stderr)
+    sc = load_garbage_scenario(args.scenario)
+    if sc is None:
         return 2
     overrides: dict[str, Any] = {}
     if args.days is not None:

@@ -78,23 +78,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Collect, sample, solve both ways, print the table, write JSON, apply the gate."""
-    import simcity
+    from simcity.bench.garbage import load_garbage_scenario
     from simcity.domain import RunContext
     from simcity.garbage import Policy, simulate
     from simcity.garbage.planning import Timer
     from simcity.rng import Streams
-    from simcity.scenario import ScenarioError
 
     if min(args.days, args.samples, args.factor, args.jobs) < 1:
         print("error: --days, --samples, --factor and --jobs must be positive", file=sys.stderr)
         return 2
-    try:
-        sc = simcity.load_scenario(args.scenario)
-    except ScenarioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if sc.model != "garbage":
-        print(f"error: {args.scenario} is a {sc.model!r} scenario, not garbage", file=sys.stderr)
+    sc = load_garbage_scenario(args.scenario)
+    if sc is None:
         return 2
     names = [p.name for p in sc.policy_list]
     if args.policy not in names:
