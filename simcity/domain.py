@@ -50,6 +50,10 @@ class Metric:
     description: str
     unit: str
     better: Literal["lower", "higher", "none"] = "none"
+    #: a warning the terminal summary and the report show when any policy's mean of this
+    #: metric is above zero (a run that is not to be trusted as it stands, e.g. a route plan
+    #: cut short by its work budget); ``None`` = never
+    alert: str | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,21 @@ def headline_table(results: Results) -> pd.DataFrame:
     return pd.DataFrame(cols, index=pd.Index(results.scenario.policy_names, name="policy"))
 
 
+def alerts(results: Results) -> list[str]:
+    """Warnings of the metrics that declare one (:attr:`simcity.domain.Metric.alert`), for
+    each metric whose mean is above zero under some policy, naming those policies."""
+    out = []
+    s = results.summary
+    for m in results.scenario.domain.metrics:
+        if m.alert is None:
+            continue
+        rows = s[(s["metric"] == m.name) & (s["mean"] > 0)]
+        if not rows.empty:
+            names = ", ".join(str(p) for p in rows["policy"])
+            out.append(f"Warning ({m.name} > 0 under {names}): {m.alert}.")
+    return out
+
+
 def terminal_summary(results: Results) -> str:
     """The summary as a plain-text table for the terminal."""
     s = results.summary
@@ -76,7 +91,8 @@ def terminal_summary(results: Results) -> str:
             f"[{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]" + (" *" if r["diff_significant"] else ""),
         })
     text = pd.DataFrame(rows).to_string(index=False)
-    return text + f"\n(* paired {level}% CI excludes 0; n = replications per policy)"
+    text += f"\n(* paired {level}% CI excludes 0; n = replications per policy)"
+    return "\n".join([text, *alerts(results)])
 
 
 def change_table(results: Results) -> pd.DataFrame:
@@ -299,6 +315,7 @@ def _write_all(results: Results, folder: Path) -> None:
     atomic_write_text(folder / "timing.csv", results.timing.to_csv(index=False))
     atomic_write_text(folder / "headline.csv", headline_table(results).reset_index().to_csv(index=False))
     plots, notes = _figures(results)
+    notes = alerts(results) + notes
     (folder / "plots").mkdir()
     for p in plots:
         atomic_write_bytes(folder / "plots" / f"{_file_stem(p.name)}.png", p.png)

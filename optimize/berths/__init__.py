@@ -78,9 +78,10 @@ def solve(
     budget
         Replaces ``time_limit`` when given.  A work budget (:class:`optimize.budget.Budget`
         ``effort`` = CP-SAT deterministic seconds, no ``time_limit``) makes the answer
-        reproducible on any machine: it solves the plain CP-SAT model with one worker and
-        no clock-driven stages (warm start, bounds and improvement share a wall-clock
-        budget and are skipped).  Only for a :class:`BerthProblem`.
+        reproducible on any machine: one worker, and only the stages whose length does
+        not depend on the clock (warm-start constructions and local search to a local
+        optimum, the mean-busy-time bound, CP-SAT from the hint; see
+        :func:`optimize.berths.cpsat.solve_berths`).  Only for a :class:`BerthProblem`.
 
     Returns
     -------
@@ -93,9 +94,8 @@ def solve(
         if budget.effort is not None:
             if isinstance(problem, KerbProblem):
                 raise ValueError("a work budget is supported for BerthProblem only")
-            plain = (options or SolverOptions()).model_copy(update={"plain": True})
             return solve_berths(problem, budget.seconds(), seed, 1 if budget.reproducible
-                                else workers, plain, deterministic_time=budget.effort)
+                                else workers, options, deterministic_time=budget.effort)
         time_limit = budget.seconds()
     if isinstance(problem, KerbProblem):
         return solve_kerb(problem, time_limit, seed, workers,

@@ -106,6 +106,13 @@ class SolverOptions(BaseModel):
         "(e.g. 'subsolvers: \"max_lp\"').",
     )
     log: bool = Field(default=False, description="Print the CP-SAT search log.")
+    final_search: bool = Field(
+        default=True,
+        description="Run the full CP-SAT model after the warm start.  False returns the warm "
+        "start (constructions and local search), proven optimal when it meets the bound: "
+        "for repeated small problems inside a simulation, where building the CP-SAT model "
+        "costs seconds and the warm start is usually optimal already (docs/garbage.md).",
+    )
 
 
 def _scale(values: Sequence[float], max_decimals: int) -> tuple[int, bool]:
@@ -350,8 +357,13 @@ def solve_berths(
     """Solve a :class:`BerthProblem`; see :func:`optimize.berths.solve`.
 
     ``deterministic_time`` (CP-SAT's deterministic seconds, a work limit) stops the final
-    CP-SAT search besides ``time_limit``; with ``time_limit = inf``, the plain model and one
-    worker the answer is reproducible (:func:`optimize.berths.solve` with a work budget).
+    CP-SAT search besides ``time_limit``.  With ``time_limit = inf`` the solve runs in *work
+    mode* and the answer depends only on the problem, seed and ``workers`` (one worker:
+    reproducible; :func:`optimize.berths.solve` with a work budget): the stages whose
+    length is set by the clock are left out (ruin-and-recreate, the CP-SAT-driven LNS, the
+    time-indexed LP and Lagrangian bounds), while the warm start's constructions and local
+    search run to their local optimum, the mean-busy-time bound is kept and the strong model
+    starts from the hint.  The answer is never worse than the hint.
 
     Stages: warm start (constructions + local search), lower bounds (mean busy time, and
     the time-indexed LP when small enough), improvement (ruin-and-recreate, optionally the
@@ -366,6 +378,8 @@ def solve_berths(
         return time_limit - (time.perf_counter() - t0)
 
     opts = options or SolverOptions()
+    #: work mode (docstring): nothing below may depend on the clock
+    work = deterministic_time is not None and not math.isfinite(time_limit)
     data = compile_problem(problem)
     if data.n == 0:
         return SolveResult(Status.OPTIMAL, (), 0.0, 0.0, time.perf_counter() - t0)
@@ -381,14 +395,17 @@ def solve_berths(
         pairs = [set(dominance_pairs(data, k)) for k in range(data.m)] if opts.dominance else None
         groups = berth_chains(data) if opts.symmetry_breaking else None
         if opts.warm_start:
-            hint = warm_start(data, opts.warm_start_fraction * time_limit)
+            # work mode: an infinite share runs every local search to its local optimum
+            hint = warm_start(data, math.inf if work else opts.warm_start_fraction * time_limit)
         if hint is not None:
             hint = conform_to_rules(data, hint, pairs, groups)
     warm_obj = hint_obj = None if hint is None else schedule_cost(data, hint)
 
     relaxed: float | None = None
     lp_used = False
-    if not opts.plain and opts.relaxation_bound:
+    if not opts.plain and opts.relaxation_bound and work:
+        relaxed = _safe_bound(mean_busy_time_bound(data), scale, exact)
+    elif not opts.plain and opts.relaxation_bound:
         relaxed, lp_used = _relaxation_bound(data, hint_obj, 0.5 * left(), opts, scale, exact)
     improve_fraction = opts.improve_fraction
     if improve_fraction is None:
@@ -396,7 +413,7 @@ def solve_berths(
     # time kept for the Lagrangian bound, computed after the improvement stage (it then
     # aims at the improved schedule's cost)
     lagrangian_time = 0.0
-    if not opts.plain and opts.relaxation_bound and not lp_used:
+    if not opts.plain and opts.relaxation_bound and not lp_used and not work:
         lagrangian_time = opts.lagrangian_share * time_limit
 
     def proven(cost: float | None) -> bool:
@@ -411,7 +428,7 @@ def solve_berths(
     if hint is not None and hint_obj is not None:
         if proven(hint_obj):
             return result(Status.OPTIMAL, hint, hint_obj, relaxed)
-        if improve_fraction > 0 and data.n > 1:
+        if improve_fraction > 0 and data.n > 1 and not work:
             budget = improve_fraction * max(0.0, left() - lagrangian_time)
             rr_budget = (1.0 - opts.lns_share) * budget
             hint = parallel_ruin_recreate(data, hint, 0.7 * rr_budget, seed, workers,
@@ -433,6 +450,8 @@ def solve_berths(
             if hint is not None and hint_obj is not None and proven(hint_obj):
                 return result(Status.OPTIMAL, hint, hint_obj, relaxed)
 
+    if hint is not None and hint_obj is not None and not opts.final_search:
+        return result(Status.FEASIBLE, hint, hint_obj, relaxed)
     if hint is not None and hint_obj is not None and left() < 0.5:
         # no time for CP-SAT to even load the full model
         return result(Status.FEASIBLE, hint, hint_obj, relaxed)
@@ -454,6 +473,9 @@ def solve_berths(
         sched = _read_schedule(data, built, solver)
         status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.FEASIBLE
         cost = schedule_cost(data, sched)
+        if hint is not None and hint_obj is not None and hint_obj < cost - 1e-9:
+            # a search stopped by its limit before it got back to the hint's cost
+            return result(Status.FEASIBLE, hint, hint_obj, lb)
         return result(status, sched, cost, cost if status is Status.OPTIMAL else lb)
     if hint is not None and hint_obj is not None:
         # CP-SAT ran out of time (or, infeasible with a feasible hint, only the objective bound

@@ -279,9 +279,12 @@ class Routing(StrictModel):
         "trucks take the break in the simulation.",
     )
     bay_effort: float = Field(
-        default=2.0, gt=0, le=10_000,
-        description="CP-SAT work budget per station and day when the policy plans tipping bays "
-        "(deterministic seconds, one worker).",
+        default=0.0, ge=0, le=10_000,
+        description="Work budget of the tipping-bay schedule per station and day when the policy "
+        "plans bays: 0 = the warm start of optimize.berths only (list-scheduling constructions "
+        "and local search to a local optimum; it matched CP-SAT on every Liangxi station-day "
+        "measured, docs/garbage.md); > 0 = then CP-SAT from it for this many deterministic "
+        "seconds (one worker), which costs seconds of model building per call.",
     )
     skip_penalty: float = Field(
         default=2_000.0, ge=0, le=1e7,

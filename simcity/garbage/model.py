@@ -35,7 +35,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("dropped_stops_per_day", "Planned stops dropped because the truck ran out of time", "1/day", "lower"),
     Metric("planned_skips_per_day", "Selected points the route plan left out", "1/day", "lower"),
     Metric("effort_skips_per_day", "Selected points left out while the routing search stopped at "
-           "its effort limit (raise routing.effort)", "1/day", "lower"),
+           "its effort limit (raise routing.effort)", "1/day", "lower",
+           alert="route plans left selected points out because the routing search stopped at "
+           "its work budget; raise city.routing.effort until effort_skips_per_day is 0"),
     Metric("routing_calls_per_day", "Routing problems solved per day", "1/day", "none"),
     Metric("routing_repeat_share", "Share of routing problems equal to one already solved in the "
            "run (answered from the plan cache)", "share", "none"),

@@ -261,7 +261,7 @@ class GarbageSim:
 
     def plan_bays(self, day: int, plan: DayPlan) -> None:
         """Schedule the planned unloads of the day on the bays with ``optimize.berths``."""
-        from optimize.berths import Berth, BerthProblem, Request
+        from optimize.berths import Berth, BerthProblem, Request, SolverOptions
         from optimize.berths import solve as solve_berths
 
         self.bay_plan = {}
@@ -280,10 +280,12 @@ class GarbageSim:
                 Request(id=f"{t}:{j}", arrival=a, handling={b.id: tip for b in berths})
                 for t, j, a in reqs))
             t0 = time.perf_counter()
-            # a work budget (deterministic seconds, one worker): the schedule, and so the
-            # run, does not depend on the machine
+            # a work budget (deterministic seconds, one worker; 0 = the warm start alone):
+            # the schedule, and so the run, does not depend on the machine
+            effort = self.city.routing.bay_effort
             res = solve_berths(problem, seed=self.city.routing.seed,
-                               budget=Budget.work(self.city.routing.bay_effort))
+                               budget=Budget.work(effort if effort > 0 else 1.0),
+                               options=SolverOptions(final_search=effort > 0))
             self.timer.berths_s += time.perf_counter() - t0
             self.timer.berth_calls += 1
             for a in res.schedule:

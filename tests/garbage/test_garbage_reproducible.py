@@ -102,3 +102,26 @@ def test_bad_routing_settings_are_refused_at_validate(
     assert "Traceback" not in err and key in err and message in err
     if key != "backend":  # a model-level check points at the table, not a line of a key
         assert f"bad.toml:{lineno}" in err
+
+
+def test_plans_cut_by_the_effort_budget_are_warned_about(quick: ScenarioBase) -> None:
+    """The terminal summary (and the report, from the same list) warns when a policy's plans
+    left selected points out because of the effort budget, and names that policy; a run
+    without such skips carries no warning.  The skips are set in the run's own table, so the
+    test exercises the alert path on a real garbage result."""
+    from simcity.report import alerts, terminal_summary
+
+    res = compare(quick.with_overrides({"replications": 1, "horizon_hours": 48.0}),
+                  backend=SerialBackend())
+    table = res.table.copy()
+    skips = table["metric"] == "effort_skips_per_day"
+    table.loc[skips, "value"] = 0.0
+    clean = Results(res.scenario, table, res.by_entity, res.by_time, res.timing)
+    assert alerts(clean) == []
+    assert "Warning" not in terminal_summary(clean)
+    victim = res.scenario.policy_names[-1]
+    table.loc[skips & (table["policy"] == victim), "value"] = 3.0
+    cut = Results(res.scenario, table, res.by_entity, res.by_time, res.timing)
+    (warning,) = alerts(cut)
+    assert victim in warning and "city.routing.effort" in warning
+    assert warning in terminal_summary(cut)
