@@ -13,6 +13,7 @@ The Python API for researchers::
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -36,7 +37,5 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     # Lazy so that `import simcity` (and the CLI's start-up) stays cheap.
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'simcity' has no attribute {name!r}")

@@ -19,7 +19,9 @@ domains and the plug-ins of :mod:`simcity.plugins`, so each unit carries a
 
 from __future__ import annotations
 
+import logging
 import math
+import multiprocessing
 import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
@@ -29,9 +31,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from simcity.experiment import Task, TaskResult, run_task
 from simcity.plugins import domain_reference, ensure_domain
 from simcity.scenario import ScenarioBase
+from simcity.store import write_result
+from simcity.tasks import Task, TaskResult, run_task
 
 
 class BackendError(Exception):
@@ -75,8 +78,6 @@ def run_unit(shipped: ShippedScenario, group: int, tasks: Sequence[Task],
     """Run one work unit (executed in the worker).  With ``folder`` (a work folder of
     :mod:`simcity.store` on this machine), each task is persisted the moment it finishes, so a
     killed run loses no finished task even when its unit had not completed."""
-    from simcity.store import write_result
-
     out = []
     for t in tasks:
         r = run_task(shipped.scenario, t)
@@ -107,6 +108,9 @@ class Backend(ABC):
     #: whether several tasks may share a unit: only when the workers can persist each task
     #: as it finishes (they share this machine's file system)
     batch: bool = True
+    #: whether ``run`` persists each task in the work folder it is given (its workers share this
+    #: machine's file system); otherwise the caller persists the results as they arrive
+    persists: bool = False
 
     @abstractmethod
     def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
@@ -133,11 +137,18 @@ class Backend(ABC):
 class SerialBackend(Backend):
     """Run in this process, one task after another."""
 
+    persists = True
+
     def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
             folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
+        where = list(folders) if folders is not None else [None] * len(scenarios)
         for u in units:
             for t in u.tasks:  # one task at a time, so each is persisted as soon as it finishes
-                yield u.group, [run_task(scenarios[u.group], t)]
+                r = run_task(scenarios[u.group], t)
+                folder = where[u.group]
+                if folder is not None:
+                    write_result(Path(folder), r)
+                yield u.group, [r]
 
     def describe(self) -> str:
         return "this process"
@@ -154,9 +165,9 @@ class ProcessBackend(Backend):
         ``"fork"``, ``"spawn"`` or ``"forkserver"``; the platform default when ``None``.
     """
 
-    def __init__(self, jobs: int, start_method: str | None = None) -> None:
-        import multiprocessing
+    persists = True  # each worker writes a task's file the moment it finishes (run_unit)
 
+    def __init__(self, jobs: int, start_method: str | None = None) -> None:
         self.workers = jobs
         ctx = multiprocessing.get_context(start_method) if start_method else None
         self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
@@ -189,10 +200,11 @@ class DaskBackend(Backend):
     worker processes; any other address connects to a running scheduler (waiting at most
     ``timeout`` seconds for it)."""
 
-    batch = False
+    batch = False  # workers may run on other machines: one task per unit, persisted by the caller
 
     def __init__(self, address: str = "local", jobs: int = 1, timeout: float = 10.0) -> None:
         try:
+            # dask is an optional extra: imported only when this backend is asked for
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise BackendError(
@@ -216,7 +228,7 @@ class DaskBackend(Backend):
     def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
             folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
         # workers may be on other machines: each unit is one task, persisted by the caller
-        from dask.distributed import as_completed
+        from dask.distributed import as_completed  # optional extra, as above
 
         shipped = [ShippedScenario(s) for s in scenarios]
         futures = [self._client.submit(run_unit, shipped[u.group], u.group, u.tasks, pure=False) for u in units]
@@ -227,8 +239,6 @@ class DaskBackend(Backend):
             self._client.cancel([f for f in futures if not f.done()])
 
     def close(self) -> None:
-        import logging
-
         # A busy machine makes workers slow to exit; the nanny then kills them and logs a
         # warning that would only alarm the user at the end of a successful run.
         nanny = logging.getLogger("distributed.nanny")

@@ -7,18 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-#: ``simcity bench NAME``: module path of each benchmark.  A module exposes
-#: ``add_arguments(parser)`` and ``main(args) -> int`` (see :mod:`simcity.bench`).
-BENCHMARKS: dict[str, tuple[str, str]] = {
-    "routing": ("simcity.bench.routing", "vehicle-routing solution quality (CVRP, VRPTW)"),
-    "berths": ("simcity.bench.berths", "berth-allocation solution quality (DBAP)"),
-    "parking": ("simcity.bench.parking", "parking simulation speed at city scale"),
-    "garbage": ("simcity.bench.garbage", "garbage-collection simulation speed"),
-    "bikes": ("simcity.bench.bikes", "shared-bike simulation speed at city scale"),
-    "city": ("simcity.bench.citybench",
-             "city-day simulation speed: parking, garbage and bikes together at Suzhou scale"),
-    "ci": ("simcity.bench.ci", "CI gate: quick tier of every benchmark vs benchmarks/baselines/ci.json"),
-}
+from simcity import __version__, commands
+from simcity.bench import BENCHMARKS
 
 
 def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser], load: bool) -> None:
@@ -41,17 +31,12 @@ def _add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser], load: b
 
 def build_parser(with_benchmarks: bool = True) -> argparse.ArgumentParser:
     """The argument parser; ``with_benchmarks=False`` skips importing the benchmark modules."""
-    from simcity import __version__
-
     parser = argparse.ArgumentParser(
         prog="simcity",
         description="Simulate and optimise city operations: compare policies on scenario files.",
     )
     parser.add_argument("--version", action="version", version=f"simcity {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    from simcity import commands
-
     commands.add_commands(sub)
     _add_bench(sub, with_benchmarks)
     return parser

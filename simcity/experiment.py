@@ -8,64 +8,27 @@ runs it or in what order, so a run with one job and a run with many give identic
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
-from simcity.domain import RunContext, RunOutput
-from simcity.rng import Streams
+from simcity.backends import Backend, make_backend, make_units
 from simcity.scenario import ScenarioBase
 from simcity.stats import summarize
+from simcity.store import TaskStore
+from simcity.tasks import Task, TaskResult, all_tasks
 
-if TYPE_CHECKING:
-    from simcity.backends import Backend
+__all__ = ["Results", "Task", "TaskResult", "all_tasks", "collect", "compare", "count_finished",
+           "discard_work", "execute_many", "run_persisted"]
 
 TABLE_COLUMNS = ["scenario", "policy", "replication", "metric", "value"]
 ENTITY_COLUMNS = ["policy", "replication", "entity", "metric", "value"]
 TIME_COLUMNS = ["policy", "replication", "entity", "time_h", "metric", "value"]
-
-
-@dataclass(frozen=True)
-class Task:
-    """One replication of one policy (indices into the scenario)."""
-
-    policy_index: int
-    replication: int
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    """The output of one task and how long it took (wall seconds, informative only)."""
-
-    task: Task
-    output: RunOutput
-    seconds: float
-
-
-def run_task(scenario: ScenarioBase, task: Task) -> TaskResult:
-    """Run one task in this process."""
-    policy = scenario.policy_list[task.policy_index]
-    ctx = RunContext(
-        horizon_hours=scenario.horizon_hours,
-        warmup_hours=scenario.warmup_hours,
-        streams=Streams(scenario.seed, task.replication),
-        replication=task.replication,
-    )
-    dom = scenario.domain
-    t0 = time.perf_counter()
-    out = dom.check_output(dom.run(getattr(scenario, "city"), policy, ctx))  # noqa: B009
-    return TaskResult(task, out, time.perf_counter() - t0)
-
-
-def all_tasks(scenario: ScenarioBase, replications: int | None = None) -> list[Task]:
-    """Every (policy, replication) task of the scenario, replication-major."""
-    n = scenario.replications if replications is None else replications
-    return [Task(p, r) for r in range(n) for p in range(len(scenario.policy_list))]
 
 
 ResultCallback = Callable[[TaskResult], None]
@@ -80,24 +43,6 @@ def _noop_group(_g: int, _r: TaskResult) -> None:
     return None
 
 
-def execute(
-    scenario: ScenarioBase,
-    tasks: Sequence[Task],
-    *,
-    jobs: int = 1,
-    on_result: ResultCallback = _noop,
-    progress: bool | None = None,
-    backend: Backend | None = None,
-) -> list[TaskResult]:
-    """Run ``tasks`` on ``jobs`` processes (or ``backend``); call ``on_result`` as each finishes.
-
-    Results come back sorted by (policy, replication) whatever the completion order.
-    ``progress=None`` shows a progress bar only when stderr is a terminal.
-    """
-    return execute_many([scenario], [tasks], jobs=jobs, progress=progress, backend=backend,
-                        on_result=lambda _g, r: on_result(r), desc=scenario.name)[0]
-
-
 def execute_many(
     scenarios: Sequence[ScenarioBase],
     task_lists: Sequence[Sequence[Task]],
@@ -108,20 +53,18 @@ def execute_many(
     progress: bool | None = None,
     desc: str = "",
     done: int = 0,
-    folders: Sequence[str | None] | None = None,
+    stores: Sequence[TaskStore] | None = None,
 ) -> list[list[TaskResult]]:
     """Run the tasks of several scenarios (e.g. the design points of a sweep) together.
 
     ``task_lists[g]`` are the tasks of ``scenarios[g]``; ``on_result(g, result)`` is called in
     this process as each task finishes.  ``backend`` defaults to processes when ``jobs`` > 1.
     ``done`` counts tasks finished earlier (for the progress bar of a resumed run).
-    ``folders[g]`` is where local workers persist tasks of ``scenarios[g]`` as they finish.
+    With ``stores``, every finished task is persisted in ``stores[g]`` exactly once: by the
+    worker that ran it when the backend's workers share this file system
+    (:attr:`~simcity.backends.Backend.persists`), otherwise here as it arrives.
     Returns the results per scenario, sorted by (policy, replication).
     """
-    from tqdm import tqdm
-
-    from simcity.backends import make_backend, make_units
-
     show = sys.stderr.isatty() if progress is None else progress
     total = sum(len(t) for t in task_lists)
     out: list[list[TaskResult]] = [[] for _ in scenarios]
@@ -131,11 +74,15 @@ def execute_many(
     own = backend is None
     # one task gains nothing from a pool
     be = make_backend(jobs if total > 1 else 1) if backend is None else backend
+    folders = [str(st.path) for st in stores] if stores is not None else None
+    save_here = stores is not None and not be.persists
     stream = be.run(scenarios, make_units(task_lists, be.workers, be.batch), folders)
     try:
         for g, results in stream:
             for r in results:
                 out[g].append(r)
+                if save_here:
+                    stores[g].save(r)  # type: ignore[index]
                 on_result(g, r)
                 bar.update(1)
     finally:
@@ -170,20 +117,13 @@ def run_persisted(
     if work_root is None:
         return execute_many(scenarios, task_lists, jobs=jobs, backend=backend, progress=progress,
                             on_result=on_result, desc=desc)
-    from simcity.store import TaskStore
-
     stores = [TaskStore(s, work_root) for s in scenarios]
     found = [st.load(tl) if resume else {} for st, tl in zip(stores, task_lists, strict=True)]
     todo = [[t for t in tl if t not in f] for tl, f in zip(task_lists, found, strict=True)]
     for st, s in zip(stores, scenarios, strict=True):
         st.write_manifest(s)
-
-    def persist(g: int, r: TaskResult) -> None:
-        stores[g].save(r)
-        on_result(g, r)
-
-    new = execute_many(scenarios, todo, jobs=jobs, backend=backend, progress=progress, on_result=persist,
-                       desc=desc, done=sum(len(f) for f in found), folders=[str(st.path) for st in stores])
+    new = execute_many(scenarios, todo, jobs=jobs, backend=backend, progress=progress, on_result=on_result,
+                       desc=desc, done=sum(len(f) for f in found), stores=stores)
     out = []
     for f, n in zip(found, new, strict=True):
         merged = list(f.values()) + n
@@ -195,8 +135,6 @@ def run_persisted(
 def count_finished(scenarios: Sequence[ScenarioBase], task_lists: Sequence[Sequence[Task]],
                    work_root: str | Path) -> int:
     """How many of the tasks are already persisted under ``work_root`` (what ``--resume`` reuses)."""
-    from simcity.store import TaskStore
-
     return sum(len(TaskStore(s, work_root).load(tl)) for s, tl in zip(scenarios, task_lists, strict=True))
 
 
@@ -204,8 +142,6 @@ def discard_work(scenarios: Sequence[ScenarioBase], work_root: str | Path | None
     """Remove the work folders of ``scenarios`` (after their results were written)."""
     if work_root is None:
         return
-    from simcity.store import TaskStore
-
     for s in scenarios:
         TaskStore(s, work_root).discard()
 

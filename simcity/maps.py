@@ -22,7 +22,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
+from simcity.bikes.network import build_network  # noqa: E402
 from simcity.experiment import Results  # noqa: E402
+from simcity.garbage.layout import build_layout  # noqa: E402
+from simcity.parking.domain import BAND, DAY_HOURS  # noqa: E402
 from simcity.plots import Plot, safe_text, to_png  # noqa: E402
 
 MapBuilder = Callable[[Results], list[Plot]]
@@ -110,8 +113,6 @@ def occupancy_band(occ: float, band: tuple[float, float]) -> str:
 @register("parking")
 def parking_map(results: Results) -> list[Plot]:
     """Car parks and kerb segments at their positions, coloured by daytime occupancy band."""
-    from simcity.parking.domain import BAND, DAY_HOURS
-
     city: Any = getattr(results.scenario, "city")  # noqa: B009
     facs = [(f, "car park") for f in city.car_parks] + [(f, "kerb") for f in city.kerb_segments]
     placed = [(f, kind) for f, kind in facs if f.x is not None and f.y is not None]
@@ -174,8 +175,6 @@ def bikes_map(results: Results) -> list[Plot]:
     the edge says which dominated: red mostly empty (no bike to rent), blue mostly full (no
     dock to return).  Stations without per-station results are drawn hollow.
     """
-    from simcity.bikes.network import build_network
-
     city: Any = getattr(results.scenario, "city")  # noqa: B009
     net = build_network(city)
     if net.n == 0:
@@ -251,8 +250,6 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
     defaults to the first day with routes.  Points that overflowed on any measured day
     (``by_entity`` rows of :data:`OVERFLOW_METRIC`, mean over replications > 0) are marked.
     """
-    from simcity.garbage.layout import build_layout
-
     city: Any = getattr(results.scenario, "city")  # noqa: B009
     lay = build_layout(city)
     policies = results.scenario.policy_names

@@ -1,16 +1,11 @@
-"""Results folders and the self-contained HTML report.
-
-:func:`save` writes a comparison's results to a *fresh* folder, atomically: everything is
-written into a hidden sibling folder that is renamed into place only when complete, so an
-interrupted run never leaves a half-written results folder and never touches an existing one.
-"""
+"""The comparison report: headline and change tables, the self-contained HTML page, and the
+results folder of ``compare`` (written by :func:`simcity.output.write_results`, all-or-nothing,
+into a fresh folder)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import html
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,25 +13,12 @@ import pandas as pd
 
 from simcity import __version__
 from simcity.experiment import Results
-from simcity.fileio import atomic_write_bytes, atomic_write_text
 from simcity.maps import domain_figures
+from simcity.output import OutputError, figure_html, fmt, page, table_html, write_results
 from simcity.plots import Plot, heatmap_plot, metric_plot, time_plot
 
-
-class OutputError(Exception):
-    """The results folder cannot be written (exists, not writable...)."""
-
-
-def fmt(x: float, digits: int = 4) -> str:
-    """Format a number for tables: significant digits, thousands separators, '-' for nan."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    ax = abs(x)
-    if ax != 0 and (ax >= 1e7 or ax < 1e-3):
-        return f"{x:.{digits - 1}e}"
-    if ax >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
+__all__ = ["OutputError", "Plot", "alerts", "change_table", "headline_table", "make_plots", "render_html",
+           "save", "terminal_summary"]
 
 
 def _num(frame: pd.DataFrame, row: str, col: str) -> float:
@@ -153,36 +135,12 @@ def make_plots(results: Results) -> list[Plot]:
     return _figures(results)[0]
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
-h1{font-size:1.6rem} h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0} th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
-th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
-.meta{color:#555} figure{margin:1rem 0} img{max-width:100%} pre{background:#f6f6f6;padding:.75rem;overflow-x:auto;font-size:.8rem}
-.note{background:#fff4e5;border-left:4px solid #f0a030;padding:.5rem .75rem}
-nav a{margin-right:1rem} details{margin:.5rem 0} summary{cursor:pointer;font-weight:600}
-#policies td,#metrics td{text-align:left}
-"""
-
 _SECTIONS = (
     ("comparison", "Comparison of policies",
      "Left: mean with its confidence interval. Right: paired difference to the baseline."),
     ("time", "Time of day", "Means over replications (and days) per hour."),
     ("map", "Maps", "Positions from the scenario's city setting; colours from the results."),
 )
-
-
-def _table_html(df: pd.DataFrame, table_id: str) -> str:
-    # One header row (index as an ordinary first column) pastes cleanly into a memo.
-    # DataFrame.to_html escapes cell text and labels.
-    return df.reset_index().to_html(table_id=table_id, border=0, escape=True, na_rep="–", index=False)
-
-
-def _figure_html(p: Plot) -> str:
-    e = html.escape
-    data = base64.b64encode(p.png).decode("ascii")
-    return (f'<figure id="fig-{e(p.name)}"><img alt="{e(p.title)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{e(p.title)}</figcaption></figure>")
 
 
 def _entity_table(results: Results) -> pd.DataFrame:
@@ -225,23 +183,20 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
         sec = [p for p in plots if p.section == key]
         if sec:
             pictures.append(f'<h3 id="{key}">{e(heading)}</h3>\n<p>{e(intro)}</p>\n'
-                            + "\n".join(_figure_html(p) for p in sec))
-    pictures.extend(_figure_html(p) for p in plots if p.section not in {k for k, _, _ in _SECTIONS})
+                            + "\n".join(figure_html(p) for p in sec))
+    pictures.extend(figure_html(p) for p in plots if p.section not in {k for k, _, _ in _SECTIONS})
     note_html = "\n".join(f'<p class="note">{e(n)}</p>' for n in notes)
     changes = change_table(results)
     change_html = (f"<h3>Change against the baseline</h3>\n<p>Paired difference (policy minus "
                    f"<b>{e(sc.baseline)}</b>) with its {level}% confidence interval; every policy sees the "
-                   f"same random inputs (common random numbers).</p>\n{_table_html(changes, 'changes')}"
+                   f"same random inputs (common random numbers).</p>\n{table_html(changes, 'changes')}"
                    if not changes.empty else "")
     entities = _entity_table(results)
     entity_html = (f"<details><summary>Per-entity results (mean over replications)</summary>\n"
-                   f"{_table_html(entities, 'entities')}</details>" if not entities.empty else "")
+                   f"{table_html(entities, 'entities')}</details>" if not entities.empty else "")
     source = f" · file {e(sc.source.name)}" if sc.source is not None else ""
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(sc.name)} – simcity report</title>
-<style>{_CSS}</style></head><body>
-<h1>{e(sc.name)}</h1>
+    return page(f"{sc.name} – simcity report", f"""<h1>{e(sc.name)}</h1>
 <p class="meta" id="provenance">Scenario <b>{e(sc.name)}</b>{source} · model <b>{e(sc.domain.title)}</b> ·
 seed {sc.seed} · {sc.replications} replications per policy · horizon {fmt(sc.horizon_hours)} h
 (warm-up {fmt(sc.warmup_hours)} h) · {level}% confidence · simcity {e(__version__)} · generated {stamp}</p>
@@ -251,77 +206,32 @@ seed {sc.seed} · {sc.replications} replications per policy · horizon {fmt(sc.h
 <h2 id="headline-metrics">Headline metrics</h2>
 <p>Mean ± half-width of the {level}% confidence interval over {sc.replications} replications.
 Baseline: <b>{e(sc.baseline)}</b>.</p>
-{_table_html(headline_table(results), "headline")}
+{table_html(headline_table(results), "headline")}
 {change_html}
 <h2 id="pictures">Pictures</h2>
 {"".join(pictures)}
 <h2 id="details">Details</h2>
 <h3>Policies</h3>
-{_table_html(policy_rows.set_index("policy"), "policies")}
+{table_html(policy_rows.set_index("policy"), "policies")}
 <h3>Metrics</h3>
-{_table_html(metric_rows.set_index("metric"), "metrics")}
+{table_html(metric_rows.set_index("metric"), "metrics")}
 <h3>Differences against the baseline</h3>
-{_table_html(diff_view.set_index("policy"), "differences")}
+{table_html(diff_view.set_index("policy"), "differences")}
 {entity_html}
 <details id="resolved"><summary>Resolved scenario (every default filled in; save it as a .toml file to run it again)</summary>
-<pre>{e(sc.to_toml())}</pre></details>
-</body></html>
-"""
-
-
-def default_out_dir(results: Results, root: str | Path = "results") -> Path:
-    """``results/<scenario-name>-<UTC timestamp>``."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in results.scenario.name)[:60]
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    return Path(root) / f"{safe}-{stamp}"
-
-
-def check_out_dir(out: Path) -> None:
-    """Refuse an existing non-empty folder before any work starts."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OutputError(f"{out}: results folder already exists and is not empty; choose a fresh --out")
+<pre>{e(sc.to_toml())}</pre></details>""")
 
 
 def save(results: Results, out: str | Path) -> Path:
     """Write the results folder (tables, plots, report) to the fresh folder ``out``, all-or-nothing."""
-    from simcity.store import atomic_folder
-
-    out = Path(out)
-    check_out_dir(out)
-    try:
-        return atomic_folder(out, lambda tmp: _write_all(results, tmp))
-    except FileExistsError as exc:  # another process took the folder meanwhile
-        raise OutputError(str(exc)) from None
-
-
-def write_frame(df: pd.DataFrame, folder: Path, stem: str) -> None:
-    """Write a table as ``<stem>.csv`` and ``<stem>.parquet`` (categorical policies as text)."""
-    atomic_write_text(folder / f"{stem}.csv", df.to_csv(index=False))
-    flat = df.copy()
-    if "policy" in flat:
-        flat["policy"] = flat["policy"].astype(str)
-    flat.to_parquet(folder / f"{stem}.parquet", index=False)
-
-
-def _write_all(results: Results, folder: Path) -> None:
     sc = results.scenario
-    atomic_write_text(folder / "scenario.toml", sc.to_toml())
-    write_frame(results.table, folder, "replications")
-    write_frame(results.summary, folder, "summary")
-    if not results.by_entity.empty:
-        write_frame(results.by_entity, folder, "by_entity")
-    if not results.by_time.empty:
-        write_frame(results.by_time, folder, "by_time")
-    atomic_write_text(folder / "timing.csv", results.timing.to_csv(index=False))
-    atomic_write_text(folder / "headline.csv", headline_table(results).reset_index().to_csv(index=False))
     plots, notes = _figures(results)
-    notes = alerts(results) + notes
-    (folder / "plots").mkdir()
-    for p in plots:
-        atomic_write_bytes(folder / "plots" / f"{_file_stem(p.name)}.png", p.png)
-    atomic_write_text(folder / "report.html", render_html(results, plots, notes))
-
-
-def _file_stem(name: str) -> str:
-    # plot names are identifiers, but keep a stray character from escaping the plots folder
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip(".") or "plot"
+    tables = {"replications": results.table, "summary": results.summary}
+    if not results.by_entity.empty:
+        tables["by_entity"] = results.by_entity
+    if not results.by_time.empty:
+        tables["by_time"] = results.by_time
+    texts = {"timing.csv": results.timing.to_csv(index=False),
+             "headline.csv": headline_table(results).reset_index().to_csv(index=False)}
+    return write_results(out, scenario_toml=sc.to_toml(), tables=tables, texts=texts, plots=plots,
+                         report_html=render_html(results, plots, alerts(results) + notes))

@@ -32,8 +32,7 @@ from pydantic import (
 
 from simcity import domains
 from simcity.domain import Domain, PolicyBase, StrictModel
-from simcity.selection import SelectionSpec
-from simcity.sweep import SweepSpec
+from simcity.specs import SelectionSpec, SweepSpec
 from simcity.tomlpos import key_lines, line_of
 
 # ---------------------------------------------------------------------------------------
@@ -188,17 +187,38 @@ def _strip_none(obj: Any) -> Any:
     return obj
 
 
+def _list_index(entries: list[Any], key: str) -> int:
+    """Index of the list entry ``key`` names: a position, or the ``name``/``id`` of an entry
+    (-1 when there is none) - how dotted paths address policies and list items."""
+    if key.isdigit():
+        return int(key)
+    return next((j for j, e in enumerate(entries) if isinstance(e, dict) and key in (e.get("name"), e.get("id"))), -1)
+
+
+def lookup(data: Any, dotted: str) -> Any:
+    """The value at the dotted path (as in :meth:`ScenarioBase.with_overrides`) of the plain
+    scenario data ``data``; ``KeyError(key)`` naming the first key that is not there."""
+    cur = data
+    for key in dotted.split("."):
+        if isinstance(cur, list):
+            idx = _list_index(cur, key)
+            if not 0 <= idx < len(cur):
+                raise KeyError(key)
+            cur = cur[idx]
+        elif isinstance(cur, dict) and key in cur:
+            cur = cur[key]
+        else:
+            raise KeyError(key)
+    return cur
+
+
 def _set_path(data: Any, dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     cur = data
     for i, key in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(cur, list):
-            if key.isdigit():
-                idx = int(key)
-            else:  # address a list entry by its name/id
-                idx = next((j for j, e in enumerate(cur) if isinstance(e, dict)
-                            and key in (e.get("name"), e.get("id"))), -1)
+            idx = _list_index(cur, key)
             if not 0 <= idx < len(cur):
                 raise ScenarioError([Problem("<overrides>", None, dotted, f"no list entry {key!r}")])
             if last:
@@ -251,6 +271,10 @@ def scenario_class(domain_name: str) -> type[ScenarioBase]:
 
 
 def __getattr__(name: str) -> type[ScenarioBase]:
+    # ``from simcity.scenario import X`` asks for ``__path__``: answer dunders without building
+    # (and importing) every domain's scenario class
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     for dom in domains.available():
         cls = scenario_class(dom)
         if cls.__name__ == name:
@@ -382,3 +406,40 @@ def load_scenario(path: str | Path) -> ScenarioBase:
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(str(p), None, "", f"not UTF-8 text (byte {exc.start})")]) from None
     return parse_scenario_text(text, source=str(p), base_dir=p.resolve().parent)
+
+
+def problem_at(scenario: ScenarioBase, path: str, message: str) -> ScenarioError:
+    """A :class:`ScenarioError` located at the dotted ``path`` of the scenario's file."""
+    src = scenario.source
+    line = None
+    if src is not None:
+        try:
+            line = line_of(key_lines(src.read_text(encoding="utf-8")),
+                           [int(p) if p.isdigit() else p for p in path.split(".")])
+        except OSError:
+            line = None
+    return ScenarioError([Problem(str(src or "<scenario>"), line, path, message)])
+
+
+def check_specs(scenario: ScenarioBase) -> None:
+    """Checks of the ``[sweep]`` table that need the whole scenario: every parameter path names a
+    numeric value and every response is a reported metric (located errors)."""
+    spec = scenario.sweep
+    if spec is None:
+        return
+    data = scenario.model_dump(mode="python")
+    for i, p in enumerate(spec.parameters):
+        where = f"sweep.parameters.{i}.path"
+        try:
+            value = lookup(data, p.path)
+        except KeyError as exc:
+            raise problem_at(scenario, where, f"{p.path!r} does not name a scenario value "
+                                              f"(no key {exc.args[0]!r})") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise problem_at(scenario, where, f"{p.path!r} is not a number (found {type(value).__name__}); "
+                                              "only numeric values can be swept")
+    if spec.responses:
+        bad = [m for m in spec.responses if m not in scenario.reported_metrics]
+        if bad:
+            raise problem_at(scenario, "sweep.responses",
+                             f"unknown responses {bad}; the scenario reports {scenario.reported_metrics}")

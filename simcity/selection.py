@@ -30,58 +30,21 @@ that could not be separated within that budget.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from simcity.domain import StrictModel
+from simcity.backends import Backend, make_backend
+from simcity.experiment import Task, run_persisted
+from simcity.scenario import ScenarioBase
+from simcity.specs import SelectionSpec
 from simcity.stats import mean_ci, paired_diff_ci
-
-if TYPE_CHECKING:
-    from simcity.backends import Backend
-    from simcity.plots import Plot
-    from simcity.scenario import ScenarioBase
-
-
-class SelectionSpec(StrictModel):
-    """The ``[selection]`` table: which metric decides, and how sure to be."""
-
-    metric: str = Field(min_length=1, description="The metric that decides which policy is best.")
-    goal: Literal["min", "max"] | None = Field(
-        None, description="Minimise or maximise the metric (default: from the metric's declared direction)."
-    )
-    delta: float = Field(
-        gt=0, description="Indifference zone: the smallest difference of the metric's mean worth detecting "
-                          "(metric units)."
-    )
-    alpha: float = Field(
-        0.05, gt=0, lt=0.5, description="The selection is correct with probability at least 1 - alpha."
-    )
-    initial_replications: int = Field(
-        10, ge=3, le=10_000, description="First-stage replications of every policy (variance estimate)."
-    )
-    max_replications: int = Field(
-        1000, ge=3, le=1_000_000, description="Budget: at most this many replications per policy."
-    )
-    policies: list[str] | None = Field(
-        None, description="The policies to choose among (default: all of the scenario's)."
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> SelectionSpec:
-        if self.max_replications < self.initial_replications:
-            raise ValueError(f"max_replications ({self.max_replications}) must be at least "
-                             f"initial_replications ({self.initial_replications})")
-        if self.policies is not None and len(set(self.policies)) != len(self.policies):
-            raise ValueError("policies must not repeat a name")
-        return self
 
 
 class SelectionError(Exception):
@@ -184,7 +147,6 @@ class Selection:
     table: pd.DataFrame
     runs: int
     h2: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def decided(self) -> bool:
@@ -194,11 +156,7 @@ class Selection:
     @property
     def leader(self) -> str:
         """The selected policy, or the survivor with the best sample mean."""
-        if self.best is not None:
-            return self.best
-        s = self.summary.set_index("policy")
-        sub = s.loc[self.survivors, "mean"]
-        return str(sub.idxmin() if self.spec.goal == "min" else sub.idxmax())
+        return self.best if self.best is not None else self._leader_by_mean(self.summary)
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -333,9 +291,6 @@ def select(
     work_root, resume:
         Persist every replication and reuse persisted ones (:mod:`simcity.store`).
     """
-    from simcity.backends import make_backend
-    from simcity.experiment import Task, run_persisted
-
     s = resolve_spec(scenario, spec)
     names = s.policies or scenario.policy_names
     index = [scenario.policy_names.index(p) for p in names]
@@ -380,78 +335,3 @@ def select(
         eliminated_at={names[i]: r for i, r in kn.eliminated_at.items()},
         table=table, runs=runs, h2=kn.h2,
     )
-
-
-def smore_plot(sel: Selection) -> Plot:
-    """SMORE plot per policy: mean with its CI (thick bar), 25-75% quantile box with the median,
-    5-95% whiskers (Eckman, Plumlee & Nelson, "Plotting formalism and SMORE plots")."""
-    from simcity.plots import Plot, plt, to_png
-
-    data = sel.summary[["policy", "n", "mean", "ci_low", "ci_high", "q05", "q25", "q50", "q75", "q95",
-                        "status"]].copy()
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(data) + 1.6))
-    y = np.arange(len(data))
-    for yi, (_, r) in zip(y.tolist(), data.iterrows(), strict=True):
-        color = "#C44E52" if r["status"] == "selected" else ("#DD8452" if r["status"] == "not separated"
-                                                               else "#4C72B0")
-        ax.plot([r["q05"], r["q95"]], [yi, yi], color="#999999", lw=1)
-        ax.add_patch(plt.Rectangle((float(r["q25"]), yi - 0.2), r["q75"] - r["q25"], 0.4, fill=False,
-                                   edgecolor="#999999"))
-        ax.plot([r["q50"], r["q50"]], [yi - 0.2, yi + 0.2], color="#999999", lw=1)
-        ax.plot([r["ci_low"], r["ci_high"]], [yi, yi], color=color, lw=5, solid_capstyle="butt")
-        ax.plot([r["mean"]], [yi], "o", color="black", ms=4)
-    ax.set_yticks(y, [f"{p} (n={n})" for p, n in zip(data["policy"], data["n"], strict=True)])
-    ax.invert_yaxis()
-    unit = sel.scenario.domain.metric(sel.spec.metric).unit
-    ax.set_xlabel(f"{sel.spec.metric} ({unit})" if unit else sel.spec.metric)
-    level = f"{1 - sel.spec.alpha:.0%}"
-    ax.set_title(f"{sel.spec.metric}: mean with {level} CI (bar), quartile box with median, 5-95% whiskers")
-    ax.grid(axis="x", alpha=0.3)
-    return Plot(f"smore-{sel.spec.metric}", f"SMORE plot of {sel.spec.metric}", to_png(fig), data)
-
-
-def save_selection(sel: Selection, out: str | Path) -> Path:
-    """Write the selection's results folder atomically."""
-    import base64
-    import html
-
-    from simcity.fileio import atomic_write_bytes, atomic_write_text
-    from simcity.store import atomic_folder
-
-    def write(folder: Path) -> None:
-        atomic_write_text(folder / "scenario.toml", sel.scenario.to_toml())
-        atomic_write_text(folder / "selection.json", json.dumps(sel.to_json(), indent=2) + "\n")
-        summary = sel.summary.copy()
-        atomic_write_text(folder / "summary.csv", summary.to_csv(index=False))
-        atomic_write_text(folder / "replications.csv", sel.table.to_csv(index=False))
-        plot = smore_plot(sel)
-        (folder / "plots").mkdir()
-        atomic_write_bytes(folder / "plots" / f"{plot.name}.png", plot.png)
-        e = html.escape
-        atomic_write_text(folder / "report.html", f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(sel.scenario.name)} – selecting the best</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse;font-size:.85rem}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}img{{max-width:100%}}</style>
-</head><body><h1>{e(sel.scenario.name)}: selecting the best policy</h1>
-<p>{e(sel.statement()).replace(chr(10), "<br>")}</p>
-{summary.to_html(index=False, border=0, na_rep="–")}
-<figure><img alt="{e(plot.title)}" src="data:image/png;base64,{base64.b64encode(plot.png).decode()}">
-<figcaption>{e(plot.title)}</figcaption></figure>
-<h2>Resolved scenario</h2><pre>{e(sel.scenario.to_toml())}</pre></body></html>
-""")
-
-    return atomic_folder(out, write)
-
-
-def terminal_summary(sel: Selection) -> str:
-    """The decision and the per-policy table, as text."""
-    from simcity.report import fmt
-
-    level = f"{1 - sel.spec.alpha:.0%}"
-    s = sel.summary
-    view = pd.DataFrame({
-        "policy": s["policy"], "n": s["n"], "mean": s["mean"].map(fmt),
-        f"{level} CI": [f"[{fmt(a)}, {fmt(b)}]" for a, b in zip(s["ci_low"], s["ci_high"], strict=True)],
-        "diff to best": s["diff_to_best"].map(fmt), "status": s["status"],
-    })
-    return f"{view.to_string(index=False)}\n\n{sel.statement()}\n({sel.runs} replications simulated)"

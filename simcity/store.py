@@ -25,15 +25,15 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from simcity import __version__
 from simcity.domain import RunOutput
-from simcity.experiment import Task, TaskResult
-from simcity.fileio import atomic_write_json
+from simcity.fileio import atomic_write_json, slug
 from simcity.scenario import ScenarioBase
+from simcity.tasks import Task, TaskResult
 
 #: Default work root, relative to the working directory (beside the default results folders).
 DEFAULT_WORK_ROOT = Path("results") / ".partial"
@@ -50,10 +50,6 @@ def scenario_key(scenario: ScenarioBase) -> str:
     data["simcity_version"] = __version__
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:40]
 
 
 def _encode(result: TaskResult) -> dict[str, Any]:
@@ -101,7 +97,7 @@ class TaskStore:
 
     def __init__(self, scenario: ScenarioBase, root: str | os.PathLike[str] = DEFAULT_WORK_ROOT) -> None:
         self.key = scenario_key(scenario)
-        self.path = Path(root) / f"{_slug(scenario.name)}-{self.key}"
+        self.path = Path(root) / f"{slug(scenario.name, 40)}-{self.key}"
         self._policies = scenario.policy_names
 
     def save(self, result: TaskResult) -> None:
@@ -142,28 +138,3 @@ class TaskStore:
             self.path.parent.rmdir()  # only when no other work folder remains
         except OSError:
             pass
-
-
-def atomic_folder(out: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
-    """Create the fresh folder ``out`` all-or-nothing: ``write(tmp)`` fills a hidden sibling
-    folder that is renamed into place only when ``write`` returns.
-
-    Raises ``FileExistsError`` when ``out`` exists and is not an empty folder.
-    """
-    target = Path(out)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise FileExistsError(f"{target}: results folder already exists and is not empty; choose a fresh --out")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        write(tmp)
-        if target.exists():
-            target.rmdir()
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target

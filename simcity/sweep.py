@@ -34,173 +34,35 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from scipy.stats import qmc
 
-from simcity.domain import StrictModel
+from simcity.backends import Backend
+from simcity.experiment import all_tasks, run_persisted
 from simcity.rng import source_id
+from simcity.scenario import ScenarioBase, ScenarioError, check_specs, problem_at
+from simcity.specs import SweepSpec
 from simcity.stats import mean_ci
-
-if TYPE_CHECKING:
-    from simcity.backends import Backend
-    from simcity.plots import Plot
-    from simcity.scenario import ScenarioBase
-
-MAX_POINTS = 10_000
-
-
-class SweepParameter(StrictModel):
-    """One scenario parameter the sweep varies."""
-
-    path: str = Field(
-        min_length=1, max_length=300,
-        description="Dotted path of a numeric scenario value, e.g. 'city.arrival_rate' or "
-                    "'policies.NAME.lever' (list entries by index or by name).",
-    )
-    values: list[float] | None = Field(
-        None, min_length=1, max_length=1000,
-        description="Grid only: the explicit levels to try (instead of low/high/levels).",
-    )
-    low: float | None = Field(None, description="Lower end of the range (grid with 'levels', or Latin hypercube).")
-    high: float | None = Field(None, description="Upper end of the range.")
-    levels: int | None = Field(
-        None, ge=2, le=1000, description="Grid only: number of evenly spaced levels from low to high."
-    )
-    integer: bool = Field(False, description="Round the values to integers (counts such as servers or vehicles).")
-
-    @model_validator(mode="after")
-    def _check(self) -> SweepParameter:
-        if (self.low is None) != (self.high is None):
-            raise ValueError("give both 'low' and 'high'")
-        if self.low is not None and self.high is not None and not self.low < self.high:
-            raise ValueError(f"'low' ({self.low}) must be smaller than 'high' ({self.high})")
-        if self.values is not None and (self.low is not None or self.levels is not None):
-            raise ValueError("give either 'values' or 'low'/'high' (with 'levels' for a grid), not both")
-        if self.values is not None and len(set(self.values)) != len(self.values):
-            raise ValueError("'values' must not repeat a level")
-        return self
-
-    def grid_values(self) -> list[float]:
-        """The levels of a grid sweep."""
-        if self.values is not None:
-            vals = list(self.values)
-        else:
-            assert self.low is not None and self.high is not None and self.levels is not None
-            vals = list(np.linspace(self.low, self.high, self.levels))
-        return [float(round(v)) if self.integer else float(v) for v in vals]
-
-
-class SweepSpec(StrictModel):
-    """The ``[sweep]`` table: which parameters to vary, how, and which responses to study."""
-
-    method: Literal["grid", "lhs"] = Field(
-        "grid", description="'grid': every combination of levels; 'lhs': a Latin hypercube of 'samples' points."
-    )
-    samples: int | None = Field(
-        None, ge=2, le=MAX_POINTS, description="Latin hypercube only: number of design points."
-    )
-    parameters: list[SweepParameter] = Field(
-        min_length=1, max_length=50, description="The parameters to vary."
-    )
-    responses: list[str] | None = Field(
-        None, description="Metrics to analyse against the parameters (default: the scenario's metrics)."
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> SweepSpec:
-        paths = [p.path for p in self.parameters]
-        if len(set(paths)) != len(paths):
-            raise ValueError("each parameter path may appear only once")
-        if self.method == "lhs":
-            if self.samples is None:
-                raise ValueError("method 'lhs' needs 'samples' (the number of design points)")
-            for i, p in enumerate(self.parameters):
-                if p.low is None or p.values is not None or p.levels is not None:
-                    raise ValueError(f"parameters.{i} ({p.path}): method 'lhs' needs 'low' and 'high' only")
-        else:
-            if self.samples is not None:
-                raise ValueError("'samples' is for method 'lhs'; a grid has every combination of levels")
-            n = 1
-            for i, p in enumerate(self.parameters):
-                if p.values is None and p.levels is None:
-                    raise ValueError(f"parameters.{i} ({p.path}): a grid needs 'values' or 'low'/'high'/'levels'")
-                n *= len(p.values) if p.values is not None else int(p.levels or 0)
-            if n > MAX_POINTS:
-                raise ValueError(f"the grid has {n} points; at most {MAX_POINTS} are allowed")
-        return self
-
 
 # ---------------------------------------------------------------------------------------
 # the design
-
-
-def _lookup(data: Any, dotted: str) -> Any:
-    cur = data
-    for key in dotted.split("."):
-        if isinstance(cur, list):
-            if key.isdigit() and int(key) < len(cur):
-                cur = cur[int(key)]
-                continue
-            match = [e for e in cur if isinstance(e, dict) and key in (e.get("name"), e.get("id"))]
-            if not match:
-                raise KeyError(key)
-            cur = match[0]
-        elif isinstance(cur, dict) and key in cur:
-            cur = cur[key]
-        else:
-            raise KeyError(key)
-    return cur
-
-
-def _problem(scenario: ScenarioBase, path: str, message: str) -> Exception:
-    from simcity.scenario import Problem, ScenarioError
-    from simcity.tomlpos import key_lines, line_of
-
-    src = scenario.source
-    line = None
-    if src is not None:
-        try:
-            line = line_of(key_lines(src.read_text(encoding="utf-8")),
-                           [int(p) if p.isdigit() else p for p in path.split(".")])
-        except OSError:
-            line = None
-    return ScenarioError([Problem(str(src or "<scenario>"), line, path, message)])
 
 
 def spec_of(scenario: ScenarioBase) -> SweepSpec:
     """The scenario's sweep; a located error when it has none."""
     spec: SweepSpec | None = getattr(scenario, "sweep", None)
     if spec is None:
-        raise _problem(scenario, "sweep", "the scenario has no [sweep] table: add one to say which "
+        raise problem_at(scenario, "sweep", "the scenario has no [sweep] table: add one to say which "
                                           "parameters to vary (see docs/experiments.md)")
     return spec
 
 
 def check(scenario: ScenarioBase) -> None:
-    """Check that every sweep path names a numeric value of the scenario and every response is
-    a reported metric; raise :class:`~simcity.scenario.ScenarioError` located at the sweep key."""
-    spec = getattr(scenario, "sweep", None)
-    if spec is None:
-        return
-    data = scenario.model_dump(mode="python")
-    for i, p in enumerate(spec.parameters):
-        where = f"sweep.parameters.{i}.path"
-        try:
-            value = _lookup(data, p.path)
-        except KeyError as exc:
-            raise _problem(scenario, where, f"{p.path!r} does not name a scenario value "
-                                            f"(no key {exc.args[0]!r})") from None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _problem(scenario, where, f"{p.path!r} is not a number (found {type(value).__name__}); "
-                                            "only numeric values can be swept")
-    if spec.responses:
-        bad = [m for m in spec.responses if m not in scenario.reported_metrics]
-        if bad:
-            raise _problem(scenario, "sweep.responses",
-                           f"unknown responses {bad}; the scenario reports {scenario.reported_metrics}")
+    """Check the sweep's paths and responses against the scenario (:func:`simcity.scenario.check_specs`)."""
+    check_specs(scenario)
 
 
 def design(scenario: ScenarioBase) -> pd.DataFrame:
@@ -210,8 +72,6 @@ def design(scenario: ScenarioBase) -> pd.DataFrame:
     if spec.method == "grid":
         rows = list(itertools.product(*(p.grid_values() for p in spec.parameters)))
         return pd.DataFrame(rows, columns=paths, dtype=float).rename_axis("point")
-    from scipy.stats import qmc
-
     assert spec.samples is not None
     ss = np.random.SeedSequence(entropy=scenario.seed, spawn_key=(source_id("sweep-design"),))
     sampler = qmc.LatinHypercube(d=len(paths), rng=np.random.Generator(np.random.PCG64(ss)))
@@ -227,8 +87,6 @@ def design(scenario: ScenarioBase) -> pd.DataFrame:
 
 def point_scenarios(scenario: ScenarioBase, points: pd.DataFrame) -> list[ScenarioBase]:
     """The scenario at every design point (same seed: common random numbers across points)."""
-    from simcity.scenario import ScenarioError
-
     spec = spec_of(scenario)
     integer = {p.path: p.integer for p in spec.parameters}
     out = []
@@ -239,7 +97,7 @@ def point_scenarios(scenario: ScenarioBase, points: pd.DataFrame) -> list[Scenar
         except ScenarioError as exc:
             detail = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
             shown = ", ".join(f"{k}={v}" for k, v in values.items())
-            raise _problem(scenario, "sweep", f"design point {i} ({shown}) is not a valid scenario: {detail}") from None
+            raise problem_at(scenario, "sweep", f"design point {i} ({shown}) is not a valid scenario: {detail}") from None
     return out
 
 
@@ -378,8 +236,6 @@ def run_sweep(
     Parameters are as for :func:`simcity.experiment.compare`; every finished task is persisted
     under ``work_root`` (one work folder per design point) and reused with ``resume``.
     """
-    from simcity.experiment import all_tasks, run_persisted
-
     if replications is not None:
         scenario = scenario.with_overrides({"replications": replications})
     check(scenario)
@@ -399,113 +255,3 @@ def run_sweep(
     table = pd.DataFrame(rows, columns=["point", "policy", "replication", "metric", "value"])
     table["policy"] = table["policy"].astype(pd.CategoricalDtype(names, ordered=True))
     return SweepResults(scenario, points, table)
-
-
-# ---------------------------------------------------------------------------------------
-# plots and the results folder
-
-
-def effect_plot(sweep: SweepResults, metric: str, parameter: str) -> Plot:
-    """Response against one parameter: mean per policy with its confidence band."""
-    from simcity.plots import Plot, plt, to_png
-
-    data = sweep.effects[(sweep.effects["metric"] == metric) & (sweep.effects["parameter"] == parameter)]
-    data = data[["policy", "value", "points", "n", "mean", "ci_low", "ci_high"]].sort_values(
-        ["policy", "value"]).reset_index(drop=True)
-    dense = spec_of(sweep.scenario).method == "grid"
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for pol in sweep.scenario.policy_names:
-        d = data[data["policy"] == pol]
-        if dense:
-            ax.plot(d["value"], d["mean"], marker="o", label=pol)
-            ax.fill_between(d["value"], d["ci_low"], d["ci_high"], alpha=0.2)
-        else:  # scattered Latin-hypercube points: intervals per point, no band across points
-            err = np.vstack([d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]])
-            ax.errorbar(d["value"], d["mean"], yerr=np.nan_to_num(err), fmt="o", capsize=3, label=pol, alpha=0.8)
-    unit = sweep.scenario.domain.metric(metric).unit
-    ax.set_xlabel(parameter)
-    ax.set_ylabel(f"{metric} ({unit})" if unit else metric)
-    level = int(round(sweep.scenario.confidence * 100))
-    ax.set_title(f"{metric} against {parameter} ({level}% CI)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    safe = parameter.replace(".", "_")
-    return Plot(f"sweep-{metric}-{safe}", f"{metric} against {parameter}", to_png(fig), data)
-
-
-def sweep_plots(sweep: SweepResults) -> list[Plot]:
-    """One plot per (response, parameter)."""
-    return [effect_plot(sweep, m, p) for m in sweep.responses for p in sweep.parameters]
-
-
-def save_sweep(sweep: SweepResults, out: str | Path) -> Path:
-    """Write the sweep's results folder atomically (never half-written)."""
-    import base64
-    import html
-
-    from simcity.fileio import atomic_write_bytes, atomic_write_text
-    from simcity.report import write_frame
-    from simcity.store import atomic_folder
-
-    def write(folder: Path) -> None:
-        atomic_write_text(folder / "scenario.toml", sweep.scenario.to_toml())
-        write_frame(sweep.points.reset_index(), folder, "design")
-        write_frame(sweep.tidy, folder, "replications")
-        write_frame(sweep.point_summary, folder, "points")
-        write_frame(sweep.effects, folder, "effects")
-        write_frame(sweep.sensitivity, folder, "sensitivity")
-        plots = sweep_plots(sweep)
-        (folder / "plots").mkdir()
-        for p in plots:
-            atomic_write_bytes(folder / "plots" / f"{p.name}.png", p.png)
-        e = html.escape
-        figs = "\n".join(
-            f'<figure><img alt="{e(p.title)}" src="data:image/png;base64,{base64.b64encode(p.png).decode()}">'
-            f"<figcaption>{e(p.title)}</figcaption></figure>" for p in plots)
-        sc = sweep.scenario
-        atomic_write_text(folder / "report.html", f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(sc.name)} – sweep</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse;font-size:.85rem}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}img{{max-width:100%}}</style>
-</head><body><h1>{e(sc.name)}: parameter sweep</h1>
-<p>{len(sweep.points)} design points ({e(spec_of(sc).method)}) × {len(sc.policy_names)} policies ×
-{sc.replications} replications, common random numbers across points, seed {sc.seed}.</p>
-<h2>Sensitivity (standardised regression coefficients)</h2>
-{sweep.sensitivity.to_html(index=False, border=0, na_rep="–")}
-<h2>Responses against parameters</h2>{figs}
-<h2>Design</h2>{sweep.points.reset_index().to_html(index=False, border=0)}
-<h2>Resolved scenario</h2><pre>{e(sc.to_toml())}</pre></body></html>
-""")
-
-    return atomic_folder(out, write)
-
-
-def terminal_summary(sweep: SweepResults, max_rows: int = 40) -> str:
-    """Sensitivity table and (for small designs) the main effects, as text."""
-    from simcity.report import fmt
-
-    level = int(round(sweep.scenario.confidence * 100))
-    parts = [f"{len(sweep.points)} design points x {len(sweep.scenario.policy_names)} policies x "
-             f"{sweep.scenario.replications} replications"]
-    sens = sweep.sensitivity
-    if not sens.empty:
-        view = pd.DataFrame({
-            "metric": sens["metric"], "policy": sens["policy"].astype(str), "parameter": sens["parameter"],
-            "SRC": sens["src"].map(fmt),
-            f"{level}% CI": [f"[{fmt(a)}, {fmt(b)}]" for a, b in zip(sens["ci_low"], sens["ci_high"], strict=True)],
-            "R²": sens["r2"].map(fmt),
-        })
-        parts.append("Sensitivity (standardised regression coefficient of the response on each parameter):\n"
-                     + view.to_string(index=False))
-    eff = sweep.effects
-    if len(eff) <= max_rows:
-        view = pd.DataFrame({
-            "metric": eff["metric"], "policy": eff["policy"].astype(str), "parameter": eff["parameter"],
-            "value": eff["value"].map(fmt), "mean": eff["mean"].map(fmt),
-            f"{level}% CI": [f"[{fmt(a)}, {fmt(b)}]" for a, b in zip(eff["ci_low"], eff["ci_high"], strict=True)],
-        })
-        parts.append("Main effects:\n" + view.to_string(index=False))
-    else:
-        parts.append(f"({len(eff)} main-effect rows: see effects.csv and the plots)")
-    return "\n\n".join(parts)
-

@@ -23,6 +23,7 @@ from typing import Any
 
 import simpy
 
+import simcity
 from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish, median_ratio_row
 from simcity.bikes import DOMAIN, City, Policy, simulate
 from simcity.bikes.demand import Trips, build_demand
@@ -105,7 +106,6 @@ def main(args: argparse.Namespace) -> int:
     if args.repeats < 1 or not 0 < args.horizon <= 240:
         print("error: --repeats must be positive and --horizon in (0, 240]", file=sys.stderr)
         return 2
-    import simcity
 
     try:
         sc = simcity.load_scenario(args.scenario)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from simcity.bench import BENCHMARKS
 from simcity.bench.common import (
     BASELINE_DIR,
     BenchError,
@@ -63,7 +64,7 @@ class Tier:
     timeout_s: float = 600.0
 
 
-#: benchmark name (as in ``simcity.cli.BENCHMARKS``) -> quick tier
+#: benchmark name (as in ``simcity.bench.BENCHMARKS``) -> quick tier
 TIERS: dict[str, Tier] = {
     "routing": Tier(
         ("{instances}/cvrp/A/A-n32-k5.vrp", "{instances}/cvrp/A/A-n39-k5.vrp",
@@ -118,8 +119,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _module_of(name: str) -> str | None:
-    from simcity.cli import BENCHMARKS
-
     entry = BENCHMARKS.get(name)
     if entry is not None:
         return entry[0]

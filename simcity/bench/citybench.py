@@ -37,9 +37,17 @@ from typing import Any
 
 import simpy
 
+import simcity
 from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish
+from simcity.bench.parking import suzhou_city
+from simcity.bikes import simulate as simulate_bikes
 from simcity.domain import RunContext
+from simcity.garbage.model import simulate as simulate_garbage
+from simcity.garbage.planning import Timer
+from simcity.parking import DOMAIN as PARKING
+from simcity.parking import Policy as ParkingPolicy
 from simcity.rng import Streams
+from simcity.scenario import ScenarioError
 
 DEFAULT_BASELINE = BASELINE_DIR / "city.json"
 DEFAULT_OUT = BASELINE_DIR.parent / "results" / "city.json"
@@ -101,15 +109,12 @@ def _ctx(horizon: float, seed: int) -> RunContext:
 
 def parking_day(quick: bool, seed: int) -> DomainDay:
     """The parking day of ``simcity bench parking`` (its synthetic Suzhou city)."""
-    from simcity.bench.parking import suzhou_city
-    from simcity.parking import DOMAIN, Policy
-
     parks, sessions = (300, 20_000) if quick else (3236, 177_000)
     city = suzhou_city(parks, sessions, seed)
-    policy = Policy.model_validate({"name": "baseline"})
+    policy = ParkingPolicy.model_validate({"name": "baseline"})
 
     def run() -> float:
-        DOMAIN.run(city, policy, _ctx(24.0, seed))
+        PARKING.run(city, policy, _ctx(24.0, seed))
         return 0.0
 
     return DomainDay("parking", f"parking-{parks}-parks", run)
@@ -117,10 +122,6 @@ def parking_day(quick: bool, seed: int) -> DomainDay:
 
 def garbage_day(quick: bool, seed: int, effort: int | None) -> DomainDay:
     """One day of the Suzhou garbage scenario (quick: four days of the small demo district)."""
-    import simcity
-    from simcity.garbage.model import simulate
-    from simcity.garbage.planning import Timer
-
     path = SCENARIOS / ("garbage_quick.toml" if quick else "garbage_suzhou.toml")
     sc = simcity.load_scenario(path)
     if effort is not None:
@@ -130,7 +131,7 @@ def garbage_day(quick: bool, seed: int, effort: int | None) -> DomainDay:
 
     def run() -> float:
         timer = Timer()
-        simulate(city, pol, _ctx(96.0 if quick else 24.0, seed), timer)
+        simulate_garbage(city, pol, _ctx(96.0 if quick else 24.0, seed), timer)
         return float(timer.routing_s + timer.berths_s)
 
     return DomainDay("garbage", sc.name, run)
@@ -138,9 +139,6 @@ def garbage_day(quick: bool, seed: int, effort: int | None) -> DomainDay:
 
 def bikes_day(quick: bool, seed: int) -> DomainDay:
     """The bike day of ``simcity bench bikes`` (quick: the first 12 hours)."""
-    import simcity
-    from simcity.bikes import simulate
-
     sc = simcity.load_scenario(SCENARIOS / "bikes_suzhou_downsizing.toml")
     city, policy = getattr(sc, "city"), sc.policy_list[0]  # noqa: B009
     horizon = 12.0 if quick else 24.0
@@ -148,7 +146,7 @@ def bikes_day(quick: bool, seed: int) -> DomainDay:
 
     def run() -> float:
         timings: dict[str, float] = {}
-        result = simulate(city, pol, _ctx(horizon, seed), timings=timings)
+        result = simulate_bikes(city, pol, _ctx(horizon, seed), timings=timings)
         return float(timings.get("setup", 0.0) + result.result.planning_s)
 
     return DomainDay("bikes", f"{sc.name}-{horizon:g}h", run)
@@ -186,8 +184,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _days(args: argparse.Namespace) -> list[DomainDay]:
-    from simcity.scenario import ScenarioError
-
     makers: dict[str, Callable[[], DomainDay]] = {
         "parking": lambda: parking_day(args.quick, args.seed),
         "garbage": lambda: garbage_day(args.quick, args.seed, args.routing_effort),

@@ -24,6 +24,7 @@ import datetime as _dt
 import json
 import math
 import platform
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,8 +146,6 @@ def finish(
     otherwise compares with ``baseline`` when that file exists (0 = no regression,
     1 = regression, 2 = unusable baseline).
     """
-    import sys
-
     path = write_results(out, benchmark, rows, settings, summary=summary)
     print(f"results written to {path}")
     if baseline is None:

@@ -31,8 +31,14 @@ from typing import Any, cast
 
 import numpy as np
 
+import simcity
 from simcity.bench.citybench import bare_loop, counting_events
 from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish
+from simcity.domain import RunContext
+from simcity.garbage import Policy, simulate
+from simcity.garbage.planning import Timer
+from simcity.rng import Streams
+from simcity.scenario import ScenarioError
 
 DEFAULT_BASELINE = BASELINE_DIR / "garbage.json"
 DEFAULT_OUT = BASELINE_DIR.parent / "results" / "garbage.json"
@@ -41,9 +47,6 @@ SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "garbage_liangxi.toml"
 
 def load_garbage_scenario(path: Path) -> Any:
     """The garbage scenario at ``path``, or ``None`` after printing why it cannot be used."""
-    import simcity
-    from simcity.scenario import ScenarioError
-
     try:
         sc = simcity.load_scenario(path)
     except ScenarioError as exc:
@@ -62,12 +65,6 @@ def _city(scenario: Any) -> Any:
 
 def run_one(path: str, overrides: dict[str, Any], policy_index: int, replication: int) -> dict[str, Any]:
     """One replication of one policy, timed (runs in a worker process)."""
-    import simcity
-    from simcity.domain import RunContext
-    from simcity.garbage import Policy, simulate
-    from simcity.garbage.planning import Timer
-    from simcity.rng import Streams
-
     sc = simcity.load_scenario(path).with_overrides(overrides)
     pol = cast(Policy, sc.policy_list[policy_index])
     city = _city(sc)

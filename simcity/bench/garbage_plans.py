@@ -31,7 +31,15 @@ from typing import Any, cast
 
 import numpy as np
 
+from optimize.budget import Budget
+from optimize.routing import solve
+from optimize.routing.ortools_backend import OrToolsOptions
 from simcity.bench.common import BASELINE_DIR, write_results
+from simcity.bench.garbage import load_garbage_scenario
+from simcity.domain import RunContext
+from simcity.garbage import Policy, simulate
+from simcity.garbage.planning import Timer
+from simcity.rng import Streams
 
 SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "garbage_liangxi.toml"
 DEFAULT_OUT = BASELINE_DIR.parent / "results" / "garbage_plans.json"
@@ -44,9 +52,6 @@ def _objective(sol: Any) -> float:
 
 def solve_pair(problem: Any, effort: int, options: Any, factor: int, seed: int) -> dict[str, Any]:
     """Solve ``problem`` at ``effort`` with ``options`` and at the reference (worker)."""
-    from optimize.budget import Budget
-    from optimize.routing import solve
-
     out: dict[str, Any] = {"instance": problem.name, "stops": len(problem.stops)}
     ref_opts = replace(options, metaheuristic="GUIDED_LOCAL_SEARCH")
     for label, eff, opts in (("daily", effort, options), ("reference", effort * factor, ref_opts)):
@@ -78,12 +83,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Collect, sample, solve both ways, print the table, write JSON, apply the gate."""
-    from simcity.bench.garbage import load_garbage_scenario
-    from simcity.domain import RunContext
-    from simcity.garbage import Policy, simulate
-    from simcity.garbage.planning import Timer
-    from simcity.rng import Streams
-
     if min(args.days, args.samples, args.factor, args.jobs) < 1:
         print("error: --days, --samples, --factor and --jobs must be positive", file=sys.stderr)
         return 2
@@ -107,7 +106,6 @@ def main(args: argparse.Namespace) -> int:
         return 2
     pick = np.unique(np.linspace(0, len(daily) - 1, min(args.samples, len(daily))).round().astype(int))
     r = city.routing
-    from optimize.routing.ortools_backend import OrToolsOptions
 
     opts = OrToolsOptions(first_solution=r.first_solution, metaheuristic=r.metaheuristic)
     with ProcessPoolExecutor(max_workers=args.jobs) as ex:

@@ -24,7 +24,9 @@ from typing import Any, cast
 
 import numpy as np
 import simpy
+from scipy.spatial import cKDTree
 
+import simcity
 from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish, median_ratio_row
 from simcity.parking import DOMAIN, City, Policy
 from simcity.parking.domain import summarise
@@ -59,7 +61,6 @@ def suzhou_city(parks: int, sessions: int, seed: int) -> City:
     g = np.arange(250.0, side, 500.0)
     gx, gy = np.meshgrid(g, g)
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    from scipy.spatial import cKDTree
 
     near = cKDTree(xy).query(pts, k=1)[0] < 600.0
     pts = pts[near]
@@ -158,8 +159,6 @@ def main(args: argparse.Namespace) -> int:
     runs = [_measure(city, base, 24.0, 0.0, args.seed) for _ in range(args.repeats)]
     rows.append(median_ratio_row("suzhou-day", runs))
     if not args.no_liangxi:
-        import simcity
-
         sc = simcity.load_scenario(SCENARIO)
         city_lx: City = sc.city  # type: ignore[attr-defined]  # declared by the domain's scenario class
         pol_lx = cast(Policy, sc.policy_list[0])

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import simpy
 
+from optimize.berths import Berth, BerthProblem, Request, SolverOptions
+from optimize.berths import solve as solve_berths
 from optimize.budget import Budget
 from simcity.domain import RunContext
 from simcity.garbage.config import City, Policy
@@ -261,9 +263,6 @@ class GarbageSim:
 
     def plan_bays(self, day: int, plan: DayPlan) -> None:
         """Schedule the planned unloads of the day on the bays with ``optimize.berths``."""
-        from optimize.berths import Berth, BerthProblem, Request, SolverOptions
-        from optimize.berths import solve as solve_berths
-
         self.bay_plan = {}
         serial0 = self._truck_serial
         by_station: dict[int, list[tuple[int, int, int]]] = {}

@@ -81,7 +81,7 @@ def test_tier_with_outdated_options_fails_the_gate(tmp_path: Path, fake_bench: N
 
 
 def test_every_registered_benchmark_has_a_quick_tier() -> None:
-    from simcity.cli import BENCHMARKS
+    from simcity.bench import BENCHMARKS
 
     assert set(BENCHMARKS) - {"ci"} <= set(ci.TIERS)
 

@@ -12,6 +12,7 @@ import pytest
 import simcity
 from simcity import report
 from simcity.experiment import Results
+from simcity.output import file_stem
 from simcity.scenario import parse_scenario_text
 from tests.toydomain import TOY_TOML
 
@@ -189,8 +190,8 @@ def test_results_folder_has_report_plots_and_headline_csv(toy_results: Results, 
 
 
 def test_plot_file_names_cannot_leave_the_folder() -> None:
-    assert report._file_stem("../../etc/passwd") == "-..-etc-passwd"
-    assert "/" not in report._file_stem("a/b") and report._file_stem("..") == "plot"
+    assert file_stem("../../etc/passwd") == "-..-etc-passwd"
+    assert "/" not in file_stem("a/b") and file_stem("..") == "plot"
 
 
 def test_a_failing_map_becomes_a_visible_note(toy_results: Results, monkeypatch: pytest.MonkeyPatch) -> None:

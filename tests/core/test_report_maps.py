@@ -11,8 +11,9 @@ import pytest
 import simcity
 from simcity import maps, report
 from simcity.domain import RunOutput
-from simcity.experiment import Results, Task, TaskResult, collect
+from simcity.experiment import Results, collect
 from simcity.scenario import ScenarioBase
+from simcity.tasks import Task, TaskResult
 
 ROOT = Path(__file__).resolve().parents[2]
 SCEN = ROOT / "scenarios"

@@ -26,8 +26,9 @@ from simcity.experiment import (
     execute_many,
     run_persisted,
 )
+from simcity.fileio import atomic_folder
 from simcity.scenario import ScenarioBase, parse_scenario_text
-from simcity.store import TaskStore, atomic_folder, scenario_key
+from simcity.store import TaskStore, scenario_key
 from simcity.sweep import run_sweep
 from tests.toydomain import TOY_TOML
 
@@ -141,7 +142,7 @@ def test_pool_workers_persist_each_task_as_it_finishes(tmp_path: Path) -> None:
     sc = parse_scenario_text(TOY_TOML)
     store = TaskStore(sc, tmp_path)
     with ProcessBackend(2) as be:
-        [res] = execute_many([sc], [all_tasks(sc)], backend=be, folders=[str(store.path)])
+        [res] = execute_many([sc], [all_tasks(sc)], backend=be, stores=[store])
     assert be.batch and max(len(u.tasks) for u in make_units([all_tasks(sc)], 2)) > 1
     loaded = store.load()
     assert set(loaded) == {r.task for r in res} and len(res) == 18

@@ -25,12 +25,12 @@ from simcity.scenario import parse_scenario_text
 from simcity.selection import (
     KimNelson,
     SelectionError,
-    SelectionSpec,
     kn_h2,
     resolve_spec,
     select,
-    smore_plot,
 )
+from simcity.selection_report import smore_plot
+from simcity.specs import SelectionSpec
 
 
 class NormalCity(StrictModel):

@@ -12,7 +12,8 @@ import pytest
 from simcity import cli
 from simcity.backends import SerialBackend
 from simcity.scenario import ScenarioError, load_scenario, parse_scenario_text
-from simcity.sweep import check, design, effect_plot, point_scenarios, run_sweep
+from simcity.sweep import check, design, point_scenarios, run_sweep
+from simcity.sweep_report import effect_plot
 from tests.toydomain import TOY_TOML
 
 LHS = TOY_TOML + """

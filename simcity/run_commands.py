@@ -1,0 +1,138 @@
+"""The CLI commands that run simulations: ``compare``, ``sweep`` and ``select``.
+
+Their arguments are defined in :mod:`simcity.commands`.  Every finished replication is kept in
+a work folder (``--work-dir``, default ``results/.partial``) as it finishes; after Ctrl-C or a
+killed process, the same command with ``--resume`` reruns only what had not finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from simcity import report, selection, selection_report, sweep, sweep_report
+from simcity.backends import Backend, BackendError, make_backend
+from simcity.commands import report_problems
+from simcity.experiment import all_tasks, compare, count_finished, discard_work
+from simcity.output import OutputError, check_out_dir, default_out_dir
+from simcity.plugins import PluginError, load_plugins
+from simcity.scenario import ScenarioBase, ScenarioError, load_scenario
+from simcity.store import DEFAULT_WORK_ROOT
+from simcity.tasks import Task
+
+
+def _prepare(args: argparse.Namespace) -> tuple[ScenarioBase | None, int]:
+    """Load plug-ins and the scenario, check the output folder; (scenario, 0) or (None, status)."""
+    try:
+        load_plugins()
+        scenario = load_scenario(args.file)
+        if getattr(args, "replications", None) is not None:
+            scenario = scenario.with_overrides({"replications": args.replications})
+        sweep.check(scenario)
+        if args.out is not None:
+            check_out_dir(args.out)
+    except (ScenarioError, PluginError, OutputError) as exc:
+        return None, report_problems(exc)
+    return scenario, 0
+
+
+def _work_root(args: argparse.Namespace) -> Path:
+    return args.work_dir if args.work_dir is not None else DEFAULT_WORK_ROOT
+
+
+def _backend(args: argparse.Namespace) -> Backend:
+    return make_backend(args.jobs, args.dask)
+
+
+def _note_resume(scenarios: Sequence[ScenarioBase], task_lists: Sequence[Sequence[Task]],
+                 args: argparse.Namespace) -> None:
+    n = count_finished(scenarios, task_lists, _work_root(args))
+    if args.resume:
+        print(f"resuming: {n} finished replications reused from {_work_root(args)}", file=sys.stderr)
+    elif n:
+        print(f"note: {n} finished replications of an interrupted run are in {_work_root(args)}; "
+              "they are run again (pass --resume to reuse them)", file=sys.stderr)
+
+
+def _run_guarded(args: argparse.Namespace, body: Callable[[Backend], int]) -> int:
+    """Run ``body(backend)`` turning backend start-up failures and interruptions into messages."""
+    try:
+        with _backend(args) as be:
+            return body(be)
+    except BackendError as exc:
+        return report_problems(exc)
+    except KeyboardInterrupt:
+        print(f"interrupted; finished replications are kept in {_work_root(args)} - "
+              "run the same command with --resume to continue", file=sys.stderr)
+        return 130
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    scenario, status = _prepare(args)
+    if scenario is None:
+        return status
+    _note_resume([scenario], [all_tasks(scenario)], args)
+
+    def body(be: Backend) -> int:
+        results = compare(scenario, backend=be, work_root=_work_root(args), resume=args.resume)
+        return _finish(args, args.out or default_out_dir(scenario.name), lambda o: report.save(results, o),
+                       [scenario], report.terminal_summary(results))
+
+    return _run_guarded(args, body)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    scenario, status = _prepare(args)
+    if scenario is None:
+        return status
+    try:
+        sweep.spec_of(scenario)
+        points = sweep.point_scenarios(scenario, sweep.design(scenario))
+    except ScenarioError as exc:
+        return report_problems(exc)
+    _note_resume(points, [all_tasks(s) for s in points], args)
+
+    def body(be: Backend) -> int:
+        res = sweep.run_sweep(scenario, backend=be, work_root=_work_root(args), resume=args.resume)
+        return _finish(args, args.out or default_out_dir(scenario.name, "sweep"),
+                       lambda o: sweep_report.save_sweep(res, o), points, sweep_report.terminal_summary(res))
+
+    return _run_guarded(args, body)
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    scenario, status = _prepare(args)
+    if scenario is None:
+        return status
+    try:
+        spec = selection.resolve_spec(scenario, metric=args.metric, goal=args.goal, delta=args.delta,
+                                      alpha=args.alpha, max_replications=args.max_replications,
+                                      policies=args.policies)
+    except selection.SelectionError as exc:
+        return report_problems(exc)
+    if args.resume:
+        print(f"resuming: finished replications are reused from {_work_root(args)}", file=sys.stderr)
+
+    def body(be: Backend) -> int:
+        sel = selection.select(scenario, spec, backend=be, work_root=_work_root(args),
+                               resume=args.resume, progress=None)
+        return _finish(args, args.out or default_out_dir(scenario.name, "select"),
+                       lambda o: selection_report.save_selection(sel, o), [scenario],
+                       selection_report.terminal_summary(sel))
+
+    return _run_guarded(args, body)
+
+
+def _finish(args: argparse.Namespace, out: Path, save: Callable[[Path], object],
+            scenarios: Sequence[ScenarioBase], summary: str) -> int:
+    """Write the results folder, then drop the work folders and print the summary."""
+    try:
+        save(out)
+    except (OutputError, OSError) as exc:
+        return report_problems(exc)
+    discard_work(scenarios, _work_root(args))
+    print(summary)
+    print(f"\nresults written to {out}/ (report: {out / 'report.html'})")
+    return 0
