@@ -186,3 +186,34 @@ def test_atomic_folder_leaves_nothing_on_failure(tmp_path: Path) -> None:
     atomic_folder(tmp_path / "res", lambda f: (f / "a.csv").write_text("x"))
     with pytest.raises(FileExistsError):
         atomic_folder(tmp_path / "res", lambda f: None)
+
+
+@pytest.mark.parametrize("backend_kind", ["process", "parent"])
+def test_each_finished_task_is_saved_exactly_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  backend_kind: str) -> None:
+    """A task is written to the work folder once: by the pool worker that ran it (the parent
+    writes nothing), or, for a backend whose workers do not persist, by the parent as it arrives.
+    Counting the parent's writes tells the two apart; the files prove that nothing was lost."""
+    sc = parse_scenario_text(TOY_TOML)
+    parent_writes: list[object] = []
+    original = TaskStore.save
+
+    def counting(self: TaskStore, result: object) -> None:
+        parent_writes.append(result)
+        original(self, result)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TaskStore, "save", counting)
+
+    class Remote(SerialBackend):
+        """Stands in for workers on other machines: runs the tasks but persists nothing."""
+
+        persists = False
+
+        def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
+                folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:
+            yield from super().run(scenarios, units, None)
+
+    with (ProcessBackend(2) if backend_kind == "process" else Remote()) as be:
+        [res] = run_persisted([sc], [all_tasks(sc)], work_root=tmp_path, backend=be)
+    assert len(parent_writes) == (0 if backend_kind == "process" else len(res))
+    assert set(TaskStore(sc, tmp_path).load()) == {r.task for r in res} and len(res) == 18
