@@ -1,8 +1,9 @@
 """Improve a solution by set partitioning over a pool of columns (HiGHS via SciPy).
 
-Both optimisers use the same matheuristic: their local searches pass through many good
-solutions, each made of independent parts (a vehicle's route, a berth's sequence), and a
-better solution is often a combination of parts seen in different ones.  Each part is a
+The routing optimiser uses this matheuristic (``optimize.routing.recombine``): its local
+searches pass through many good solutions, each made of independent parts (a vehicle's
+route; a berth's sequence would do as well, though the berth solver does not use it today),
+and a better solution is often a combination of parts seen in different ones.  Each part is a
 *column*: the rows it covers (clients, requests, and the vehicle or berth it uses) and its
 cost.  :func:`improve_partition` solves
 
