@@ -35,7 +35,7 @@ LAYERS: dict[str, int] = {
     "simcity.sweep": 4, "simcity.selection": 4,
     "simcity.plots": 5, "simcity.output": 5, "simcity.maps": 5, "simcity.report": 5,
     "simcity.sweep_report": 5, "simcity.selection_report": 5,
-    "simcity.commands": 6, "simcity.run_commands": 6, "simcity.cli": 6, "simcity.bench": 6,
+    "simcity.commands": 6, "simcity.run_commands": 6, "simcity.cli": 6, "simcity.__main__": 6, "simcity.bench": 6,
 }
 
 
