@@ -60,6 +60,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_run_options(p)
     p.set_defaults(func=_run_command("cmd_compare"))
 
+    p = sub.add_parser("warmup", help="estimate the warm-up: MSER-5 truncation of a time series per "
+                                      "replication of a run with no warm-up")
+    _add_run_options(p)
+    p.add_argument("--metric", help="the by_time series to analyse (default: the model's first time plot)")
+    p.add_argument("--entity", help="one entity's series (default: the city-wide series, or the mean "
+                                    "over entities)")
+    p.add_argument("--batch", type=_positive_int, default=5, metavar="B",
+                   help="batch size of the MSER rule (default 5, MSER-5; a daily cycle of hourly data "
+                        "needs 24)")
+    p.set_defaults(func=_run_command("cmd_warmup"))
+
     p = sub.add_parser("sweep", help="vary the parameters of the scenario's [sweep] table; "
                                      "responses against parameters with confidence bands")
     _add_run_options(p)

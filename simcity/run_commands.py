@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from simcity import report, selection, selection_report, sweep, sweep_report
+from simcity import report, selection, selection_report, sweep, sweep_report, warmup, warmup_report
 from simcity.backends import Backend, BackendError, make_backend
 from simcity.commands import report_problems
 from simcity.experiment import all_tasks, compare, count_finished, discard_work
@@ -79,6 +79,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
         results = compare(scenario, backend=be, work_root=_work_root(args), resume=args.resume)
         return _finish(args, args.out or default_out_dir(scenario.name), lambda o: report.save(results, o),
                        [scenario], report.terminal_summary(results))
+
+    return _run_guarded(args, body)
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    scenario, status = _prepare(args)
+    if scenario is None:
+        return status
+    cold = scenario.with_overrides({"warmup_hours": 0.0})
+    _note_resume([cold], [all_tasks(cold)], args)
+
+    def body(be: Backend) -> int:
+        try:
+            w, _ = warmup.run_warmup(scenario, metric=args.metric, entity=args.entity, batch=args.batch,
+                                     backend=be, work_root=_work_root(args), resume=args.resume)
+        except warmup.WarmupError as exc:
+            print(f"{args.file}: warmup: {exc}", file=sys.stderr)
+            return 2
+        return _finish(args, args.out or default_out_dir(scenario.name, "warmup"),
+                       lambda o: warmup_report.save_warmup(w, o), [cold], warmup_report.terminal_summary(w))
 
     return _run_guarded(args, body)
 

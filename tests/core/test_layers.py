@@ -32,9 +32,10 @@ LAYERS: dict[str, int] = {
     "simcity.plugins": 1,
     "simcity.specs": 2, "simcity.scenario": 2,
     "simcity.tasks": 3, "simcity.store": 3, "simcity.backends": 3, "simcity.experiment": 3,
-    "simcity.sweep": 4, "simcity.selection": 4,
+    "simcity.sweep": 4, "simcity.selection": 4, "simcity.warmup": 4, "simcity.precision": 4,
+    "simcity.gsa": 4,
     "simcity.plots": 5, "simcity.output": 5, "simcity.maps": 5, "simcity.report": 5,
-    "simcity.sweep_report": 5, "simcity.selection_report": 5,
+    "simcity.sweep_report": 5, "simcity.selection_report": 5, "simcity.warmup_report": 5,
     "simcity.commands": 6, "simcity.run_commands": 6, "simcity.cli": 6, "simcity.__main__": 6, "simcity.bench": 6,
 }
 
