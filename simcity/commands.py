@@ -58,6 +58,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     p = sub.add_parser("compare", help="run every policy x replication of a scenario and report")
     _add_run_options(p)
+    g = p.add_argument_group("replications to a precision (Hoad, Robinson & Davies 2010)")
+    g.add_argument("--precision", type=_positive_float, metavar="D",
+                   help="add replications until every chosen metric's paired difference to the baseline has "
+                        "a CI half-width within D of its size (e.g. 0.05); --replications is then the first "
+                        "batch (default 3)")
+    g.add_argument("--metric", nargs="+", metavar="M", help="metrics the precision applies to (default: all reported)")
+    g.add_argument("--max-replications", type=_positive_int, default=1000, metavar="N",
+                   help="budget per policy (default 1000)")
+    g.add_argument("--look-ahead", type=_non_negative_int, default=5, metavar="K",
+                   help="replications the precision must keep holding before the run stops (default 5)")
+    g.add_argument("--relative-to", choices=["difference", "baseline"], default="difference",
+                   help="divide the half-width by the difference itself (default) or by the baseline's mean")
     p.set_defaults(func=_run_command("cmd_compare"))
 
     p = sub.add_parser("warmup", help="estimate the warm-up: MSER-5 truncation of a time series per "
@@ -88,6 +100,16 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--max-replications", type=_positive_int, metavar="N", help="budget per policy")
     p.add_argument("--policies", nargs="+", metavar="NAME", help="choose among these policies only")
     p.set_defaults(func=_run_command("cmd_select"))
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {v}")
+    return v
 
 
 def _positive_float(text: str) -> float:

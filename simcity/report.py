@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -222,16 +222,20 @@ Baseline: <b>{e(sc.baseline)}</b>.</p>
 <pre>{e(sc.to_toml())}</pre></details>""")
 
 
-def save(results: Results, out: str | Path) -> Path:
-    """Write the results folder (tables, plots, report) to the fresh folder ``out``, all-or-nothing."""
+def save(results: Results, out: str | Path, *, notes: Sequence[str] = (),
+         texts: Mapping[str, str] = {}) -> Path:  # noqa: B006 - read only
+    """Write the results folder (tables, plots, report) to the fresh folder ``out``, all-or-nothing.
+
+    ``notes`` are shown at the top of the report (e.g. how many replications a precision needed);
+    ``texts`` are extra files (name -> content) of the folder."""
     sc = results.scenario
-    plots, notes = _figures(results)
+    plots, fig_notes = _figures(results)
     tables = {"replications": results.table, "summary": results.summary}
     if not results.by_entity.empty:
         tables["by_entity"] = results.by_entity
     if not results.by_time.empty:
         tables["by_time"] = results.by_time
-    texts = {"timing.csv": results.timing.to_csv(index=False),
-             "headline.csv": headline_table(results).reset_index().to_csv(index=False)}
-    return write_results(out, scenario_toml=sc.to_toml(), tables=tables, texts=texts, plots=plots,
-                         report_html=render_html(results, plots, alerts(results) + notes))
+    files = {"timing.csv": results.timing.to_csv(index=False),
+             "headline.csv": headline_table(results).reset_index().to_csv(index=False), **texts}
+    return write_results(out, scenario_toml=sc.to_toml(), tables=tables, texts=files, plots=plots,
+                         report_html=render_html(results, plots, [*notes, *alerts(results), *fig_notes]))

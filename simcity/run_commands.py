@@ -8,11 +8,21 @@ killed process, the same command with ``--resume`` reruns only what had not fini
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from simcity import report, selection, selection_report, sweep, sweep_report, warmup, warmup_report
+from simcity import (
+    precision,
+    report,
+    selection,
+    selection_report,
+    sweep,
+    sweep_report,
+    warmup,
+    warmup_report,
+)
 from simcity.backends import Backend, BackendError, make_backend
 from simcity.commands import report_problems
 from simcity.experiment import all_tasks, compare, count_finished, discard_work
@@ -73,12 +83,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scenario, status = _prepare(args)
     if scenario is None:
         return status
+    if getattr(args, "precision", None) is not None:
+        return _compare_to_precision(args, scenario)
     _note_resume([scenario], [all_tasks(scenario)], args)
 
     def body(be: Backend) -> int:
         results = compare(scenario, backend=be, work_root=_work_root(args), resume=args.resume)
         return _finish(args, args.out or default_out_dir(scenario.name), lambda o: report.save(results, o),
                        [scenario], report.terminal_summary(results))
+
+    return _run_guarded(args, body)
+
+
+def _compare_to_precision(args: argparse.Namespace, scenario: ScenarioBase) -> int:
+    """``compare --precision``: replications added until the paired intervals are narrow enough."""
+    initial = args.replications if args.replications is not None else 3
+    if args.resume:
+        print(f"resuming: finished replications are reused from {_work_root(args)}", file=sys.stderr)
+
+    def body(be: Backend) -> int:
+        try:
+            run = precision.compare_to_precision(
+                scenario, args.precision, metrics=args.metric, max_replications=args.max_replications,
+                initial=initial, look_ahead=args.look_ahead, relative_to=args.relative_to, backend=be,
+                work_root=_work_root(args), resume=args.resume)
+        except precision.PrecisionError as exc:
+            print(f"{args.file}: compare: {exc}", file=sys.stderr)
+            return 2
+        res = run.results
+        text = json.dumps(run.to_json(), indent=2)
+        return _finish(args, args.out or default_out_dir(scenario.name),
+                       lambda o: report.save(res, o, notes=[run.statement()],
+                                             texts={"precision.json": text,
+                                                    "precision_trace.csv": run.trace.to_csv(index=False)}),
+                       [scenario], report.terminal_summary(res) + "\n\n" + run.statement())
 
     return _run_guarded(args, body)
 
