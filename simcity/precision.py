@@ -90,7 +90,7 @@ class SequentialRule:
                 self.target = n + look_ahead_length(n, self.look_ahead)
         else:
             self.needed = self.target = None
-        if self.target is not None and n >= self.target:
+        if self.target is not None and self.needed is not None and n >= self.target:
             self.done, self.reached, self.stop_at = True, True, n
             self.reason = (f"precision {self.precision:g} reached at {self.needed} replications and kept "
                            f"for the look-ahead of {n - self.needed} more")
@@ -162,7 +162,7 @@ class PrecisionRun:
     def statement(self) -> str:
         """What the rule did, in one paragraph."""
         fin = self.final()
-        worst = fin.loc[fin["relative"].idxmax()] if not fin.empty else None
+        worst = fin.iloc[int(np.argmax(fin["relative"].to_numpy()))] if not fin.empty else None
         what = ("paired difference to the baseline" if len(self.results.scenario.policy_names) > 1
                 else "mean")
         rel = "the baseline's mean" if self.relative_to == "baseline" else "its own size"
