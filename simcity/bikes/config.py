@@ -159,6 +159,34 @@ class Riders(StrictModel):
     )
 
 
+class AvailabilityResponse(StrictModel):
+    """Riders who find no bike (or no dock) become less likely to try again.
+
+    Each station keeps the availability its riders perceive: ``bike`` (a bike was there when a
+    rider came for one) and ``dock`` (a free dock was there when a rider checked or arrived),
+    each an exponentially smoothed share over the last ``memory`` observations, starting at 1.
+    A request from ``o`` to ``d`` goes ahead with probability
+    ``(bike[o] * dock[d]) ** elasticity``, otherwise the rider is *deterred* (does not try).
+    The default elasticity is Kabra, Belavina & Girotra (2020): +10 % availability gives
+    +12.2 % ridership, e = 1.22.  Deterred riders still see the live state (the operator's app),
+    so a station's reputation recovers once it has bikes again.
+    """
+
+    elasticity: float = Field(
+        1.22, ge=0.0, le=5.0,
+        description="Ridership elasticity to perceived availability (Kabra et al. 2020: 1.22); 0 = no response.",
+    )
+    memory: float = Field(
+        20.0, ge=1.0, le=100000.0,
+        description="Observations a station's perceived availability averages over (smoothing weight 1/memory).",
+    )
+    ebike_share: float = Field(
+        0.0, ge=0.0, le=1.0,
+        description="Share of deterred and failed riders who take a shared e-bike instead (the competing mode; "
+        "Suzhou's 2024 pilot has 25,000 e-bikes [000]); counted as ebike_trips.",
+    )
+
+
 class VanSpec(StrictModel):
     """Rebalancing vans (their number and shifts are policy levers)."""
 
@@ -188,6 +216,11 @@ class City(StrictModel):
     demand: Demand = Field(default_factory=lambda: Demand.model_validate({}), description="Trip requests.")
     riders: Riders = Field(default_factory=lambda: Riders.model_validate({}), description="Rider behaviour.")
     vans: VanSpec = Field(default_factory=lambda: VanSpec.model_validate({}), description="Rebalancing vans.")
+    response: AvailabilityResponse | None = Field(
+        None,
+        description="Demand that responds to availability; absent = every request is tried (the model "
+        "before the response existed, reproduced exactly).",
+    )
     circuity: float = Field(
         1.3, ge=1.0, le=3.0, description="Road distance / straight-line distance (riders and vans)."
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.special
 from numpy.typing import NDArray
 from scipy.stats import poisson
 
@@ -103,26 +104,44 @@ def _block(lam: NDArray[np.float64], mu: NDArray[np.float64], cap: NDArray[np.in
         rate = np.maximum(lr + m, 1e-12)
         mean = rate * tau
         K = int(poisson.isf(tol, float(mean.max()))) + 2
-        ks = np.arange(K + 1)
-        pmf = poisson.pmf(ks[None, :], mean[:, None])  # (n, K+1)
-        sf = poisson.sf(ks[None, :], mean[:, None])  # P(N > k)
+        pmf, sf = _poisson_weights(mean, K)
         a = (lr / rate)[:, None] * down_ok  # probability the uniformised jump is a rental
         b = (m / rate)[:, None] * up_ok
         stay = 1.0 - a - b
         a_in = a[:, 1:]
         b_in = b[:, :-1]
         alpha = sf / rate[:, None]  # (n, K+1) weights of c
-        # Horner: sum_k P^k y_k with y_k = alpha_k c + pmf_k V, P f = stay f + a f(n-1) + b f(n+1)
+        # Horner: sum_k P^k y_k with y_k = alpha_k c + pmf_k V, P f = stay f + a f(n-1) + b f(n+1);
+        # in place, two buffers, so each term costs a handful of passes over the block
         acc = alpha[:, K:K + 1] * c + pmf[:, K:K + 1] * V
+        new = np.empty_like(acc)
+        tmp = np.empty_like(acc)
         for k in range(K - 1, -1, -1):
-            new = stay * acc
-            new[:, 1:] += a_in * acc[:, :-1]
-            new[:, :-1] += b_in * acc[:, 1:]
-            new += alpha[:, k:k + 1] * c
-            new += pmf[:, k:k + 1] * V
-            acc = new
+            np.multiply(stay, acc, out=new)
+            np.multiply(a_in, acc[:, :-1], out=tmp[:, 1:])
+            new[:, 1:] += tmp[:, 1:]
+            np.multiply(b_in, acc[:, 1:], out=tmp[:, :-1])
+            new[:, :-1] += tmp[:, :-1]
+            np.multiply(alpha[:, k:k + 1], c, out=tmp)
+            new += tmp
+            np.multiply(pmf[:, k:k + 1], V, out=tmp)
+            new += tmp
+            acc, new = new, acc
         V = acc
     return V
+
+
+def _poisson_weights(mean: NDArray[np.float64], K: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(pmf, sf)`` of Poisson(``mean``) at ``0..K``, shape ``(len(mean), K + 1)``.
+
+    The probability mass in log space (no underflow for large means), the survival function
+    ``P(N > k)`` as 1 minus the running sum (absolute error ~1e-16, far below ``tol``).
+    """
+    ks = np.arange(K + 1, dtype=float)
+    logm = np.log(np.maximum(mean, 1e-300))[:, None]
+    pmf = np.exp(ks[None, :] * logm - mean[:, None] - scipy.special.gammaln(ks + 1.0)[None, :])
+    sf = np.maximum(1.0 - np.cumsum(pmf, axis=1), 0.0)
+    return pmf, sf
 
 
 def dissatisfaction_expm(

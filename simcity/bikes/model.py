@@ -29,8 +29,9 @@ def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: floa
              timings: dict[str, float] | None = None) -> Run:
     """Simulate one replication and return the raw :class:`SimResult` (used by ``run`` and the benchmark).
 
-    Random sources: ``"demand"`` (trip requests) and ``"parking"`` (improper-parking draws),
-    neither touched by the policy, so policies are compared on the same requests.
+    Random sources: ``"demand"`` (trip requests), ``"parking"`` (improper-parking draws) and,
+    with the availability response on, ``"response"`` (one uniform per request: tried or
+    deterred); none is touched by the policy, so policies are compared on the same requests.
     ``check_every_h`` records bike counts for invariant checks; ``timings``, if given, receives
     wall-clock seconds of ``setup`` (network, demand, requests) and ``run`` (the event loop,
     route planning included; ``result.planning_s`` says how much of it was planning).
@@ -40,6 +41,10 @@ def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: floa
     demand = build_demand(city, net)
     trips = demand.sample(ctx.streams["demand"], ctx.horizon_hours)
     park_u = ctx.streams["parking"].random(len(trips))
+    rsp = city.response
+    # the "response" stream is drawn only when the response is on: without it nothing changes
+    response = (None if rsp is None else
+                (rsp.elasticity, rsp.memory, rsp.ebike_share, ctx.streams["response"].random(len(trips))))
     sim = BikeSim(
         net, trips, park_u,
         speed_m_h=city.riders.speed_kmh * 1000.0,
@@ -49,6 +54,7 @@ def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: floa
         van_speed_m_h=city.vans.speed_kmh * 1000.0,
         van_handling_h=city.vans.handling_s_per_bike / 3600.0,
         check_every_h=check_every_h,
+        response=response,
     )
     if policy.vans > 0 and (policy.overnight != "none" or policy.daytime != "none"):
         Rebalancer(sim, city, policy, demand.rental_rates(), demand.return_rates())
@@ -84,6 +90,10 @@ class BikesDomain(Domain):
         Metric("bikes_moved", "Bikes moved by rebalancing vans, per day", "bikes/day", "none"),
         Metric("van_km", "Kilometres driven by rebalancing vans, per day", "km/day", "lower"),
         Metric("fleet", "Bikes in the system", "bikes", "none"),
+        Metric("deterred_requests", "Riders who did not try because of the availability they had seen "
+               "(availability response), per day", "riders/day", "lower"),
+        Metric("ebike_trips", "Deterred or failed riders who took a shared e-bike instead, per day",
+               "trips/day", "none"),
     )
     time_plots: ClassVar[tuple[str, ...]] = ("empty_share", "full_share", "bikes_riding")
 
@@ -124,6 +134,8 @@ class BikesDomain(Domain):
             "bikes_moved": c.bikes_moved / days,
             "van_km": c.van_m / 1000.0 / days,
             "fleet": float(res.fleet),
+            "deterred_requests": c.deterred / days,
+            "ebike_trips": c.ebike / days,
         }
         by_entity: list[tuple[str, str, float]] = []
         if n <= 5000:  # per-station rows feed the report's station map; skipped for huge cities

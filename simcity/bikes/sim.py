@@ -59,6 +59,8 @@ class Counters:
     bikes_moved: int = 0
     van_m: float = 0.0
     plans: int = 0
+    deterred: int = 0
+    ebike: int = 0
 
     def minus(self, other: Counters) -> Counters:
         """Counts accumulated since ``other`` was taken."""
@@ -95,6 +97,9 @@ class BikeSim:
         Run length and the statistics cut-off.
     van_speed_m_h, van_handling_h:
         Van driving speed and handling time per bike.
+    response:
+        The availability response ``(elasticity, memory, ebike_share, u)`` with ``u`` one uniform
+        number per trip, or ``None``: every request is tried (the model without the response).
     """
 
     def __init__(
@@ -110,6 +115,7 @@ class BikeSim:
         van_speed_m_h: float = 20000.0,
         van_handling_h: float = 30.0 / 3600.0,
         check_every_h: float | None = None,
+        response: tuple[float, float, float, NDArray[np.float64]] | None = None,
     ) -> None:
         self.env = simpy.Environment()
         self.net = net
@@ -147,6 +153,10 @@ class BikeSim:
         self.hourly: list[tuple[float, float, float, int, int]] = []
         self.bike_checks: list[tuple[float, int, int, int, int]] = []
         self.planning_s = 0.0
+        self.response = response
+        # perceived availability of a bike / a free dock at each station (the response's memory)
+        self.seen_bike: list[float] = [1.0] * n
+        self.seen_dock: list[float] = [1.0] * n
         self.env.process(self._riders())
         self.env.process(self._sampler())
         if warmup_h > 0:
@@ -164,12 +174,34 @@ class BikeSim:
         t_req = self.trips.t_h.tolist()
         origin = self.trips.origin.tolist()
         ride = self.ride
+        dest, cap, docked = self.dest, self.cap, self.docked
+        resp = self.response is not None
+        elasticity, alpha, ebike, resp_u = (
+            (self.response[0], 1.0 / self.response[1], self.response[2], self.response[3].tolist())
+            if self.response is not None else (0.0, 0.0, 0.0, []))
+        seen_bike, seen_dock = self.seen_bike, self.seen_dock
         for k, t in enumerate(t_req):
             if t > env.now:
                 yield timeout(t - env.now)
-            c.requests += 1
             s = origin[k]
             st = stock[s]
+            if resp:
+                # decide on what was perceived so far, then remember what is seen now (the app)
+                d0 = dest[k]
+                p = (seen_bike[s] * seen_dock[d0]) ** elasticity
+                seen_bike[s] += ((1.0 if st > 0 else 0.0) - seen_bike[s]) * alpha
+                free = 1.0 if stock[d0] < cap[d0] or not docked[d0] else 0.0
+                seen_dock[d0] += (free - seen_dock[d0]) * alpha
+                u = resp_u[k]
+                if u >= p:
+                    c.deterred += 1
+                    # conditionally on being deterred, (u - p) / (1 - p) is uniform
+                    if u - p < ebike * (1.0 - p):
+                        c.ebike += 1
+                    continue
+                if st == 0 and u < ebike * p and not any(stock[j] > 0 for j in walk_near[s]):
+                    c.ebike += 1  # a failed rental (below) whose rider takes an e-bike
+            c.requests += 1
             if st == 0:
                 for j in walk_near[s]:
                     if stock[j] > 0:
@@ -197,6 +229,9 @@ class BikeSim:
         s = self.dest[k]
         st = self.stock[s]
         now = self.env.now
+        if self.response is not None:
+            free = 1.0 if st < self.cap[s] or not self.docked[s] else 0.0
+            self.seen_dock[s] += (free - self.seen_dock[s]) / self.response[1]
         if st >= self.cap[s] and self.docked[s]:
             self.c.failed_returns += 1
             j, d = self._free_dock_near(s)

@@ -45,7 +45,7 @@ def test_gusu_scenario_reads_the_station_file_and_has_26_designated_points() -> 
 def test_bad_station_is_reported_with_line_and_key(tmp_path: Path) -> None:
     text = (SCENARIOS / "bikes_suzhou_district.toml").read_text()
     bad = tmp_path / "bad.toml"
-    bad.write_text(text.replace("mean_capacity = 36", "mean_capacity = -36"))
+    bad.write_text(text.replace("mean_capacity = 60", "mean_capacity = -60"))
     with pytest.raises(simcity.ScenarioError) as err:
         simcity.load_scenario(bad)
     msg = str(err.value)
