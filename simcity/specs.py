@@ -61,11 +61,20 @@ class SweepParameter(StrictModel):
 class SweepSpec(StrictModel):
     """The ``[sweep]`` table: which parameters to vary, how, and which responses to study."""
 
-    method: Literal["grid", "lhs"] = Field(
-        "grid", description="'grid': every combination of levels; 'lhs': a Latin hypercube of 'samples' points."
+    method: Literal["grid", "lhs", "sobol", "morris"] = Field(
+        "grid", description="'grid': every combination of levels; 'lhs': a Latin hypercube of 'samples' points; "
+                            "'sobol': Saltelli sampling for Sobol' indices ('samples' x (parameters + 2) points); "
+                            "'morris': 'samples' Morris trajectories ('samples' x (parameters + 1) points)."
     )
     samples: int | None = Field(
-        None, ge=2, le=MAX_POINTS, description="Latin hypercube only: number of design points."
+        None, ge=2, le=MAX_POINTS,
+        description="Latin hypercube: design points; sobol: base sample size N (a power of 2); morris: trajectories.",
+    )
+    morris_levels: int = Field(
+        4, ge=2, le=100, description="Morris only: grid levels of each parameter (even; 4 is the usual choice)."
+    )
+    bootstrap: int = Field(
+        1000, ge=10, le=100_000, description="Sobol' and Morris: bootstrap resamples for the intervals of the indices."
     )
     parameters: list[SweepParameter] = Field(
         min_length=1, max_length=50, description="The parameters to vary."
@@ -79,15 +88,27 @@ class SweepSpec(StrictModel):
         paths = [p.path for p in self.parameters]
         if len(set(paths)) != len(paths):
             raise ValueError("each parameter path may appear only once")
-        if self.method == "lhs":
+        if self.method != "grid":
             if self.samples is None:
-                raise ValueError("method 'lhs' needs 'samples' (the number of design points)")
+                what = {"lhs": "the number of design points", "sobol": "the base sample size N, a power of 2",
+                        "morris": "the number of trajectories"}[self.method]
+                raise ValueError(f"method {self.method!r} needs 'samples' ({what})")
             for i, p in enumerate(self.parameters):
                 if p.low is None or p.values is not None or p.levels is not None:
-                    raise ValueError(f"parameters.{i} ({p.path}): method 'lhs' needs 'low' and 'high' only")
+                    raise ValueError(f"parameters.{i} ({p.path}): method {self.method!r} needs 'low' and 'high' only")
+            d = len(self.parameters)
+            n = self.samples * {"lhs": 1, "sobol": d + 2, "morris": d + 1}[self.method]
+            if n > MAX_POINTS:
+                raise ValueError(f"the design has {n} points; at most {MAX_POINTS} are allowed")
+            if self.method == "sobol" and self.samples & (self.samples - 1):
+                raise ValueError(f"method 'sobol' needs 'samples' a power of 2 (Sobol' sequence balance), "
+                                 f"found {self.samples}")
+            if self.method == "morris" and self.morris_levels % 2:
+                raise ValueError(f"'morris_levels' must be even (found {self.morris_levels})")
         else:
             if self.samples is not None:
-                raise ValueError("'samples' is for method 'lhs'; a grid has every combination of levels")
+                raise ValueError("'samples' is for methods 'lhs', 'sobol' and 'morris'; a grid has every "
+                                 "combination of levels")
             n = 1
             for i, p in enumerate(self.parameters):
                 if p.values is None and p.levels is None:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from simcity import gsa
 from simcity.backends import Backend
 from simcity.experiment import all_tasks, run_persisted
 from simcity.rng import source_id
@@ -65,6 +66,24 @@ def check(scenario: ScenarioBase) -> None:
     check_specs(scenario)
 
 
+def _design_seed(scenario: ScenarioBase) -> np.random.SeedSequence:
+    return np.random.SeedSequence(entropy=scenario.seed, spawn_key=(source_id("sweep-design"),))
+
+
+def _problem(spec: SweepSpec) -> dict[str, Any]:
+    return gsa.problem([p.path for p in spec.parameters], [float(p.low) for p in spec.parameters],  # type: ignore[arg-type]
+                       [float(p.high) for p in spec.parameters])  # type: ignore[arg-type]
+
+
+def raw_design(scenario: ScenarioBase) -> np.ndarray:
+    """A Sobol' or Morris design before integer parameters are rounded (what SALib's estimators
+    are given: a Morris step must not vanish in the rounding)."""
+    spec = spec_of(scenario)
+    assert spec.method in ("sobol", "morris") and spec.samples is not None
+    seed = int(_design_seed(scenario).generate_state(1)[0])
+    return gsa.sample(spec.method, _problem(spec), spec.samples, seed, spec.morris_levels)
+
+
 def design(scenario: ScenarioBase) -> pd.DataFrame:
     """The design points: one row per point, one column per parameter path."""
     spec = spec_of(scenario)
@@ -73,12 +92,14 @@ def design(scenario: ScenarioBase) -> pd.DataFrame:
         rows = list(itertools.product(*(p.grid_values() for p in spec.parameters)))
         return pd.DataFrame(rows, columns=paths, dtype=float).rename_axis("point")
     assert spec.samples is not None
-    ss = np.random.SeedSequence(entropy=scenario.seed, spawn_key=(source_id("sweep-design"),))
-    sampler = qmc.LatinHypercube(d=len(paths), rng=np.random.Generator(np.random.PCG64(ss)))
-    unit = sampler.random(spec.samples)
-    lows = [float(p.low) for p in spec.parameters]  # type: ignore[arg-type]
-    highs = [float(p.high) for p in spec.parameters]  # type: ignore[arg-type]
-    pts = qmc.scale(unit, lows, highs)
+    if spec.method in ("sobol", "morris"):
+        pts = raw_design(scenario).copy()
+    else:
+        sampler = qmc.LatinHypercube(d=len(paths), rng=np.random.Generator(np.random.PCG64(_design_seed(scenario))))
+        unit = sampler.random(spec.samples)
+        lows = [float(p.low) for p in spec.parameters]  # type: ignore[arg-type]
+        highs = [float(p.high) for p in spec.parameters]  # type: ignore[arg-type]
+        pts = qmc.scale(unit, lows, highs)
     for j, p in enumerate(spec.parameters):
         if p.integer:
             pts[:, j] = np.rint(pts[:, j])
@@ -163,6 +184,9 @@ class SweepResults:
         the per-replication averages are independent across replications)."""
         level = self.scenario.confidence
         rows = []
+        if spec_of(self.scenario).method == "sobol":  # quasi-random points: every value is its own level
+            return pd.DataFrame(columns=["parameter", "value", "policy", "metric", "points", "n",
+                                         "mean", "ci_low", "ci_high"])
         for metric in self.responses:
             for pol in self.scenario.policy_names:
                 cube = self._cube(metric, pol)
@@ -219,6 +243,41 @@ class SweepResults:
                     rows.append((name, pol, metric, ci.mean, ci.low, ci.high,
                                  float(np.mean(r2s)) if r2s else math.nan))
         return pd.DataFrame(rows, columns=["parameter", "policy", "metric", "src", "ci_low", "ci_high", "r2"])
+
+
+    @cached_property
+    def indices(self) -> pd.DataFrame:
+        """Sobol' or Morris indices of each response on each parameter (empty for grid and Latin
+        hypercube designs), per policy, from the response averaged over replications at each
+        point, with SALib's bootstrap intervals (:mod:`simcity.gsa`).
+
+        Sobol': ``S1, S1_low, S1_high, ST, ST_low, ST_high``; Morris: ``mu, mu_star,
+        mu_star_low, mu_star_high, sigma``."""
+        spec = spec_of(self.scenario)
+        if spec.method not in ("sobol", "morris"):
+            return pd.DataFrame()
+        method: gsa.Method = spec.method
+        prob = _problem(spec)
+        x = raw_design(self.scenario)
+        seed = int(_design_seed(self.scenario).generate_state(2)[1])
+        rows: list[tuple[Any, ...]] = []
+        for metric in self.responses:
+            for pol in self.scenario.policy_names:
+                with warnings.catch_warnings():  # a point undefined in every replication: nan
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    y = np.nanmean(self._cube(metric, pol), axis=0)
+                ix = gsa.indices(method, prob, x, y, level=self.scenario.confidence, resamples=spec.bootstrap,
+                                 seed=seed, levels=spec.morris_levels)
+                for j, name in enumerate(prob["names"]):
+                    if method == "sobol":
+                        s1, c1, st, ct = (float(ix[c][j]) for c in gsa.SOBOL_COLUMNS)
+                        rows.append((name, pol, metric, s1, s1 - c1, s1 + c1, st, st - ct, st + ct))
+                    else:
+                        mu, ms, cm, sg = (float(ix[c][j]) for c in gsa.MORRIS_COLUMNS)
+                        rows.append((name, pol, metric, mu, ms, ms - cm, ms + cm, sg))
+        cols = (["S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"] if method == "sobol"
+                else ["mu", "mu_star", "mu_star_low", "mu_star_high", "sigma"])
+        return pd.DataFrame(rows, columns=["parameter", "policy", "metric", *cols])
 
 
 def run_sweep(

@@ -11,6 +11,7 @@ from simcity import domains
 from . import toydomain  # noqa: F401  (tests is a package only for this import)
 
 domains.register(toydomain.DOMAIN)
+domains.register(toydomain.ISHIGAMI)
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT.parent / "shared" / "instances"

@@ -8,6 +8,7 @@ the same customers (common random numbers).
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import simpy
@@ -113,4 +114,96 @@ servers = 2
 [[policies]]
 name = "three"
 servers = 3
+"""
+
+
+# ---------------------------------------------------------------------------------------
+# an analytic response for global sensitivity: the Ishigami function (Ishigami & Homma 1990)
+
+
+class IshigamiCity(StrictModel):
+    x1: float = Field(0.0, ge=-4, le=4, description="First input, swept over [-pi, pi].")
+    x2: float = Field(0.0, ge=-4, le=4, description="Second input.")
+    x3: float = Field(0.0, ge=-4, le=4, description="Third input.")
+    noise: float = Field(0.0, ge=0, description="Sd of a normal noise added to the response (stream 'noise').")
+
+
+class IshigamiPolicy(PolicyBase):
+    a: float = Field(7.0, description="Ishigami a.")
+    b: float = Field(0.1, description="Ishigami b.")
+    k: float = Field(1.0, description="Weight of the Ishigami term.")
+    c1: float = Field(0.0, description="Linear coefficient of x1.")
+    c2: float = Field(0.0, description="Linear coefficient of x2.")
+    c3: float = Field(0.0, description="Linear coefficient of x3.")
+
+
+class IshigamiDomain(Domain):
+    """y = k (sin x1 + a sin^2 x2 + b x3^4 sin x1) + c . x (+ noise), no simulation at all."""
+
+    name: ClassVar[str] = "ishigami"
+    title: ClassVar[str] = "Ishigami function"
+    City = IshigamiCity
+    Policy = IshigamiPolicy
+    metrics: ClassVar[tuple[Metric, ...]] = (Metric("y", "Ishigami response", "", "none"),)
+
+    def run(self, city: IshigamiCity, policy: IshigamiPolicy, ctx: RunContext) -> RunOutput:  # type: ignore[override]
+        y = policy.k * (math.sin(city.x1) + policy.a * math.sin(city.x2) ** 2
+                        + policy.b * city.x3 ** 4 * math.sin(city.x1))
+        y += policy.c1 * city.x1 + policy.c2 * city.x2 + policy.c3 * city.x3
+        if city.noise > 0:
+            y += float(ctx.streams["noise"].normal(0.0, city.noise))
+        return RunOutput(metrics={"y": y})
+
+
+ISHIGAMI = IshigamiDomain()
+
+
+def ishigami_indices(a: float = 7.0, b: float = 0.1) -> tuple[list[float], list[float]]:
+    """Analytic first-order and total Sobol' indices of the Ishigami function on [-pi, pi]^3."""
+    pi = math.pi
+    v1 = 0.5 * (1 + b * pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * pi**8 * (1 / 18 - 1 / 50)
+    v = v1 + v2 + v13
+    return [v1 / v, v2 / v, 0.0], [(v1 + v13) / v, v2 / v, v13 / v]
+
+
+ISHIGAMI_TOML = """\
+model = "ishigami"
+name = "ishigami"
+seed = 11
+replications = 1
+horizon_hours = 1.0
+
+[city]
+noise = 0.0
+
+[[policies]]
+name = "ishigami"
+
+[[policies]]
+name = "linear"
+k = 0.0
+c1 = 1.0
+c2 = 2.0
+
+[sweep]
+method = "sobol"
+samples = 1024
+bootstrap = 500
+
+[[sweep.parameters]]
+path = "city.x1"
+low = -3.141592653589793
+high = 3.141592653589793
+
+[[sweep.parameters]]
+path = "city.x2"
+low = -3.141592653589793
+high = 3.141592653589793
+
+[[sweep.parameters]]
+path = "city.x3"
+low = -3.141592653589793
+high = 3.141592653589793
 """
