@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import simpy
 from pydantic import BaseModel, ConfigDict, Field
 
 from simcity.rng import Streams
@@ -58,12 +60,18 @@ class Metric:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What the runner gives one replication besides the configuration."""
+    """What the runner gives one replication besides the configuration.
+
+    ``environment`` makes the model's SimPy environment; a model calls it instead of
+    ``simpy.Environment()`` so that a benchmark can pass a subclass that counts events
+    (:class:`simcity.bench.common.CountingEnvironment`) without patching SimPy.
+    """
 
     horizon_hours: float
     warmup_hours: float
     streams: Streams
     replication: int
+    environment: Callable[[], simpy.Environment] = simpy.Environment
 
 
 @dataclass

@@ -24,16 +24,19 @@ from typing import Any
 import simpy
 
 import simcity
-from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish, median_ratio_row
+from simcity.bench.common import (
+    add_speed_gate_arguments,
+    finish,
+    median_ratio_row,
+    shipped_scenario,
+)
 from simcity.bikes import DOMAIN, City, Policy, simulate
 from simcity.bikes.demand import Trips, build_demand
 from simcity.bikes.network import build_network
 from simcity.domain import RunContext
 from simcity.rng import Streams
 
-DEFAULT_BASELINE = BASELINE_DIR / "bikes.json"
-DEFAULT_OUT = BASELINE_DIR.parent / "results" / "bikes.json"
-SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "bikes_suzhou_downsizing.toml"
+SCENARIO = shipped_scenario("bikes_suzhou_downsizing.toml")
 
 
 def bare_loop(trips: Trips) -> int:
@@ -92,13 +95,14 @@ def measure(city: City, policy: Policy, horizon: float, seed: int) -> dict[str, 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``simcity bench bikes``."""
     parser.add_argument("--scenario", type=Path, default=SCENARIO,
-                        help=f"scenario whose city and policies are timed (default {SCENARIO.name})")
+                        help="scenario whose city and policies are timed "
+                             "(default: the checkout's scenarios/bikes_suzhou_downsizing.toml)")
     parser.add_argument("--policies", nargs="+", metavar="NAME", default=["before", "after-cut-dynamic"],
                         help="policies of the scenario to time (default: before after-cut-dynamic)")
     parser.add_argument("--horizon", type=float, default=24.0, help="simulated hours (default 24)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the trip requests")
     parser.add_argument("--repeats", type=int, default=1, help="timed repetitions; the median ratio is kept")
-    add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.3)
+    add_speed_gate_arguments(parser, "bikes", noise=0.3)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -106,7 +110,9 @@ def main(args: argparse.Namespace) -> int:
     if args.repeats < 1 or not 0 < args.horizon <= 240:
         print("error: --repeats must be positive and --horizon in (0, 240]", file=sys.stderr)
         return 2
-
+    if args.scenario is None:
+        print("error: no scenario: outside a source checkout give one with --scenario FILE", file=sys.stderr)
+        return 2
     try:
         sc = simcity.load_scenario(args.scenario)
     except (OSError, simcity.ScenarioError) as exc:

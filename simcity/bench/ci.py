@@ -32,17 +32,20 @@ from typing import Any, Literal
 
 from simcity.bench import BENCHMARKS
 from simcity.bench.common import (
-    BASELINE_DIR,
+    CHECKOUT,
     BenchError,
+    baseline_file,
     compare_to_baseline,
     load_results,
+    result_file,
     write_results,
 )
 
-ROOT = BASELINE_DIR.parents[1]
-DEFAULT_BASELINE = BASELINE_DIR / "ci.json"
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "ci.json"
-DEFAULT_INSTANCES = ROOT.parent / "shared" / "instances"
+DEFAULT_BASELINE = baseline_file("ci")
+DEFAULT_OUT = result_file("ci")
+#: the benchmark instances beside a checkout (``../shared/instances``, present in CI), if any
+DEFAULT_INSTANCES = (CHECKOUT.parent / "shared" / "instances"
+                     if CHECKOUT and (CHECKOUT.parent / "shared" / "instances").is_dir() else None)
 EXIT_BAD_OPTIONS = 64
 
 
@@ -113,7 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"benchmark instance folder (default {DEFAULT_INSTANCES})")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"result JSON (default {DEFAULT_OUT})")
     parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE,
-                        help=f"committed baseline (default {DEFAULT_BASELINE})")
+                        help=f"committed baseline (default {DEFAULT_BASELINE}; none outside a checkout)")
     parser.add_argument("--save-baseline", action="store_true",
                         help="write this run as the new baseline instead of gating")
 
@@ -126,7 +129,7 @@ def _module_of(name: str) -> str | None:
     return f"simcity.bench.{name}" if name != "city" else "simcity.bench.citybench"
 
 
-def run_tier(name: str, tier: Tier, instances: Path, workdir: Path) -> TierRun:
+def run_tier(name: str, tier: Tier, instances: Path | None, workdir: Path) -> TierRun:
     """Run one benchmark's quick tier in a child process (so a hung solver can be stopped after
     ``tier.timeout_s`` and benchmarks cannot disturb each other) and read back its result rows."""
     module = _module_of(name)
@@ -134,16 +137,18 @@ def run_tier(name: str, tier: Tier, instances: Path, workdir: Path) -> TierRun:
         return TierRun(name, "skipped", [], 0.0, "not registered")
     if importlib.util.find_spec(module) is None:
         return TierRun(name, "skipped", [], 0.0, f"module {module} not found (not built yet)")
-    if tier.needs_instances and not instances.is_dir():
+    if tier.needs_instances and instances is None:
+        return TierRun(name, "skipped", [], 0.0, "no instance folder: give one with --instances DIR")
+    if tier.needs_instances and instances is not None and not instances.is_dir():
         return TierRun(name, "skipped", [], 0.0, f"instance folder {instances} not found")
     out = workdir / f"{name}.json"
-    subst = {"instances": str(instances), "json": str(out), "none": str(workdir / "no-baseline.json")}
+    subst = {"instances": str(instances or ""), "json": str(out), "none": str(workdir / "no-baseline.json")}
     argv = [a.format(**subst) for a in tier.argv]
     t0 = time.perf_counter()
     try:
         # the child sees the modules this process sees (as a spawned worker would)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        proc = subprocess.run([sys.executable, "-m", "simcity.bench.ci", module, *argv], cwd=ROOT, env=env,
+        proc = subprocess.run([sys.executable, "-m", "simcity.bench.ci", module, *argv], cwd=CHECKOUT, env=env,
                               capture_output=True, text=True, timeout=tier.timeout_s)
     except subprocess.TimeoutExpired:
         return TierRun(name, "failed", [], time.perf_counter() - t0, f"timed out after {tier.timeout_s:g} s")
@@ -216,6 +221,9 @@ def main(args: argparse.Namespace) -> int:
     path = write_results(args.out, "ci", rows, settings,
                          summary={r.name: {"status": r.status, "seconds": round(r.seconds, 2)} for r in runs})
     print(f"results written to {path}")
+    if args.baseline is None:
+        print("no baseline (not a source checkout): gate skipped; give one with --baseline FILE")
+        return 0
     if args.save_baseline:
         if any(r.status == "failed" for r in runs):
             print("error: a tier failed; the baseline is not written", file=sys.stderr)

@@ -12,11 +12,11 @@ Each domain simulates the same day, one after another, at the scale of its bench
   its first policy; van-route planning and the model's set-up (network, demand tables) are
   likewise reported apart.
 
-Events are the SimPy events each model processes (``Environment.step`` calls, counted by a
-wrapper installed only for the duration of the measurement; a ``run()`` without ``until``
-adds one last call that finds the schedule empty).  Right after each domain, a bare
-SimPy loop processes the same number of plain timeouts *under the same counting wrapper*, so
-the ratio
+Events are the SimPy events each model processes (``Environment.step`` calls of the
+:class:`~simcity.bench.common.CountingEnvironment` the model is given through its run
+context; a ``run()`` without ``until`` adds one last call that finds the schedule empty).
+Right after each domain, a bare SimPy loop processes the same number of plain timeouts *in
+the same counting environment*, so the ratio
 
     model events per second / bare-loop events per second
 
@@ -30,15 +30,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import simpy
-
 import simcity
-from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish
+from simcity.bench.common import (
+    BenchError,
+    EventCounter,
+    add_speed_gate_arguments,
+    bare_loop,
+    finish,
+    require,
+    shipped_scenario,
+)
 from simcity.bench.parking import suzhou_city
 from simcity.bikes import simulate as simulate_bikes
 from simcity.domain import RunContext
@@ -49,49 +55,6 @@ from simcity.parking import Policy as ParkingPolicy
 from simcity.rng import Streams
 from simcity.scenario import ScenarioError
 
-DEFAULT_BASELINE = BASELINE_DIR / "city.json"
-DEFAULT_OUT = BASELINE_DIR.parent / "results" / "city.json"
-SCENARIOS = BASELINE_DIR.parents[1] / "scenarios"
-
-
-@contextmanager
-def counting_events() -> Iterator[list[int]]:
-    """Count ``simpy.Environment.step`` calls (events processed) while the block runs.
-
-    The wrapper is installed on the class for the block only and always removed; it adds the
-    same small cost to every event of the model and of the bare loop alike.
-    """
-    counter = [0]
-    original = simpy.core.Environment.step
-
-    def step(self: simpy.core.Environment) -> None:
-        counter[0] += 1
-        original(self)
-
-    simpy.core.Environment.step = step  # type: ignore[method-assign]
-    try:
-        yield counter
-    finally:
-        simpy.core.Environment.step = original  # type: ignore[method-assign]
-
-
-def bare_loop(events: int, processes: int = 1000) -> int:
-    """A bare SimPy loop of about ``events`` events: ``processes`` processes each yielding
-    plain timeouts.  Returns the number of events processed (counted analytically:
-    one start, the timeouts and one end per process)."""
-    env = simpy.Environment()
-    per = max(1, events // processes - 2)
-    delays = [0.5 + (k % 7) * 0.25 for k in range(per)]  # varied, precomputed: no RNG in the loop
-
-    def proc() -> Any:
-        for d in delays:
-            yield env.timeout(d)
-
-    for _ in range(processes):
-        env.process(proc())
-    env.run()
-    return processes * (per + 2)
-
 
 @dataclass(frozen=True)
 class DomainDay:
@@ -100,11 +63,16 @@ class DomainDay:
 
     name: str
     instance: str
-    run: Callable[[], float]
+    run: Callable[[EventCounter], float]
 
 
-def _ctx(horizon: float, seed: int) -> RunContext:
-    return RunContext(horizon_hours=horizon, warmup_hours=0.0, streams=Streams(seed, 0), replication=0)
+def _ctx(horizon: float, seed: int, counter: EventCounter) -> RunContext:
+    return RunContext(horizon_hours=horizon, warmup_hours=0.0, streams=Streams(seed, 0), replication=0,
+                      environment=counter.environment)
+
+
+def _scenario(name: str, given: Path | None) -> Path:
+    return given if given is not None else require(shipped_scenario(name), f"scenario {name}", "--scenarios DIR")
 
 
 def parking_day(quick: bool, seed: int) -> DomainDay:
@@ -113,40 +81,42 @@ def parking_day(quick: bool, seed: int) -> DomainDay:
     city = suzhou_city(parks, sessions, seed)
     policy = ParkingPolicy.model_validate({"name": "baseline"})
 
-    def run() -> float:
-        PARKING.run(city, policy, _ctx(24.0, seed))
+    def run(counter: EventCounter) -> float:
+        PARKING.run(city, policy, _ctx(24.0, seed, counter))
         return 0.0
 
     return DomainDay("parking", f"parking-{parks}-parks", run)
 
 
-def garbage_day(quick: bool, seed: int, effort: int | None) -> DomainDay:
+def garbage_day(quick: bool, seed: int, effort: int | None, scenarios: Path | None = None) -> DomainDay:
     """One day of the Suzhou garbage scenario (quick: four days of the small demo district)."""
-    path = SCENARIOS / ("garbage_quick.toml" if quick else "garbage_suzhou.toml")
+    name = "garbage_quick.toml" if quick else "garbage_suzhou.toml"
+    path = scenarios / name if scenarios is not None else _scenario(name, None)
     sc = simcity.load_scenario(path)
     if effort is not None:
         sc = sc.with_overrides({"city.routing.effort": effort})
     city, policy = getattr(sc, "city"), sc.policy_list[0]  # noqa: B009
     pol: Any = policy
 
-    def run() -> float:
+    def run(counter: EventCounter) -> float:
         timer = Timer()
-        simulate_garbage(city, pol, _ctx(96.0 if quick else 24.0, seed), timer)
+        simulate_garbage(city, pol, _ctx(96.0 if quick else 24.0, seed, counter), timer)
         return float(timer.routing_s + timer.berths_s)
 
     return DomainDay("garbage", sc.name, run)
 
 
-def bikes_day(quick: bool, seed: int) -> DomainDay:
+def bikes_day(quick: bool, seed: int, scenarios: Path | None = None) -> DomainDay:
     """The bike day of ``simcity bench bikes`` (quick: the first 12 hours)."""
-    sc = simcity.load_scenario(SCENARIOS / "bikes_suzhou_downsizing.toml")
+    name = "bikes_suzhou_downsizing.toml"
+    sc = simcity.load_scenario(scenarios / name if scenarios is not None else _scenario(name, None))
     city, policy = getattr(sc, "city"), sc.policy_list[0]  # noqa: B009
     horizon = 12.0 if quick else 24.0
     pol: Any = policy
 
-    def run() -> float:
+    def run(counter: EventCounter) -> float:
         timings: dict[str, float] = {}
-        result = simulate_bikes(city, pol, _ctx(horizon, seed), timings=timings)
+        result = simulate_bikes(city, pol, _ctx(horizon, seed, counter), timings=timings)
         return float(timings.get("setup", 0.0) + result.result.planning_s)
 
     return DomainDay("bikes", f"{sc.name}-{horizon:g}h", run)
@@ -154,15 +124,15 @@ def bikes_day(quick: bool, seed: int) -> DomainDay:
 
 def measure(day: DomainDay) -> dict[str, float]:
     """Simulate the day once and the bare loop of the same size right after, both counted."""
-    with counting_events() as counter:
-        t0 = time.perf_counter()
-        excluded_s = day.run()
-        wall = time.perf_counter() - t0
-        events = counter[0]
-        t0 = time.perf_counter()
-        bare_loop(events)
-        bare_s = time.perf_counter() - t0
-        bare_events = counter[0] - events  # counted the same way as the model's
+    counter = EventCounter()
+    t0 = time.perf_counter()
+    excluded_s = day.run(counter)
+    wall = time.perf_counter() - t0
+    events = counter.events
+    t0 = time.perf_counter()
+    bare_loop(events, environment=counter.environment)
+    bare_s = time.perf_counter() - t0
+    bare_events = counter.events - events  # counted the same way as the model's
     sim_s = max(wall - excluded_s, 1e-9)
     model_rate, bare_rate = events / sim_s, bare_events / bare_s
     return {"events": float(events), "wall_s": wall, "excluded_s": excluded_s, "sim_s": sim_s,
@@ -180,14 +150,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--routing-effort", type=int, default=None, metavar="N",
                         help="garbage routing work budget per call (default: the scenario's; "
                              "solver time is excluded from simulation time)")
-    add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.3)
+    parser.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
+                        help="folder holding garbage_suzhou.toml (or garbage_quick.toml) and "
+                             "bikes_suzhou_downsizing.toml (default: the checkout's scenarios/)")
+    add_speed_gate_arguments(parser, "city", noise=0.3)
 
 
 def _days(args: argparse.Namespace) -> list[DomainDay]:
     makers: dict[str, Callable[[], DomainDay]] = {
         "parking": lambda: parking_day(args.quick, args.seed),
-        "garbage": lambda: garbage_day(args.quick, args.seed, args.routing_effort),
-        "bikes": lambda: bikes_day(args.quick, args.seed),
+        "garbage": lambda: garbage_day(args.quick, args.seed, args.routing_effort, args.scenarios),
+        "bikes": lambda: bikes_day(args.quick, args.seed, args.scenarios),
     }
     days = []
     for name in args.domains:
@@ -197,6 +170,8 @@ def _days(args: argparse.Namespace) -> list[DomainDay]:
             print(f"{name}: skipped - the model or its scenario has not landed ({exc})")
         except ScenarioError as exc:
             print(f"{name}: skipped - its scenario does not load: {str(exc).splitlines()[0]}")
+        except BenchError as exc:
+            print(f"{name}: skipped - {exc}")
     return days
 
 

@@ -16,6 +16,17 @@ does not leak into the verdict.  Two kinds of metric exist:
   the geometric mean of current/baseline must not fall below ``1 - noise``.
 
 Both directions are configurable with ``higher_is_better``.
+
+Files.  Installed from a wheel, simcity has no ``scenarios/`` or ``benchmarks/`` folder beside
+it: every benchmark takes its scenario, instances, result and baseline files as arguments, and
+only defaults to the repository's files when it runs from a source checkout
+(:data:`CHECKOUT`).  Outside a checkout, results go to ``simcity-bench/`` in the working
+folder and the baseline gate is skipped unless ``--baseline`` names a file.
+
+Counting events.  Speed is SimPy events per second as a ratio to a bare loop timed in the same
+process.  Models make their environment through :attr:`simcity.domain.RunContext.environment`,
+so a benchmark passes :meth:`EventCounter.environment`, which makes a
+:class:`CountingEnvironment` (a subclass whose ``step`` counts) - SimPy itself is never patched.
 """
 
 from __future__ import annotations
@@ -25,14 +36,99 @@ import json
 import math
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import simpy
+
 from simcity.fileio import atomic_write_json
 
-BASELINE_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "baselines"
+
+def find_checkout() -> Path | None:
+    """The source checkout this package runs from (a clone, installed editable or on the path),
+    or ``None`` when it is installed from a wheel: the folder two levels above this package
+    that holds ``pyproject.toml``, ``scenarios/`` and ``benchmarks/``."""
+    root = Path(__file__).resolve().parents[2]
+    markers = (root / "pyproject.toml", root / "scenarios", root / "benchmarks")
+    return root if all(m.exists() for m in markers) else None
+
+
+#: the repository this package runs from, or ``None`` (installed from a wheel)
+CHECKOUT: Path | None = find_checkout()
+#: committed baselines (``None`` outside a checkout: gates are then skipped unless asked for)
+BASELINE_DIR: Path | None = CHECKOUT / "benchmarks" / "baselines" if CHECKOUT else None
+#: where result files go by default (relative to the working folder outside a checkout)
+RESULTS_DIR: Path = CHECKOUT / "benchmarks" / "results" if CHECKOUT else Path("simcity-bench")
+
+
+def baseline_file(name: str) -> Path | None:
+    """The committed baseline ``NAME.json`` of a benchmark, or ``None`` outside a checkout."""
+    return BASELINE_DIR / f"{name}.json" if BASELINE_DIR else None
+
+
+def result_file(name: str) -> Path:
+    """The default result file of a benchmark."""
+    return RESULTS_DIR / f"{name}.json"
+
+
+def shipped_scenario(name: str) -> Path | None:
+    """``scenarios/NAME`` of the checkout, or ``None`` outside one."""
+    return CHECKOUT / "scenarios" / name if CHECKOUT else None
+
+
+def require(path: Path | None, what: str, option: str) -> Path:
+    """``path``, or a :class:`BenchError` saying that ``what`` must be given with ``option``
+    (the default exists only in a source checkout)."""
+    if path is None:
+        raise BenchError(f"{what}: no default outside a source checkout of simcity; give it with {option}")
+    return path
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes (calls of :meth:`step`).
+
+    A ``run()`` without ``until`` makes one last call that finds the schedule empty; it is
+    counted too, in the model and in the bare loop alike."""
+
+    def __init__(self, counter: EventCounter, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self._counter = counter
+
+    def step(self) -> None:
+        self._counter.events += 1
+        super().step()
+
+
+class EventCounter:
+    """Events processed by every :class:`CountingEnvironment` it made, summed."""
+
+    def __init__(self) -> None:
+        self.events = 0
+
+    def environment(self) -> simpy.Environment:
+        """A new counting environment (pass as ``RunContext(environment=...)``)."""
+        return CountingEnvironment(self)
+
+
+def bare_loop(events: int, processes: int = 1000,
+              environment: Callable[[], simpy.Environment] = simpy.Environment) -> int:
+    """A bare SimPy loop of about ``events`` events: ``processes`` processes each yielding
+    plain timeouts, in an environment made by ``environment``.  Returns the number of events
+    processed (counted analytically: one start, the timeouts and one end per process)."""
+    env = environment()
+    per = max(1, events // processes - 2)
+    delays = [0.5 + (k % 7) * 0.25 for k in range(per)]  # varied, precomputed: no RNG in the loop
+
+    def proc() -> Any:
+        for d in delays:
+            yield env.timeout(d)
+
+    for _ in range(processes):
+        env.process(proc())
+    env.run()
+    return processes * (per + 2)
 
 
 class BenchError(Exception):
@@ -146,9 +242,14 @@ def finish(
     otherwise compares with ``baseline`` when that file exists (0 = no regression,
     1 = regression, 2 = unusable baseline).
     """
+    if save_baseline and baseline is None:
+        print("error: --save-baseline needs --baseline FILE (no committed baselines outside a source "
+              "checkout)", file=sys.stderr)
+        return 2
     path = write_results(out, benchmark, rows, settings, summary=summary)
     print(f"results written to {path}")
     if baseline is None:
+        print("no baseline (not a source checkout); gate skipped")
         return 0
     if save_baseline:
         write_results(baseline, benchmark, rows, settings, summary=summary)
@@ -188,13 +289,15 @@ def collect_instances(paths: Sequence[str | Path], suffixes: Sequence[str], what
     return out
 
 
-def add_speed_gate_arguments(parser: Any, default_out: Path, default_baseline: Path,
-                             noise: float = 0.3) -> None:
-    """The ``--out --baseline --noise --save-baseline`` options of a speed benchmark
-    (``parser`` is an :class:`argparse.ArgumentParser`); see :func:`finish`."""
+def add_speed_gate_arguments(parser: Any, name: str, noise: float = 0.3) -> None:
+    """The ``--out --baseline --noise --save-baseline`` options of speed benchmark ``name``
+    (``parser`` is an :class:`argparse.ArgumentParser`); see :func:`finish`.  Defaults:
+    :func:`result_file` and :func:`baseline_file` of ``name``."""
+    default_out, default_baseline = result_file(name), baseline_file(name)
     parser.add_argument("--out", type=Path, default=default_out, help=f"result JSON (default {default_out})")
     parser.add_argument("--baseline", type=Path, default=default_baseline,
-                        help="baseline JSON for the speed-ratio gate (skipped when the file is absent)")
+                        help=f"baseline JSON for the speed-ratio gate (default {default_baseline}; "
+                             "skipped when the file is absent)")
     parser.add_argument("--noise", type=float, default=noise,
                         help=f"tolerated relative drop of the speed ratio against the baseline (default {noise})")
     parser.add_argument("--save-baseline", action="store_true", help="also write the result as the baseline")

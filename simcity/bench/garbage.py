@@ -32,21 +32,28 @@ from typing import Any, cast
 import numpy as np
 
 import simcity
-from simcity.bench.citybench import bare_loop, counting_events
-from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish
+from simcity.bench.common import (
+    EventCounter,
+    add_speed_gate_arguments,
+    bare_loop,
+    finish,
+    shipped_scenario,
+)
 from simcity.domain import RunContext
 from simcity.garbage import Policy, simulate
 from simcity.garbage.planning import Timer
 from simcity.rng import Streams
 from simcity.scenario import ScenarioError
 
-DEFAULT_BASELINE = BASELINE_DIR / "garbage.json"
-DEFAULT_OUT = BASELINE_DIR.parent / "results" / "garbage.json"
-SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "garbage_liangxi.toml"
+SCENARIO = shipped_scenario("garbage_liangxi.toml")
 
 
-def load_garbage_scenario(path: Path) -> Any:
+def load_garbage_scenario(path: Path | None) -> Any:
     """The garbage scenario at ``path``, or ``None`` after printing why it cannot be used."""
+    if path is None:
+        print("error: no scenario: outside a source checkout give the garbage scenario file as "
+              "the first argument", file=sys.stderr)
+        return None
     try:
         sc = simcity.load_scenario(path)
     except ScenarioError as exc:
@@ -69,19 +76,20 @@ def run_one(path: str, overrides: dict[str, Any], policy_index: int, replication
     pol = cast(Policy, sc.policy_list[policy_index])
     city = _city(sc)
     timer = Timer()
-    ctx = RunContext(sc.horizon_hours, sc.warmup_hours, Streams(sc.seed, replication), replication)
-    with counting_events() as counter:
-        t0 = time.perf_counter()
-        out, sim = simulate(city, pol, ctx, timer)
-        wall = time.perf_counter() - t0
-        events = counter[0]
-        # a bare loop right after, counted the same way (simcity bench city); at least
-        # 200,000 events, because the model's few thousand events a day (drops are
-        # vectorised) would time a bare loop in milliseconds, at the mercy of one context switch
-        t0 = time.perf_counter()
-        bare_loop(max(events, 200_000))
-        bare_s = time.perf_counter() - t0
-        bare_events = counter[0] - events
+    counter = EventCounter()
+    ctx = RunContext(sc.horizon_hours, sc.warmup_hours, Streams(sc.seed, replication), replication,
+                     environment=counter.environment)
+    t0 = time.perf_counter()
+    out, sim = simulate(city, pol, ctx, timer)
+    wall = time.perf_counter() - t0
+    events = counter.events
+    # a bare loop right after, counted the same way (simcity bench city); at least
+    # 200,000 events, because the model's few thousand events a day (drops are
+    # vectorised) would time a bare loop in milliseconds, at the mercy of one context switch
+    t0 = time.perf_counter()
+    bare_loop(max(events, 200_000), environment=counter.environment)
+    bare_s = time.perf_counter() - t0
+    bare_events = counter.events - events
     sim_s = max(wall - timer.routing_s - timer.berths_s, 1e-9)
     return {
         "policy": pol.name, "replication": replication, "wall_s": wall,
@@ -95,7 +103,7 @@ def run_one(path: str, overrides: dict[str, Any], policy_index: int, replication
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``simcity bench garbage``."""
     parser.add_argument("scenario", nargs="?", type=Path, default=SCENARIO,
-                        help=f"garbage scenario file (default {SCENARIO.name})")
+                        help="garbage scenario file (default: the checkout's scenarios/garbage_liangxi.toml)")
     parser.add_argument("--policies", type=int, default=4, help="first N policies of the scenario (default 4)")
     parser.add_argument("--replications", type=int, default=1, help="replications per policy (default 1)")
     parser.add_argument("--days", type=int, default=None,
@@ -103,7 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--effort", type=int, default=None,
                         help="override city.routing.effort (work budget of one routing call)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.4)
+    add_speed_gate_arguments(parser, "garbage", noise=0.4)
 
 
 def _summary_row(instance: str, runs: list[dict[str, Any]]) -> dict[str, Any]:

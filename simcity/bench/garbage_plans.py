@@ -34,15 +34,15 @@ import numpy as np
 from optimize.budget import Budget
 from optimize.routing import solve
 from optimize.routing.ortools_backend import OrToolsOptions
-from simcity.bench.common import BASELINE_DIR, write_results
+from simcity.bench.common import result_file, shipped_scenario, write_results
 from simcity.bench.garbage import load_garbage_scenario
 from simcity.domain import RunContext
 from simcity.garbage import Policy, simulate
 from simcity.garbage.planning import Timer
 from simcity.rng import Streams
 
-SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "garbage_liangxi.toml"
-DEFAULT_OUT = BASELINE_DIR.parent / "results" / "garbage_plans.json"
+SCENARIO = shipped_scenario("garbage_liangxi.toml")
+DEFAULT_OUT = result_file("garbage_plans")
 
 
 def _objective(sol: Any) -> float:

@@ -20,6 +20,7 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -27,15 +28,18 @@ import simpy
 from scipy.spatial import cKDTree
 
 import simcity
-from simcity.bench.common import BASELINE_DIR, add_speed_gate_arguments, finish, median_ratio_row
+from simcity.bench.common import (
+    add_speed_gate_arguments,
+    finish,
+    median_ratio_row,
+    shipped_scenario,
+)
 from simcity.parking import DOMAIN, City, Policy
 from simcity.parking.domain import summarise
 from simcity.parking.model import Arrivals, draw_arrivals, simulate
 from simcity.rng import Streams
 
-DEFAULT_BASELINE = BASELINE_DIR / "parking.json"
-DEFAULT_OUT = BASELINE_DIR.parent / "results" / "parking.json"
-SCENARIO = BASELINE_DIR.parents[1] / "scenarios" / "parking_liangxi.toml"
+SCENARIO = shipped_scenario("parking_liangxi.toml")
 
 #: purposes of the synthetic city: (name, share, mean stay h, cv, value of time yuan/h, profile)
 _PURPOSES = (
@@ -145,7 +149,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the city layout and the arrivals")
     parser.add_argument("--repeats", type=int, default=1, help="timed repetitions; the median ratio is kept")
     parser.add_argument("--no-liangxi", action="store_true", help="skip the shipped-scenario row")
-    add_speed_gate_arguments(parser, DEFAULT_OUT, DEFAULT_BASELINE, noise=0.3)
+    parser.add_argument("--liangxi", type=Path, default=SCENARIO, metavar="FILE",
+                        help="the Liangxi parking scenario of the second row "
+                             "(default: the checkout's scenarios/parking_liangxi.toml)")
+    add_speed_gate_arguments(parser, "parking", noise=0.3)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -158,8 +165,10 @@ def main(args: argparse.Namespace) -> int:
     base = Policy.model_validate({"name": "baseline"})
     runs = [_measure(city, base, 24.0, 0.0, args.seed) for _ in range(args.repeats)]
     rows.append(median_ratio_row("suzhou-day", runs))
-    if not args.no_liangxi:
-        sc = simcity.load_scenario(SCENARIO)
+    if not args.no_liangxi and args.liangxi is None:
+        print("liangxi row skipped: no source checkout; give the scenario with --liangxi FILE")
+    elif not args.no_liangxi:
+        sc = simcity.load_scenario(args.liangxi)
         city_lx: City = sc.city  # type: ignore[attr-defined]  # declared by the domain's scenario class
         pol_lx = cast(Policy, sc.policy_list[0])
         runs = [_measure(city_lx, pol_lx, sc.horizon_hours, sc.warmup_hours, sc.seed, replications=5)

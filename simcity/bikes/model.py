@@ -55,6 +55,7 @@ def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: floa
         van_handling_h=city.vans.handling_s_per_bike / 3600.0,
         check_every_h=check_every_h,
         response=response,
+        environment=ctx.environment,
     )
     if policy.vans > 0 and (policy.overnight != "none" or policy.daytime != "none"):
         Rebalancer(sim, city, policy, demand.rental_rates(), demand.return_rates())

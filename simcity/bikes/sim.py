@@ -116,8 +116,9 @@ class BikeSim:
         van_handling_h: float = 30.0 / 3600.0,
         check_every_h: float | None = None,
         response: tuple[float, float, float, NDArray[np.float64]] | None = None,
+        environment: Callable[[], simpy.Environment] = simpy.Environment,
     ) -> None:
-        self.env = simpy.Environment()
+        self.env = environment()
         self.net = net
         self.trips = trips
         self.horizon_h = horizon_h

@@ -106,7 +106,7 @@ class GarbageSim:
         self.first_day = int(math.ceil(ctx.warmup_hours / 24 - 1e-9))
         if self.first_day >= self.days:
             raise ValueError("garbage model: warmup_hours leaves no day to measure")
-        self.env = simpy.Environment()
+        self.env = ctx.environment()
         self.timer = timer if timer is not None else Timer()
         self.planner = Planner(city, policy, layout, self.timer)
         C, n = layout.mean.shape

@@ -134,5 +134,6 @@ class ParkingDomain(Domain):
 
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
         """Simulate one replication of ``policy`` on ``city`` (see :mod:`simcity.parking.model`)."""
-        res = simulate(city, policy, ctx.horizon_hours, ctx.warmup_hours, ctx.streams)
+        res = simulate(city, policy, ctx.horizon_hours, ctx.warmup_hours, ctx.streams,
+                       environment=ctx.environment)
         return self.check_output(summarise(res))

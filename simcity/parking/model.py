@@ -453,6 +453,7 @@ def simulate(
     *,
     arrivals: Arrivals | None = None,
     trace: bool = False,
+    environment: Callable[[], simpy.Environment] = simpy.Environment,
 ) -> SimResult:
     """Run the parking model once.
 
@@ -478,7 +479,7 @@ def simulate(
     N = len(arr)
     H = int(math.ceil(horizon_hours - 1e-9))
     warm = warmup_hours
-    env = simpy.Environment()
+    env = environment()
     log: list[tuple[Any, ...]] | None = [] if trace else None
 
     # --- mutable per-facility state (plain lists: cheapest per-event access)

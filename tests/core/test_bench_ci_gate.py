@@ -86,17 +86,68 @@ def test_every_registered_benchmark_has_a_quick_tier() -> None:
     assert set(BENCHMARKS) - {"ci"} <= set(ci.TIERS)
 
 
-def test_city_bench_counts_events_exactly_and_restores_simpy() -> None:
+def test_counting_environment_counts_every_event_without_touching_simpy() -> None:
+    """The bare loop's event count is known analytically (a start, the timeouts and an end per
+    process, plus the one ``step`` call that finds the schedule empty), so the counter must
+    equal it exactly; and ``simpy.Environment.step`` stays SimPy's own (no patching)."""
     import simpy
 
-    from simcity.bench.citybench import bare_loop, counting_events
+    from simcity.bench.common import EventCounter, bare_loop
 
-    original = simpy.core.Environment.step
-    with counting_events() as counter:
-        n = bare_loop(5000, processes=50)
-    assert n == 50 * (5000 // 50)  # each process: start, its timeouts, end
-    assert counter[0] == n + 1  # step() calls: every event, plus the last one finding no event
-    assert simpy.core.Environment.step is original
-    with pytest.raises(RuntimeError), counting_events():
-        raise RuntimeError("the wrapper is removed even when the measured code fails")
-    assert simpy.core.Environment.step is original
+    original = simpy.Environment.step
+    counter = EventCounter()
+    n = bare_loop(5000, processes=50, environment=counter.environment)
+    assert n == 50 * (5000 // 50)
+    assert counter.events == n + 1
+    assert simpy.Environment.step is original
+    assert bare_loop(5000, processes=50) == n  # a plain environment is not counted
+    assert counter.events == n + 1
+
+
+def test_models_run_in_the_environment_the_context_gives() -> None:
+    """All three domains make their SimPy environment through ``RunContext.environment``: a
+    counting environment sees events from each of them (a model that built its own
+    ``simpy.Environment()`` would leave the count at 0)."""
+    from simcity.bench.citybench import bikes_day, garbage_day, parking_day
+    from simcity.bench.common import EventCounter
+
+    for day in (parking_day(True, 1), garbage_day(True, 1, 20), bikes_day(True, 1)):
+        counter = EventCounter()
+        day.run(counter)
+        assert counter.events > 1000, day.name
+
+
+def test_bench_runs_from_an_installed_copy_without_the_repository(tmp_path: Path) -> None:
+    """Installed from a wheel there is no scenarios/ or benchmarks/ beside the package: the
+    benchmarks take their files as arguments, say so when one is missing (exit 2, no
+    traceback), and write results in the working folder."""
+    import shutil
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    site = tmp_path / "site-packages"
+    for pkg in ("simcity", "optimize"):
+        shutil.copytree(repo / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(tmp_path)}
+
+    def bench(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "simcity", "bench", *argv], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    proc = bench("garbage")
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "first argument" in proc.stderr
+    proc = bench("bikes")
+    assert proc.returncode == 2 and "--scenario FILE" in proc.stderr
+    proc = bench("parking", "--parks", "20", "--sessions", "500", "--no-liangxi")
+    assert proc.returncode == 0, proc.stderr
+    assert "gate skipped" in proc.stdout
+    rows = json.loads((work / "simcity-bench" / "parking.json").read_text())["rows"]
+    assert rows[0]["instance"] == "suzhou-day" and rows[0]["sessions"] > 0
+    proc = bench("bikes", "--scenario", str(repo / "scenarios" / "bikes_gusu_oldcity.toml"),
+                 "--policies", "no-rebalancing", "--horizon", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((work / "simcity-bench" / "bikes.json").read_text())["rows"][0]["trips_served"] > 0
