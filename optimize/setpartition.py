@@ -20,7 +20,6 @@ a cheaper solution and are dropped before the integer programme, which keeps it 
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
+
+from optimize.pool import can_start_processes, context
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ def improve_partition(
     daemonic process that may not fork children, it runs here, without the hard limit.
     """
     args = (costs, columns, lo, hi, incumbent, time_limit, step, incumbent_cost)
-    if not hard_limit or not sys.platform.startswith("linux") or mp.current_process().daemon:
+    if not hard_limit or not sys.platform.startswith("linux") or not can_start_processes():
         return solve_partition(*args)
-    ctx = mp.get_context("fork")
+    ctx = context()
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(sender, args))
     child.start()

@@ -22,7 +22,7 @@ Example
 
 from __future__ import annotations
 
-from optimize.berths.checker import CheckReport, check_schedule
+from optimize.berths.checker import ScheduleCheck, check_schedule
 from optimize.berths.cpsat import SolverOptions, solve_berths
 from optimize.berths.diagnosis import diagnose
 from optimize.berths.io import InstanceFormatError, read_dbap, write_dbap
@@ -44,7 +44,7 @@ from optimize.budget import Budget
 
 __all__ = [
     "Assignment", "Berth", "BerthDataError", "BerthInfeasibleError", "BerthProblem",
-    "CheckReport", "Diagnosis", "InstanceFormatError", "KerbProblem", "KerbRequest", "Request",
+    "ScheduleCheck", "Diagnosis", "InstanceFormatError", "KerbProblem", "KerbRequest", "Request",
     "SolveResult", "SolverOptions", "Status", "check_schedule", "diagnose", "read_dbap",
     "solve", "solve_berths", "solve_kerb", "write_dbap",
 ]

@@ -10,21 +10,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from optimize.berths.model import Assignment, BerthProblem, KerbProblem
+from optimize.check import CheckReport
 
 _EPS = 1e-9
 
 
 @dataclass(frozen=True)
-class CheckReport:
-    """Verdict on a schedule: ``ok`` iff ``violations`` is empty."""
+class ScheduleCheck(CheckReport):
+    """Verdict on a schedule: ``ok`` iff ``violations`` is empty; ``objective`` recomputed
+    from the problem's own fields (``None`` when the schedule is infeasible)."""
 
-    violations: tuple[str, ...]
     objective: float | None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the schedule satisfies every constraint."""
-        return not self.violations
 
 
 def _cost(arrival: int, weight: float, end: int, latest: int | None, penalty: float | None) -> float:
@@ -48,7 +44,7 @@ def _coverage(ids: list[str], schedule: Iterable[Assignment], errors: list[str])
     return got
 
 
-def check_berth_schedule(problem: BerthProblem, schedule: Iterable[Assignment]) -> CheckReport:
+def check_berth_schedule(problem: BerthProblem, schedule: Iterable[Assignment]) -> ScheduleCheck:
     """Check every constraint of a discrete berth schedule and recompute its objective."""
     errors: list[str] = []
     got = _coverage([r.id for r in problem.requests], schedule, errors)
@@ -82,10 +78,10 @@ def check_berth_schedule(problem: BerthProblem, schedule: Iterable[Assignment]) 
             if nxt.start < prev.end:
                 errors.append(f"berth {bid}: {prev.request!r} [{prev.start},{prev.end}) overlaps "
                               f"{nxt.request!r} [{nxt.start},{nxt.end})")
-    return CheckReport(tuple(errors), None if errors else total)
+    return ScheduleCheck(tuple(errors), None if errors else total)
 
 
-def check_kerb_schedule(problem: KerbProblem, schedule: Iterable[Assignment]) -> CheckReport:
+def check_kerb_schedule(problem: KerbProblem, schedule: Iterable[Assignment]) -> ScheduleCheck:
     """Check a kerbside schedule with the real (unrounded) lengths; recompute the objective."""
     errors: list[str] = []
     got = _coverage([r.id for r in problem.requests], schedule, errors)
@@ -119,10 +115,10 @@ def check_kerb_schedule(problem: KerbProblem, schedule: Iterable[Assignment]) ->
                 break
             if x0 < y1 - _EPS and y0 < x1 - _EPS:
                 errors.append(f"kerb requests {rid!r} and {other!r} overlap in time and position")
-    return CheckReport(tuple(errors), None if errors else total)
+    return ScheduleCheck(tuple(errors), None if errors else total)
 
 
-def check_schedule(problem: BerthProblem | KerbProblem, schedule: Iterable[Assignment]) -> CheckReport:
+def check_schedule(problem: BerthProblem | KerbProblem, schedule: Iterable[Assignment]) -> ScheduleCheck:
     """Check ``schedule`` against ``problem`` (either kind)."""
     if isinstance(problem, KerbProblem):
         return check_kerb_schedule(problem, schedule)

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from optimize.berths._data import Compiled
+from optimize.pool import map_processes
 
 #: a schedule by index: (berth, start) per request
 IndexSchedule = list[tuple[int, int]]
@@ -559,15 +560,7 @@ def parallel_ruin_recreate(
     """
     if workers <= 1 or time_budget < 1.0:
         return ruin_recreate(data, sched, time_budget, seed, target)
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
     jobs = [(data, sched, time_budget, seed + w, target) for w in range(workers)]
-    try:
-        ctx = mp.get_context("fork")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            results = list(pool.map(_ruin_recreate_job, jobs))
-    except (OSError, ValueError, cf.process.BrokenProcessPool):
-        return ruin_recreate(data, sched, time_budget, seed, target)
+    results = map_processes(_ruin_recreate_job, jobs, workers)
     # ties go to the lowest seed, so the choice is reproducible
     return min(results, key=lambda r: schedule_cost(data, r))

@@ -5,12 +5,12 @@ target, capacity; vans with capacity, start, load and time budget) -> :func:`sol
 (OR-Tools routing) -> :class:`Plan`, verified independently by :func:`check_plan`.
 """
 
-from optimize.rebalancing.check import CheckResult, check_plan
+from optimize.rebalancing.check import PlanCheck, check_plan
 from optimize.rebalancing.problem import Plan, ProblemError, RebalancingProblem, Route, Stop, Van
 from optimize.rebalancing.solve import SolveParams, solve
 
 __all__ = [
-    "CheckResult",
+    "PlanCheck",
     "Plan",
     "ProblemError",
     "RebalancingProblem",

@@ -6,22 +6,21 @@ in the solver's model shows up here as a violation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from optimize.check import CheckReport
 from optimize.rebalancing.problem import Plan, RebalancingProblem
 
 
-@dataclass
-class CheckResult:
-    """What :func:`check_plan` found.
+@dataclass(frozen=True)
+class PlanCheck(CheckReport):
+    """What :func:`check_plan` found: ``ok`` iff ``violations`` is empty.
 
     Attributes
     ----------
-    errors:
-        Human-readable violations; empty when the plan is feasible.
     distance_m, duration_s:
         Per van, driving distance and driving + handling time.
     max_load, end_load:
@@ -32,19 +31,13 @@ class CheckResult:
         Total absolute deviation from target before and after.
     """
 
-    errors: list[str] = field(default_factory=list)
-    distance_m: list[float] = field(default_factory=list)
-    duration_s: list[float] = field(default_factory=list)
-    max_load: list[int] = field(default_factory=list)
-    end_load: list[int] = field(default_factory=list)
-    stock_after: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    imbalance_before: int = 0
-    imbalance_after: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """True when no constraint is violated."""
-        return not self.errors
+    distance_m: tuple[float, ...]
+    duration_s: tuple[float, ...]
+    max_load: tuple[int, ...]
+    end_load: tuple[int, ...]
+    stock_after: NDArray[np.int64]
+    imbalance_before: int
+    imbalance_after: int
 
     @property
     def imbalance_reduced(self) -> int:
@@ -52,7 +45,7 @@ class CheckResult:
         return self.imbalance_before - self.imbalance_after
 
 
-def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: float = 1.0) -> CheckResult:
+def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: float = 1.0) -> PlanCheck:
     """Verify ``plan`` against ``problem``.
 
     Checks, per van: the load never leaves ``[0, capacity]``; driving plus handling fits the
@@ -61,17 +54,21 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
     stock exceeds the target and only dropped where it is below, without overshooting the
     target, and never both.
     """
-    res = CheckResult(imbalance_before=problem.imbalance())
+    errors: list[str] = []
+    distance_m: list[float] = []
+    duration_s: list[float] = []
+    max_loads: list[int] = []
+    end_loads: list[int] = []
     stock = np.asarray(problem.stock, dtype=np.int64).copy()
     picked = np.zeros(problem.n, dtype=np.int64)
     dropped = np.zeros(problem.n, dtype=np.int64)
     seen_vans: set[int] = set()
     for route in plan.routes:
         if not 0 <= route.van < len(problem.vans):
-            res.errors.append(f"route for unknown van {route.van}")
+            errors.append(f"route for unknown van {route.van}")
             continue
         if route.van in seen_vans:
-            res.errors.append(f"van {route.van} has two routes")
+            errors.append(f"van {route.van} has two routes")
         seen_vans.add(route.van)
         van = problem.vans[route.van]
         load = van.load
@@ -81,10 +78,10 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
         handling = 0.0
         for k, stop in enumerate(route.stops):
             if not 0 <= stop.station < problem.n:
-                res.errors.append(f"van {route.van} stop {k}: unknown station {stop.station}")
+                errors.append(f"van {route.van} stop {k}: unknown station {stop.station}")
                 continue
             if stop.quantity == 0:
-                res.errors.append(f"van {route.van} stop {k}: zero quantity")
+                errors.append(f"van {route.van} stop {k}: zero quantity")
             here = np.asarray(problem.positions[stop.station], dtype=float)
             d = float(problem.circuity * np.hypot(*(here - pos)))
             dist += d
@@ -93,7 +90,7 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
             load += stop.quantity
             max_load = max(max_load, load)
             if load < 0 or load > van.capacity:
-                res.errors.append(
+                errors.append(
                     f"van {route.van} stop {k} (station {stop.station}): load {load} outside "
                     f"[0, {van.capacity}]"
                 )
@@ -103,22 +100,21 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
                 dropped[stop.station] -= stop.quantity
         duration = dist / van.speed_m_s + handling
         if duration > van.time_budget_s + time_tolerance_s:
-            res.errors.append(
+            errors.append(
                 f"van {route.van}: route takes {duration:.0f} s, budget {van.time_budget_s:.0f} s"
             )
-        res.distance_m.append(dist)
-        res.duration_s.append(duration)
-        res.max_load.append(max_load)
-        res.end_load.append(load)
+        distance_m.append(dist)
+        duration_s.append(duration)
+        max_loads.append(max_load)
+        end_loads.append(load)
     surplus = stock - problem.target
     for i in np.flatnonzero((picked > 0) | (dropped > 0)):
         if picked[i] and dropped[i]:
-            res.errors.append(f"station {i}: bikes both picked up ({picked[i]}) and dropped ({dropped[i]})")
+            errors.append(f"station {i}: bikes both picked up ({picked[i]}) and dropped ({dropped[i]})")
         if picked[i] > max(surplus[i], 0):
-            res.errors.append(f"station {i}: {picked[i]} picked up but surplus is {surplus[i]}")
+            errors.append(f"station {i}: {picked[i]} picked up but surplus is {surplus[i]}")
         if dropped[i] > max(-surplus[i], 0):
-            res.errors.append(f"station {i}: {dropped[i]} dropped but deficit is {-surplus[i]}")
+            errors.append(f"station {i}: {dropped[i]} dropped but deficit is {-surplus[i]}")
     stock += dropped - picked
-    res.stock_after = stock
-    res.imbalance_after = problem.imbalance(stock)
-    return res
+    return PlanCheck(tuple(errors), tuple(distance_m), tuple(duration_s), tuple(max_loads),
+                     tuple(end_loads), stock, problem.imbalance(), problem.imbalance(stock))

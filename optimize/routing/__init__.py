@@ -16,7 +16,7 @@ stops and the reason.
 """
 
 from optimize.routing.api import BACKENDS, solve, suitable_backends
-from optimize.routing.checker import CheckReport, check
+from optimize.routing.checker import RouteCheck, check
 from optimize.routing.diagnose import (
     Infeasibility,
     InfeasibleProblemError,
@@ -40,7 +40,7 @@ from optimize.routing.model import (
 __all__ = [
     "BACKENDS",
     "Break",
-    "CheckReport",
+    "RouteCheck",
     "CostBreakdown",
     "Facility",
     "Infeasibility",

@@ -20,30 +20,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from optimize.check import CheckReport
 from optimize.routing.model import HORIZON_MAX, CostBreakdown, Problem, Solution
 
 
 @dataclass(frozen=True)
-class CheckReport:
-    """Result of :func:`check`: ``ok`` iff ``violations`` is empty."""
+class RouteCheck(CheckReport):
+    """Result of :func:`check`: ``ok`` iff the solution is feasible and its reported cost is
+    right; with the cost, distance and route count the checker recomputed."""
 
-    violations: tuple[str, ...]
     cost: CostBreakdown
     distance: int
     num_routes: int
     notes: tuple[str, ...] = field(default=())
-
-    @property
-    def ok(self) -> bool:
-        """Whether the solution is feasible and its reported cost is right."""
-        return not self.violations
 
 
 def _window(tw: tuple[int, int] | None) -> tuple[int, int]:
     return (0, HORIZON_MAX) if tw is None else tw
 
 
-def check(problem: Problem, solution: Solution, *, rel_tol: float = 1e-6) -> CheckReport:
+def check(problem: Problem, solution: Solution, *, rel_tol: float = 1e-6) -> RouteCheck:
     """Validate ``solution`` against ``problem`` and recompute its cost."""
     bad: list[str] = []
     dist, dur = problem.distance, problem.duration
@@ -150,4 +146,4 @@ def check(problem: Problem, solution: Solution, *, rel_tol: float = 1e-6) -> Che
     reported = solution.cost.total
     if abs(reported - cost.total) > rel_tol * max(1.0, abs(cost.total)):
         bad.append(f"reported cost {reported:.6f} differs from recomputed {cost.total:.6f}")
-    return CheckReport(tuple(bad), cost, total_distance, sum(1 for r in solution.routes if r.visits))
+    return RouteCheck(tuple(bad), cost, total_distance, sum(1 for r in solution.routes if r.visits))

@@ -36,15 +36,13 @@ attempt first and OR-Tools after it when it finds nothing; no recombination.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import replace
 
 from optimize.budget import Budget
+from optimize.pool import available_cores, can_start_processes, process_pool
 from optimize.routing.checker import check
 from optimize.routing.diagnose import InfeasibleProblemError, NoSolutionFoundError, precheck
 from optimize.routing.model import Problem, Solution
@@ -60,14 +58,6 @@ from optimize.routing.pyvrp_backend import (
 
 #: Seconds kept back from the budget for process start-up and returning the answer.
 _MARGIN = 0.25
-
-
-def available_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def members(backends: Sequence[str], seed: int, cores: int) -> list[tuple[str, int]]:
@@ -95,15 +85,6 @@ def _run(problem: Problem, backend: str, deadline: float, seed: int,
 
         return solve_hgs(problem, budget, seed)
     return search(problem, budget, seed, pool=pool)
-
-
-def _context() -> mp.context.BaseContext:
-    # fork: starts in milliseconds and, unlike spawn/forkserver, does not re-import the
-    # caller's __main__ (scripts without an ``if __name__ == "__main__"`` guard work).
-    # The parent holds no solver threads, so forking is safe here.
-    if sys.platform.startswith("linux"):
-        return mp.get_context("fork")
-    return mp.get_context("spawn")
 
 
 def _solve_work(problem: Problem, budget: Budget, seed: int, backends: Sequence[str],
@@ -155,7 +136,7 @@ def solve_portfolio(
                             - min(_MARGIN, 0.1 * time_limit))
     notes: list[str] = []
     team = members(backends, seed, available_cores() if cores is None else cores)
-    if len(team) > 1 and mp.current_process().daemon:
+    if len(team) > 1 and not can_start_processes():
         # Pool workers (e.g. a parallel experiment runner) may not start processes:
         # run the best-suited member alone rather than fail.
         notes.append(f"auto: inside a daemon process, ran {team[0][0]} only")
@@ -169,7 +150,7 @@ def solve_portfolio(
         except InfeasibleProblemError as exc:  # may still get OR-Tools' diagnosis below
             outcomes.append(exc)
     else:
-        with ProcessPoolExecutor(max_workers=len(team), mp_context=_context()) as executor:
+        with process_pool(len(team)) as executor:
             futures: list[Future[Solution | SearchOutcome]] = [
                 executor.submit(_run, problem, b, deadline, s, pool) for b, s in team]
             for fut in futures:

@@ -25,13 +25,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
 import simcity
+from optimize.pool import process_pool
 from simcity.bench.common import (
     EventCounter,
     add_speed_gate_arguments,
@@ -164,7 +164,7 @@ def main(args: argparse.Namespace) -> int:
     if args.jobs == 1:
         runs = [run_one(*t) for t in tasks]
     else:
-        with ProcessPoolExecutor(max_workers=args.jobs) as ex:
+        with process_pool(args.jobs) as ex:
             runs = list(ex.map(run_one, *zip(*tasks, strict=True)))
     total_wall = time.perf_counter() - t0
     rows = []

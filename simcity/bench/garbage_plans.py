@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -32,6 +31,7 @@ from typing import Any, cast
 import numpy as np
 
 from optimize.budget import Budget
+from optimize.pool import process_pool
 from optimize.routing import solve
 from optimize.routing.ortools_backend import OrToolsOptions
 from simcity.bench.common import result_file, shipped_scenario, write_results
@@ -108,7 +108,7 @@ def main(args: argparse.Namespace) -> int:
     r = city.routing
 
     opts = OrToolsOptions(first_solution=r.first_solution, metaheuristic=r.metaheuristic)
-    with ProcessPoolExecutor(max_workers=args.jobs) as ex:
+    with process_pool(args.jobs) as ex:
         rows = list(ex.map(solve_pair, [daily[i] for i in pick], [r.effort] * len(pick),
                            [opts] * len(pick), [args.factor] * len(pick), [r.seed] * len(pick)))
     print(f"{'sector-day':24s} {'stops':>5s} {'km':>8s} {'ref km':>8s} {'gap%':>6s} {'obj gap%':>8s} "

@@ -179,7 +179,7 @@ def test_every_route_planned_during_a_run_passes_the_checker(monkeypatch: pytest
     import optimize.rebalancing as rb
     import simcity.bikes.rebalancing as policy_mod
 
-    seen: list[rb.CheckResult] = []
+    seen: list[rb.PlanCheck] = []
 
     def checked_solve(problem: rb.RebalancingProblem, params: rb.SolveParams | None = None) -> rb.Plan:
         plan = rb.solve(problem, params)
@@ -192,5 +192,5 @@ def test_every_route_planned_during_a_run_passes_the_checker(monkeypatch: pytest
                                      replan_interval_min=60.0, fleet_size=int(build_network(city).fleet * 0.7)))
     simulate(city, pol, RunContext(24.0, 0.0, Streams(2, 0), 0))
     assert len(seen) > 20
-    assert all(r.ok for r in seen), [r.errors for r in seen if not r.ok][:3]
+    assert all(r.ok for r in seen), [r.violations for r in seen if not r.ok][:3]
     assert sum(r.imbalance_reduced for r in seen) > 0

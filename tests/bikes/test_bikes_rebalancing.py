@@ -44,7 +44,7 @@ def test_every_plan_passes_the_checker(seed: int, n: int, vans: int, load: int, 
     problem = _problem(seed, n, vans, load, budget)
     plan = solve(problem, SolveParams(binary_split=seed % 2 == 0))
     res = check_plan(problem, plan)
-    assert res.ok, res.errors
+    assert res.ok, res.violations
     assert res.imbalance_after <= res.imbalance_before
     assert all(0 <= m <= 12 for m in res.max_load)
     assert all(d <= budget + 1.0 for d in res.duration_s)
@@ -144,18 +144,18 @@ def test_checker_catches_violations(stops: tuple[tuple[int, int], ...], load: in
     plan = Plan((Route(0, tuple(Stop(s, q) for s, q in stops)),))
     res = check_plan(problem, plan)
     if fragment:
-        assert any(fragment in e for e in res.errors), res.errors
+        assert any(fragment in e for e in res.violations), res.violations
     else:
-        assert res.ok, res.errors
+        assert res.ok, res.violations
 
 
 def test_checker_recomputes_distance_time_and_imbalance() -> None:
     problem = _line()
     plan = Plan((Route(0, (Stop(0, 3), Stop(1, -3))),))
     res = check_plan(problem, plan)
-    assert res.distance_m == [pytest.approx(1.3 * 1000.0)]
+    assert res.distance_m == (pytest.approx(1.3 * 1000.0),)
     van = problem.vans[0]
-    assert res.duration_s == [pytest.approx(1300.0 / van.speed_m_s + 6 * van.handling_s_per_bike)]
+    assert res.duration_s == (pytest.approx(1300.0 / van.speed_m_s + 6 * van.handling_s_per_bike),)
     assert (res.imbalance_before, res.imbalance_after) == (8, 2)
     assert res.stock_after.tolist() == [6, 4]
 
@@ -163,7 +163,7 @@ def test_checker_recomputes_distance_time_and_imbalance() -> None:
 def test_overshooting_the_target_is_an_error() -> None:
     problem = _line(load=3)
     res = check_plan(problem, Plan((Route(0, (Stop(0, -1),)),)))  # station 0 is above target already
-    assert any("dropped but deficit" in e for e in res.errors)
+    assert any("dropped but deficit" in e for e in res.violations)
 
 
 def test_bad_problem_data_is_rejected_with_a_message() -> None:
