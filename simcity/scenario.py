@@ -159,7 +159,14 @@ class ScenarioBase(StrictModel):
     def with_overrides(self, overrides: Mapping[str, Any]) -> ScenarioBase:
         """A new, re-validated scenario with dotted-path overrides applied.
 
-        >>> s2 = s.with_overrides({"replications": 5, "city.car_parks.0.capacity": 300})  # doctest: +SKIP
+        >>> from pathlib import Path
+        >>> import simcity
+        >>> s = simcity.load_scenario(Path(simcity.__file__).parents[1] / "scenarios" / "parking_liangxi.toml")
+        >>> s2 = s.with_overrides({"replications": 5, "city.car_parks.0.berths": 300})
+        >>> s2.replications, s2.city.car_parks[0].berths
+        (5, 300)
+        >>> s.replications == s2.replications  # the scenario itself is immutable
+        False
 
         List items are addressed by index; a key ``policies.NAME.field`` also addresses a
         policy by name.  Raises :class:`ScenarioError` when the result is invalid.

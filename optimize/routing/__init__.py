@@ -15,7 +15,7 @@ checked solution).  Infeasible problems raise :class:`InfeasibleProblemError` na
 stops and the reason.
 """
 
-from optimize.routing.api import BACKENDS, solve, suitable_backends
+from optimize.routing.api import BACKENDS, REGISTRY, RoutingBackend, solve, suitable_backends
 from optimize.routing.checker import RouteCheck, check
 from optimize.routing.diagnose import (
     Infeasibility,
@@ -36,9 +36,15 @@ from optimize.routing.model import (
     Visit,
     matrices_from_coordinates,
 )
+from optimize.routing.ortools_backend import OrToolsOptions
+from optimize.routing.pyvrp_backend import PyVRPOptions
 
 __all__ = [
     "BACKENDS",
+    "REGISTRY",
+    "OrToolsOptions",
+    "PyVRPOptions",
+    "RoutingBackend",
     "Break",
     "RouteCheck",
     "CostBreakdown",

@@ -45,7 +45,9 @@ from optimize.budget import Budget
 from optimize.pool import available_cores, can_start_processes, process_pool
 from optimize.routing.checker import check
 from optimize.routing.diagnose import InfeasibleProblemError, NoSolutionFoundError, precheck
+from optimize.routing.hgs_backend import solve_hgs
 from optimize.routing.model import Problem, Solution
+from optimize.routing.ortools_backend import solve_ortools
 from optimize.routing.pyvrp_backend import (
     EXACT_SHARE,
     SearchOutcome,
@@ -53,6 +55,7 @@ from optimize.routing.pyvrp_backend import (
     poolable,
     recombination_reserve,
     search,
+    solve_pyvrp,
     solve_small,
 )
 
@@ -77,12 +80,8 @@ def _run(problem: Problem, backend: str, deadline: float, seed: int,
     """Worker: solve with one backend until ``deadline`` (epoch seconds)."""
     budget = max(0.05, deadline - time.time())
     if backend == "ortools":
-        from optimize.routing.ortools_backend import solve_ortools
-
         return solve_ortools(problem, budget, seed)
     if backend == "hgs":
-        from optimize.routing.hgs_backend import solve_hgs
-
         return solve_hgs(problem, budget, seed)
     return search(problem, budget, seed, pool=pool)
 
@@ -90,10 +89,6 @@ def _run(problem: Problem, backend: str, deadline: float, seed: int,
 def _solve_work(problem: Problem, budget: Budget, seed: int, backends: Sequence[str],
                 t0: float) -> Solution:
     """The reproducible portfolio (module doc): the best-suited backend to its work limit."""
-    from optimize.routing.hgs_backend import solve_hgs
-    from optimize.routing.ortools_backend import solve_ortools
-    from optimize.routing.pyvrp_backend import solve_pyvrp
-
     lead = backends[0]
     try:
         if lead == "hgs":
@@ -173,8 +168,6 @@ def solve_portfolio(
             and all(isinstance(o, NoSolutionFoundError) for o in outcomes):
         # No PyVRP or HGS search found a solution, none proves why: OR-Tools finds one or,
         # by its relaxed re-solve, names the stops.  This path may take twice the budget.
-        from optimize.routing.ortools_backend import solve_ortools
-
         names.append("ortools (after every other search failed)")
         try:
             outcomes.append(solve_ortools(problem, time_limit, seed))

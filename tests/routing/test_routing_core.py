@@ -18,6 +18,7 @@ from optimize.routing import (
     VehicleType,
     check,
     solve,
+    suitable_backends,
 )
 from optimize.routing.generate import waste_instance
 
@@ -220,6 +221,26 @@ def test_auto_returns_a_checked_solution_from_one_of_its_backends() -> None:
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown backend"):
         solve(line_problem(), backend="gurobi")
+
+
+def test_every_backend_is_one_registry_entry_with_typed_options() -> None:
+    """solve() dispatches only through the registry: each backend says what it supports and
+    which options class it takes, and options of another backend are refused by name
+    (before, PyVRP options given to OR-Tools failed deep inside the search, or not at all)."""
+    from optimize.routing.api import REGISTRY, RoutingBackend
+    from optimize.routing.ortools_backend import OrToolsOptions
+    from optimize.routing.pyvrp_backend import PyVRPOptions
+
+    assert set(REGISTRY) == {"ortools", "pyvrp", "hgs", "auto"}
+    assert all(isinstance(b, RoutingBackend) and b.name == n for n, b in REGISTRY.items())
+    assert REGISTRY["ortools"].options is OrToolsOptions and REGISTRY["pyvrp"].options is PyVRPOptions
+    with pytest.raises(ValueError, match="takes options of type OrToolsOptions, not PyVRPOptions"):
+        solve(line_problem(), time_limit=0.5, backend="ortools", options=PyVRPOptions())
+    with pytest.raises(ValueError, match="takes options of type None"):
+        solve(line_problem(), time_limit=0.5, backend="auto", options=OrToolsOptions())
+    brk = facility_problem(break_=Break(200, 300, 30), shift=(0, 1100))
+    assert suitable_backends(brk) == ["ortools"]
+    assert not REGISTRY["pyvrp"].supports(brk) and REGISTRY["pyvrp"].supports(line_problem())
 
 
 def test_time_out_before_a_first_solution_is_not_called_infeasible() -> None:
