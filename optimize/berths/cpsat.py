@@ -4,7 +4,7 @@ The *plain* model (``SolverOptions(plain=True)``) is the textbook one: per allow
 optional interval with its own start variable, a NoOverlap per berth, exactly one berth per
 request.  The default pipeline of :func:`solve_berths` adds what makes it strong:
 
-* a warm start (:mod:`optimize.berths.warmstart`) given as a complete solution hint;
+* a warm start (:mod:`optimize.berths.construct`) given as a complete solution hint;
 * lower bounds CP-SAT's LP does not find (:mod:`optimize.berths.bounds`): the
   mean-busy-time bound and, when small enough, the time-indexed LP solved by HiGHS; the
   best is a constraint on the objective, so meeting it proves optimality;
@@ -35,6 +35,8 @@ from optimize.berths.bounds import (
     time_indexed_bound,
     time_indexed_size,
 )
+from optimize.berths.construct import warm_start
+from optimize.berths.localsearch import local_search
 from optimize.berths.model import (
     Assignment,
     BerthProblem,
@@ -42,14 +44,9 @@ from optimize.berths.model import (
     SolveResult,
     Status,
 )
+from optimize.berths.ruin import parallel_ruin_recreate
 from optimize.berths.rules import berth_chains, conform_to_rules, dominance_pairs
-from optimize.berths.warmstart import (
-    IndexSchedule,
-    local_search,
-    parallel_ruin_recreate,
-    schedule_cost,
-    warm_start,
-)
+from optimize.berths.sequence import IndexSchedule, schedule_cost
 
 
 class SolverOptions(BaseModel):

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from optimize.berths._data import Compiled, restrict
-from optimize.berths.warmstart import IndexSchedule, schedule_cost
+from optimize.berths.sequence import IndexSchedule, schedule_cost
 
 #: ``(sub-problem, hint, time limit, seed) -> optimised sub-schedule or None``
 SubSolver = Callable[[Compiled, IndexSchedule, float, int], IndexSchedule | None]

@@ -9,24 +9,35 @@ good and satisfies every added constraint.
 from __future__ import annotations
 
 from optimize.berths._data import Compiled
-from optimize.berths.warmstart import IndexSchedule, sequences, timed
+from optimize.berths.sequence import IndexSchedule, sequences, timed
 
 
 def dominance_pairs(data: Compiled, k: int) -> list[tuple[int, int]]:
     """Pairs ``(i, j)`` such that some optimal schedule has ``i`` before ``j`` if both use ``k``.
 
-    Exchange argument: if ``j`` precedes ``i`` on berth ``k``, put ``i`` at ``j``'s start
-    and ``j`` so that it ends where ``i`` ended.  This is feasible when ``aᵢ ≤ aⱼ`` and
-    ``hᵢₖ ≤ hⱼₖ`` (both fit in the old occupied time), and it does not raise the cost when
-    ``j``'s cost grows no faster than ``i``'s at every time (slope condition on
-    ``w + p·[t > d]``) and ``j``'s hard limit on ``k`` (deadline or berth closing) is no
-    earlier than ``i``'s.  The
-    exchange strictly increases ``Σ position·rank`` for any linear extension of the order, so
-    repeating it ends in an optimal schedule respecting every pair at once.  Ties are broken
-    by index, which keeps the relation acyclic.
+    Exchange argument: if ``j`` precedes ``i`` on berth ``k``, with requests ``M`` between
+    them, serve ``i`` first (at ``j``'s old start ``sⱼ``, allowed since ``aᵢ ≤ aⱼ``), then
+    ``M`` as early as possible (none later than before, since ``hᵢₖ ≤ hⱼₖ``), then ``j``.
+    ``i`` ends ``D = sᵢ - sⱼ`` earlier; ``j`` ends at most ``D`` later than before, at
+    ``sᵢ + hⱼₖ`` at the latest, i.e. up to ``δ = hⱼₖ - hᵢₖ`` after ``i`` used to end.  So the
+    exchange is feasible when ``j``'s hard limit on ``k`` (deadline or berth closing) is at
+    least ``i``'s plus ``δ``, and it does not raise the cost when ``j``'s cost slope at any
+    time ``t`` is no more than ``i``'s at ``t - δ`` (the cost ``w + p·[t > d]``: ``wⱼ ≤ wᵢ``,
+    and ``j``'s lateness penalty is matched by ``i``'s only when ``dᵢ + δ ≤ dⱼ``).  An
+    earlier version required the limits and deadlines to hold with ``δ = 0``, which is right
+    for adjacent requests only: with a request between them that arrives late, it cut off
+    the only optimum (found by tests/berths/test_berths_solver.py: three requests, one
+    closing berth).  The exchange strictly increases ``Σ position·rank`` for any linear
+    extension of the order, so repeating it ends in an optimal schedule respecting every
+    pair at once.  Ties are broken by index, which keeps the relation acyclic.
     """
     cand = [i for i in range(data.n) if data.fits(i, k)]
     out: list[tuple[int, int]] = []
+
+    def delta(i: int, j: int) -> int:
+        hi, hj = data.handling[i][k], data.handling[j][k]
+        assert hi is not None and hj is not None
+        return hj - hi
 
     def slope_ok(i: int, j: int) -> bool:
         wi, wj = data.weight[i], data.weight[j]
@@ -36,13 +47,13 @@ def dominance_pairs(data: Compiled, k: int) -> list[tuple[int, int]]:
         if dj is None:
             return True
         di = data.soft_deadline[i]
-        late_i = data.penalty[i] if di is not None and di <= dj else 0.0
+        late_i = data.penalty[i] if di is not None and di + delta(i, j) <= dj else 0.0
         return wj + data.penalty[j] <= wi + late_i
 
     def hard_ok(i: int, j: int) -> bool:
-        # j ends where i ended, which met i's limit on this berth
+        # j ends at most delta after i used to end, which met i's limit on this berth
         lj, li = data.limit[j][k], data.limit[i][k]
-        return lj is None or (li is not None and li <= lj)
+        return lj is None or (li is not None and li + delta(i, j) <= lj)
 
     for i in cand:
         hi = data.handling[i][k]

@@ -15,17 +15,12 @@ from hypothesis import strategies as st
 from optimize.berths import Berth, BerthProblem, Request, check_schedule
 from optimize.berths._data import compile_problem
 from optimize.berths.bounds import lagrangian_bound, mean_busy_time_bound, time_indexed_bound
+from optimize.berths.construct import dispatch, greedy
 from optimize.berths.cpsat import to_assignments
+from optimize.berths.localsearch import local_search
+from optimize.berths.ruin import ruin_recreate
 from optimize.berths.rules import berth_chains, conform_to_rules, dominance_pairs
-from optimize.berths.warmstart import (
-    _insertion_costs,
-    _sequence_cost,
-    dispatch,
-    greedy,
-    local_search,
-    ruin_recreate,
-    schedule_cost,
-)
+from optimize.berths.sequence import insertion_costs, schedule_cost, sequence_cost
 
 
 @st.composite
@@ -134,6 +129,6 @@ def test_incremental_insertion_cost_matches_full_evaluation(p: BerthProblem, ext
         return
     i = extra.draw(st.sampled_from(members))
     seq = extra.draw(st.permutations([j for j in members if j != i]))
-    fast = _insertion_costs(data, k, list(seq), i)
-    slow = [_sequence_cost(data, k, list(seq[:q]) + [i] + list(seq[q:])) for q in range(len(seq) + 1)]
+    fast = insertion_costs(data, k, list(seq), i)
+    slow = [sequence_cost(data, k, list(seq[:q]) + [i] + list(seq[q:])) for q in range(len(seq) + 1)]
     assert fast == pytest.approx(slow) if None not in slow else fast == slow

@@ -388,3 +388,19 @@ def test_work_budget_on_a_congested_station_day_is_no_worse_than_first_come() ->
         assert check_schedule(p, a.schedule).ok
         assert a.objective is not None and a.objective <= fcfs + 1e-9
         assert a.schedule == b.schedule
+
+
+def test_dominance_keeps_the_optimum_when_a_late_arrival_sits_between() -> None:
+    """Hand-checked: on one berth closing at 10, the only optimum serves the long request r0
+    first (0-7), then r1 (arrives at 3; 7-8), then r2 (8-9): cost 1 x (8 - 3) = 5.  The
+    old dominance rule "r2 before r0" (same arrival, shorter, same weight and closing) holds
+    for adjacent requests only; with r1 between them it removed that optimum, and the hint
+    repaired to it ran past the closing time."""
+    p = BerthProblem((Berth("b0", open=0, close=10),), (
+        Request("r0", 0, {"b0": 7}, weight=0.0), Request("r1", 3, {"b0": 1}, weight=1.0),
+        Request("r2", 0, {"b0": 1}, weight=0.0)))
+    assert brute_force(p) == pytest.approx(5.0)
+    for opts in (SolverOptions(relaxation_bound=False, improve_fraction=0.0), SolverOptions()):
+        res = solve(p, time_limit=20, seed=2, workers=1, options=opts)
+        assert res.status is Status.OPTIMAL and res.objective == pytest.approx(5.0)
+        assert check_schedule(p, res.schedule).ok
