@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from optimize.budget import Budget
 from optimize.routing import (
     Break,
     Facility,
@@ -185,7 +186,7 @@ def test_malformed_problem_is_rejected() -> None:
 def test_waste_instance_small_is_feasible_and_checked() -> None:
     p = waste_instance(n_bins=40, n_facilities=2, n_trucks=2, seed=3,
                        truck_capacity_kg=(1500, 800))
-    sol = solve(p, time_limit=2.0)
+    sol = solve(p, budget=Budget.work(200))  # work, not the clock: stable on a busy machine
     report = check(p, sol)
     assert report.ok, report.violations
     for r in sol.routes:
