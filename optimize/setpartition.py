@@ -27,6 +27,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import coo_matrix, vstack
 
 from optimize.pool import can_start_processes, context
 
@@ -116,9 +118,6 @@ def solve_partition(
     time; ``proven`` tells the two apart.  The integer programme runs with a zero
     relative gap, so an answer HiGHS reports as optimal is the pool's optimum.
     """
-    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-    from scipy.sparse import coo_matrix, vstack
-
     if not columns:
         return _UNKNOWN
     c = np.asarray(costs, dtype=float)

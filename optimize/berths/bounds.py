@@ -28,6 +28,8 @@ import time
 from collections.abc import Iterator, Sequence
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
 
 from optimize.berths._data import Compiled
 
@@ -140,9 +142,6 @@ def time_indexed_bound(
     berths); with ``integral=True`` HiGHS branches too and its dual bound is returned.
     ``None`` when HiGHS hits ``time_limit`` without a bound.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import coo_matrix
-
     horizon = completion_horizon(data, upper_bound)
     # capacity rows are (k, t) for t in [0, T); assignment rows come first
     t_max = max(horizon) + 1

@@ -36,6 +36,7 @@ from optimize.berths.bounds import (
     time_indexed_size,
 )
 from optimize.berths.construct import warm_start
+from optimize.berths.diagnosis import diagnose, per_request_diagnosis
 from optimize.berths.localsearch import local_search
 from optimize.berths.model import (
     Assignment,
@@ -367,8 +368,6 @@ def solve_berths(
     CP-SAT-driven LNS), then the full CP-SAT model with the hint and the bound.  A schedule
     whose cost meets the bound is proven optimal at any stage.
     """
-    from optimize.berths.diagnosis import diagnose, per_request_diagnosis
-
     t0 = time.perf_counter()
 
     def left() -> float:

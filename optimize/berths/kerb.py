@@ -16,6 +16,7 @@ import time
 from ortools.sat.python import cp_model
 
 from optimize.berths.bounds import fast_machine_bound
+from optimize.berths.cpsat import _scale
 from optimize.berths.model import (
     Assignment,
     Diagnosis,
@@ -106,8 +107,6 @@ def solve_kerb(
     if single:
         return SolveResult(Status.INFEASIBLE, (), None, None, time.perf_counter() - t0,
                            diagnosis=tuple(single))
-    from optimize.berths.cpsat import _scale
-
     weights = [r.weight for r in reqs] + [r.lateness_penalty or 0.0 for r in reqs]
     scale, exact = _scale(weights, 4)
     horizon = max(_window(problem, r)[0] for r in reqs) + sum(r.handling for r in reqs)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from optimize.routing._assemble import RawRoute, assemble
 from optimize.routing.model import Problem, Solution
 
 Visit = tuple[str, int]
@@ -127,8 +128,6 @@ def to_solution(problem: Problem, routes: Sequence[InitialRoute]) -> Solution:
     """The routes as a :class:`Solution`, timed as :func:`repair` times them (each route
     leaves at its shift start; waiting only for windows).  The routes must come from
     :func:`repair` or :func:`split`, which make them feasible."""
-    from optimize.routing._assemble import RawRoute, assemble
-
     fleet = problem.vehicles()
     free = {t: [v for v, tt in enumerate(fleet) if tt == t] for t in set(fleet)}
     raw = []
