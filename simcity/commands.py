@@ -58,6 +58,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     p = sub.add_parser("compare", help="run every policy x replication of a scenario and report")
     _add_run_options(p)
+    p.add_argument("--warmup-check", nargs="?", const="", default=None, metavar="SERIES",
+                   help="MSER-5 on a by_time series (default: the model's first time plot) after the "
+                        "configured warm-up; warns when a transient is still in the data")
     g = p.add_argument_group("replications to a precision (Hoad, Robinson & Davies 2010)")
     g.add_argument("--precision", type=_positive_float, metavar="D",
                    help="add replications until every chosen metric's paired difference to the baseline has "

@@ -25,7 +25,7 @@ from simcity import (
 )
 from simcity.backends import Backend, BackendError, make_backend
 from simcity.commands import report_problems
-from simcity.experiment import all_tasks, compare, count_finished, discard_work
+from simcity.experiment import Results, all_tasks, compare, count_finished, discard_work
 from simcity.output import OutputError, check_out_dir, default_out_dir
 from simcity.plugins import PluginError, load_plugins
 from simcity.scenario import ScenarioBase, ScenarioError, load_scenario
@@ -89,10 +89,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     def body(be: Backend) -> int:
         results = compare(scenario, backend=be, work_root=_work_root(args), resume=args.resume)
-        return _finish(args, args.out or default_out_dir(scenario.name), lambda o: report.save(results, o),
-                       [scenario], report.terminal_summary(results))
+        notes = _warmup_check(args, results)
+        return _finish(args, args.out or default_out_dir(scenario.name),
+                       lambda o: report.save(results, o, notes=notes), [scenario],
+                       "\n\n".join([report.terminal_summary(results), *notes]))
 
     return _run_guarded(args, body)
+
+
+def _warmup_check(args: argparse.Namespace, results: Results) -> list[str]:
+    """``compare --warmup-check``: the verdict of MSER on the kept series, as a report note."""
+    if getattr(args, "warmup_check", None) is None:
+        return []
+    try:
+        return [warmup.residual_check(results, args.warmup_check or None)[1]]
+    except warmup.WarmupError as exc:
+        return [f"Warm-up check not possible: {exc}."]
 
 
 def _compare_to_precision(args: argparse.Namespace, scenario: ScenarioBase) -> int:
@@ -112,11 +124,12 @@ def _compare_to_precision(args: argparse.Namespace, scenario: ScenarioBase) -> i
             return 2
         res = run.results
         text = json.dumps(run.to_json(), indent=2)
+        notes = [run.statement(), *_warmup_check(args, res)]
         return _finish(args, args.out or default_out_dir(scenario.name),
-                       lambda o: report.save(res, o, notes=[run.statement()],
+                       lambda o: report.save(res, o, notes=notes,
                                              texts={"precision.json": text,
                                                     "precision_trace.csv": run.trace.to_csv(index=False)}),
-                       [scenario], report.terminal_summary(res) + "\n\n" + run.statement())
+                       [scenario], "\n\n".join([report.terminal_summary(res), *notes]))
 
     return _run_guarded(args, body)
 

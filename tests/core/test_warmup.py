@@ -13,7 +13,7 @@ import pytest
 from simcity import cli
 from simcity.experiment import TIME_COLUMNS, Results
 from simcity.scenario import parse_scenario_text
-from simcity.warmup import WarmupError, analyse, mser, mser_statistic, series_table
+from simcity.warmup import WarmupError, analyse, mser, mser_statistic, residual_check, series_table
 from simcity.warmup_report import warmup_plot
 from tests.toydomain import TOY_TOML
 
@@ -145,3 +145,21 @@ def test_warmup_command_bad_metric_is_a_message(tmp_path: Path, toy_file: Path,
     assert status == 2
     assert "warmup: metric 'nope' is not a time series" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_residual_check_flags_a_transient_left_after_the_configured_warmup() -> None:
+    left = _results_with(_synthetic({"one": 0, "two": 60, "three": 0}), warmup_hours=24.0)
+    w, verdict = residual_check(left, "busy")
+    assert verdict.startswith("Warning") and "a further" in verdict
+    assert abs(w.recommended_h - 60) <= 5
+    clean = _results_with(_synthetic({"one": 0, "two": 0, "three": 0}), warmup_hours=24.0)
+    assert residual_check(clean, "busy")[1].startswith("Warm-up check")
+
+
+def test_compare_warmup_check_option(tmp_path: Path, toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert cli.main(["compare", str(toy_file), "-n", "2", "--warmup-check", "--out", str(out),
+                     "--work-dir", str(tmp_path / "w")]) == 0
+    text = capsys.readouterr().out
+    assert "MSER-5 on busy" in text
+    assert "MSER-5 on busy" in (out / "report.html").read_text()
