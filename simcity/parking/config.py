@@ -172,8 +172,38 @@ class Purpose(StrictModel):
     value_of_time_per_hour: float = Field(
         gt=0, le=10_000, description="Money value of one hour of walking or searching (yuan/h)."
     )
+    price_elasticity: float = Field(
+        default=0.0,
+        description="Elasticity of the number of drivers who come by car with respect to the "
+        "generalized cost of their best option, against the city's reference cost (-3..0; 0 = "
+        "demand does not respond, the model of arrivals_per_day exactly; SFpark measured about "
+        "-0.4).",
+    )
+    stay_elasticity: float = Field(
+        default=0.0,
+        description="Elasticity of the stay with respect to the marginal hourly rate, against the "
+        "city's own tariff at the same hour of the stay (-2..0; 0 = stays do not respond).",
+    )
 
     _profile = field_validator("hourly_profile")(_check_profile)
+
+    @field_validator("price_elasticity")
+    @classmethod
+    def _price_e(cls, v: float) -> float:
+        if not math.isfinite(v) or v > 0:
+            raise ValueError(f"must be <= 0 (a dearer trip cannot bring more drivers), found {v}")
+        if v < -3:
+            raise ValueError(f"must be within -3..0 (measured parking elasticities are -0.1..-1), found {v}")
+        return v
+
+    @field_validator("stay_elasticity")
+    @classmethod
+    def _stay_e(cls, v: float) -> float:
+        if not math.isfinite(v) or v > 0:
+            raise ValueError(f"must be <= 0 (a dearer hour cannot lengthen the stay), found {v}")
+        if v < -2:
+            raise ValueError(f"must be within -2..0, found {v}")
+        return v
 
 
 class Zone(StrictModel):
@@ -205,6 +235,14 @@ class Demand(StrictModel):
         description="Relative arrival intensity for hours 0..23 (any scale; normalised to sum 1).",
     )
     purposes: list[Purpose] = Field(min_length=1, max_length=20, description="Trip purposes.")
+    max_demand_factor: float = Field(
+        default=2.0,
+        ge=1,
+        le=10,
+        description="Largest multiple of arrivals_per_day that a cost below the reference can "
+        "attract (purposes with a price_elasticity draw this many potential drivers per reference "
+        "driver).",
+    )
 
     _profile = field_validator("hourly_profile")(_check_profile)
 
@@ -266,6 +304,37 @@ class Enforcement(StrictModel):
     fine: float = Field(default=200.0, ge=0, le=10_000, description="Ticket amount (yuan).")
 
 
+class Pavement(StrictModel):
+    """Illegal (pavement) parking: an outcome a driver chooses when legal parking costs too much
+    or its search fails, deterred by enforcement as an expected fine."""
+
+    disutility: float | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="Cost a driver feels, besides the expected fine, of parking on the pavement "
+        "(yuan); omit (null) to rule pavement parking out (drivers who fail are lost).",
+    )
+    spread: float = Field(
+        default=30.0,
+        gt=0,
+        le=10_000,
+        description="Scale of the Gumbel spread of that cost across drivers (yuan): some drivers mind "
+        "pavement parking and fines far less than others.",
+    )
+    checks_per_hour: float = Field(
+        default=0.5, ge=0, le=100, description="Rate of patrol checks a pavement parker is exposed to (1/h)."
+    )
+    fine: float = Field(default=200.0, ge=0, le=10_000, description="Pavement-parking ticket (yuan).")
+    give_up_cost: float = Field(
+        default=50.0,
+        ge=0,
+        le=10_000,
+        description="Cost of giving up (going elsewhere) for a driver whose search failed (yuan): it "
+        "parks on the pavement when that costs it less.",
+    )
+
+
 #: Longitude and latitude in degrees (WGS-84), in that order.
 LonLat = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
 
@@ -309,6 +378,9 @@ class City(StrictModel):
     demand: Demand = Field(description="Arrival profile and purposes.")
     behaviour: Behaviour = Field(default_factory=lambda: Behaviour.model_validate({}), description="Driver behaviour.")
     enforcement: Enforcement = Field(default_factory=lambda: Enforcement.model_validate({}), description="Kerbside enforcement.")
+    pavement: Pavement = Field(
+        default_factory=lambda: Pavement.model_validate({}), description="Illegal (pavement) parking and its enforcement."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -425,6 +497,9 @@ class Policy(PolicyBase):
     )
     enforcement_factor: float = Field(
         default=1.0, ge=0, le=100, description="Multiplies the kerbside patrol check rate."
+    )
+    pavement_enforcement: float = Field(
+        default=1.0, ge=0, le=100, description="Multiplies the pavement-parking patrol check rate."
     )
 
     @model_validator(mode="after")

@@ -31,7 +31,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("revenue", "Parking charges of sessions started", "yuan", "none"),
     Metric("entry_wait_s", "Queueing time at entry gates per session", "s", "lower"),
     Metric("exit_wait_s", "Queueing time at pay-at-exit gates per off-street session", "s", "lower"),
-    Metric("tickets", "Kerbside overstay tickets", "tickets", "none"),
+    Metric("tickets", "Kerbside overstay tickets (not pavement parking)", "tickets", "none"),
+    Metric("drivers_not_come", "Drivers of the reference demand who did not come by car (cost above the reference)", "drivers", "none"),
+    Metric("drivers_attracted", "Drivers beyond the reference demand who came (cost below the reference)", "drivers", "none"),
+    Metric("illegal_per_day", "Drivers who parked on the pavement (illegally), per day", "drivers/day", "lower"),
+    Metric("pavement_tickets_per_day", "Pavement-parking tickets, per day", "tickets/day", "none"),
     Metric("mean_stay_h", "Mean parked duration", "h", "none"),
 )
 
@@ -74,6 +78,10 @@ def summarise(res: SimResult) -> RunOutput:
         "exit_wait_s": _ratio(float(res.exit_wait_sum.sum()) * 3600.0, float(res.sessions[offstreet].sum())),
         "tickets": float(res.tickets.sum()),
         "mean_stay_h": _ratio(float(res.stay_sum.sum()), sessions),
+        "drivers_not_come": float(res.not_come),
+        "drivers_attracted": float(res.attracted),
+        "illegal_per_day": _ratio(float(res.illegal) * 24.0, res.horizon - res.warmup),
+        "pavement_tickets_per_day": _ratio(float(res.pavement_tickets) * 24.0, res.horizon - res.warmup),
     }
     f_cap = cap.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

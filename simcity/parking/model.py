@@ -41,6 +41,11 @@ INF = math.inf
 
 #: trace record kinds (see :class:`SimResult.trace`)
 ARRIVE, PARK, LEAVE, LOST = "arrive", "park", "leave", "lost"
+#: a driver who parks on the pavement (illegally), and one who does not come by car
+ILLEGAL, OUTSIDE = "illegal", "outside"
+#: money amounts below this (yuan, yuan/h) count as this in the cost and rate ratios of the
+#: elasticities (the ratio to a free option is undefined)
+RATIO_FLOOR = 1.0
 
 
 # --------------------------------------------------------------------------- tariffs
@@ -104,6 +109,33 @@ class TariffCalc:
         base = self.table[n] if n < len(self.table) else self._banded(n * self.unit_h)
         return min(base + shift * n * self.unit_h, self.cap)
 
+    def rate_at(self, t_h: float) -> float:
+        """Hourly rate of the band in force ``t_h`` hours into a stay (unshifted)."""
+        for _lo, hi, rate in self.bands:
+            if t_h < hi:
+                return rate
+        return self.bands[-1][2]
+
+
+def responsive_stay(d: float, tariff: TariffCalc, shift: float, ref: TariffCalc, elasticity: float) -> float:
+    """Stay of a driver who intended ``d`` hours under the reference tariff ``ref`` when
+    ``tariff`` (every band raised by ``shift``) is in force.
+
+    The intention is spent at the rate w(t) = (r(t) / r_ref(t)) ** -elasticity per hour of stay,
+    where r and r_ref are the marginal hourly rates t hours into the stay (at least
+    :data:`RATIO_FLOOR`): a dearer hour than the reference shortens the rest of the stay by the
+    elasticity, a cheaper one lengthens it, equal rates leave it as intended.  The stay T solves
+    the integral of w over [0, T] = d.  Grace periods, billing units and caps are ignored here.
+    """
+    cuts = sorted({lo for lo, _, _ in tariff.bands} | {lo for lo, _, _ in ref.bands})
+    spent = 0.0
+    for a, b in zip(cuts, [*cuts[1:], INF], strict=True):
+        w = (max(tariff.rate_at(a) + shift, RATIO_FLOOR) / max(ref.rate_at(a), RATIO_FLOOR)) ** -elasticity
+        if spent + w * (b - a) >= d:
+            return a + (d - spent) / w
+        spent += w * (b - a)
+    return d  # not reached: the last segment is open-ended
+
 
 # --------------------------------------------------------------------------- durations
 def duration_quantile(dist: Duration, u: np.ndarray) -> np.ndarray:
@@ -147,6 +179,8 @@ class Layout:
     walk_m: np.ndarray  # float (Z, K), inf for padding
     cruise_m: np.ndarray  # float (Z, K, K) driving distance between options
     reprice: np.ndarray  # bool (F,) facilities under responsive pricing
+    #: per facility, the city's own tariff (the reference of the elasticities)
+    ref_tariff_of: list[TariffCalc] = field(default_factory=list)
 
 
 def _open_intervals(windows: list[tuple[float, float]], days: int) -> list[tuple[float, float]]:
@@ -174,7 +208,9 @@ def build_layout(city: City, policy: Policy, horizon_hours: float) -> Layout:
     is_kerb = np.array([k >= n_cp for k in range(len(facs))], dtype=bool)
     is_shared = np.array([k < n_cp and f.shared for k, f in enumerate(facs)], dtype=bool)
     berths = np.array([f.berths + policy.add_berths.get(f.id, 0) for f in facs], dtype=np.int64)
-    tariffs = {name: TariffCalc.of(policy.tariffs.get(name, t)) for name, t in city.tariffs.items()}
+    city_tariffs = {name: TariffCalc.of(t) for name, t in city.tariffs.items()}
+    tariffs = {name: TariffCalc.of(policy.tariffs[name]) if name in policy.tariffs else city_tariffs[name]
+               for name in city.tariffs}
     tariff_of = [tariffs[f.tariff] for f in facs]
     if policy.payment == "as_city":
         pay = [k < n_cp and f.payment == "pay_at_exit" for k, f in enumerate(facs)]
@@ -199,7 +235,7 @@ def build_layout(city: City, policy: Policy, horizon_hours: float) -> Layout:
     )
     opts, walk_m, cruise_m = _choice_sets(city, facs)
     return Layout(ids, is_kerb, is_shared, berths, tariff_of, pay_at_exit, max_stay, intervals,
-                  opts, walk_m, cruise_m, reprice)
+                  opts, walk_m, cruise_m, reprice, [city_tariffs[f.tariff] for f in facs])
 
 
 def _choice_sets(city: City, facs: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -258,6 +294,12 @@ class Arrivals:
     duration: np.ndarray  # float (N,) intended stay, hours
     gumbel: np.ndarray  # float (N, K) taste shocks
     ticket_u: np.ndarray  # float (N,) uniform deciding a kerbside ticket
+    #: uniform deciding whether a potential driver comes by car (only when demand is elastic)
+    outside_u: np.ndarray | None = None
+    #: Gumbel taste shock of the pavement option and the uniform deciding a pavement ticket
+    #: (only when pavement parking is possible)
+    illegal_g: np.ndarray | None = None
+    pavement_u: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.time)
@@ -285,10 +327,24 @@ def arrival_rates(city: City, horizon_hours: float) -> np.ndarray:
     return rates * frac[None, None, :]
 
 
+def demand_factors(city: City) -> np.ndarray:
+    """Potential drivers drawn per reference driver, by purpose: ``max_demand_factor`` for a
+    purpose whose demand responds to cost, 1 otherwise."""
+    dem = city.demand
+    return np.array([dem.max_demand_factor if p.price_elasticity != 0 else 1.0 for p in dem.purposes])
+
+
 def draw_arrivals(city: City, horizon_hours: float, streams: Streams, K: int) -> Arrivals:
     """Draw all drivers of the run from the ``arrivals``, ``durations``, ``choice`` and
-    ``enforcement`` streams (independent of the policy)."""
+    ``enforcement`` streams, plus ``outside`` when demand responds to cost and ``illegal`` and
+    ``pavement`` when pavement parking is possible (all independent of the policy).  A stream
+    that a city does not need is never consulted, so switching an option off reproduces the
+    model without it exactly."""
     rates = arrival_rates(city, horizon_hours)
+    factors = demand_factors(city)
+    elastic = bool((factors != 1.0).any())
+    if elastic:
+        rates = rates * factors[None, :, None]
     Z, P, H = rates.shape
     rng = streams["arrivals"]
     counts = rng.poisson(rates).ravel()  # order (zone, purpose, hour)
@@ -311,7 +367,12 @@ def draw_arrivals(city: City, horizon_hours: float, streams: Streams, K: int) ->
         dur[m] = duration_quantile(p.duration, u[m])
     g = -np.log(-np.log(streams["choice"].random((n, K))))
     tu = streams["enforcement"].random(n)
-    return Arrivals(t, zone.astype(np.int64), purpose.astype(np.int64), dur, g, tu)
+    out_u = streams["outside"].random(n) if elastic else None
+    ill_g = pav_u = None
+    if city.pavement.disutility is not None:
+        ill_g = -np.log(-np.log(streams["illegal"].random(n)))
+        pav_u = streams["pavement"].random(n)
+    return Arrivals(t, zone.astype(np.int64), purpose.astype(np.int64), dur, g, tu, out_u, ill_g, pav_u)
 
 
 # --------------------------------------------------------------------------- simulation
@@ -345,6 +406,10 @@ class SimResult:
     zone_lost: np.ndarray  # (Z,)
     zone_search_h: np.ndarray  # (Z,)
     trace: list[tuple[Any, ...]] | None = field(default=None)
+    not_come: int = 0  # drivers of the reference demand who did not come by car (counted)
+    attracted: int = 0  # drivers beyond the reference demand who came (counted)
+    illegal: int = 0  # counted drivers who parked on the pavement
+    pavement_tickets: int = 0
 
 
 def open_berth_hours(layout: Layout, edges: np.ndarray) -> np.ndarray:
@@ -432,6 +497,13 @@ class CostModel:
         walk_h = np.where(np.isfinite(lay.walk_m), lay.walk_m, 0.0) / (beh.walk_speed_kmh * 1000.0)
         self.walk_term = (beh.walk_weight * walk_h)[:, None, :] * self.vot[None, :, None]  # (Z, P, K)
 
+    def reference(self, is_open: np.ndarray) -> np.ndarray:
+        """Cost of the cheapest option of every zone and purpose, shape (Z, P), with no price
+        shift and no expected search, floored at :data:`RATIO_FLOOR` (``inf`` where no option is
+        open): built on the reference layout, the cost at which ``arrivals_per_day`` come."""
+        zero = np.zeros(len(is_open))
+        return np.maximum(self.matrix(zero, zero, is_open).min(axis=2), RATIO_FLOOR)
+
     def matrix(self, shift: np.ndarray, refuse_share: np.ndarray, is_open: np.ndarray) -> np.ndarray:
         """Cost (Z, P, K); ``inf`` for padding and facilities closed in the coming period."""
         price = np.minimum(self.base_price + shift[:, None] * self.billable, self.cap_price[:, None])
@@ -442,6 +514,17 @@ class CostModel:
         c = c + self.walk_term + (self.search_weight * search_h)[:, None, :] * self.vot[None, :, None]
         usable = self.valid & is_open[self.safe_opts]
         return np.where(usable[:, None, :], c, INF)
+
+
+def pavement_costs(city: City, check_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cost of pavement parking for each purpose, and its expected fine: the disutility plus
+    fine x E[1 - exp(-check_rate x D)] over the purpose's stay D (patrols as a Poisson process)."""
+    pav = city.pavement
+    u = (np.arange(256) + 0.5) / 256.0  # midpoint quantiles of the stay distribution
+    p_ticket = np.array([float(np.mean(-np.expm1(-check_rate * duration_quantile(p.duration, u))))
+                         for p in city.demand.purposes])
+    fine = pav.fine * p_ticket
+    return (pav.disutility or 0.0) + fine, fine
 
 
 def simulate(
@@ -499,7 +582,7 @@ def simulate(
     entry_wait = [0.0] * F
     exit_wait = [0.0] * F
     exits = [0] * F
-    acc = {"lost": 0, "search": 0.0, "cruise": 0.0}
+    acc = {"lost": 0, "search": 0.0, "cruise": 0.0, "illegal": 0, "ptickets": 0, "not_come": 0, "attracted": 0}
     zone_lost = [0] * Z
     zone_search = [0.0] * Z
     lost_by_hour = np.zeros(max(H, 1), dtype=np.int64)
@@ -553,6 +636,46 @@ def simulate(
     shift_arr = np.zeros(F)
     prev_area = np.zeros(F)
 
+    # --- demand that responds to cost (an outside option), stays that respond to the marginal
+    # rate, pavement parking: each only when the city asks for it (otherwise nothing is drawn or
+    # computed for it and the run is exactly the model without it)
+    purposes = city.demand.purposes
+    factors = demand_factors(city)
+    elastic = bool((factors != 1.0).any())
+    came = np.ones(N, dtype=bool)
+    if elastic:
+        if arr.outside_u is None:
+            raise ValueError("arrivals: demand responds to cost, so outside_u is needed")
+        # the reference: the city as configured (its tariffs, its kerbside enforcement, every
+        # facility open in its public hours, institutions' lots included), no price shift
+        ref_lay = build_layout(city, Policy.model_validate({"name": "reference", "open_shared_berths": True}),
+                               horizon_hours)
+        ref_costs = CostModel(city, ref_lay, city.enforcement.checks_per_hour)
+        ref_caps = open_berth_hours(ref_lay, np.minimum(np.arange(n_periods + 1) * period, horizon_hours))
+        price_e = np.array([p.price_elasticity for p in purposes])
+    stay_e = [p.stay_elasticity for p in purposes]
+    stay_any = any(stay_e)
+    own_tariff = [lay.tariff_of[k] is lay.ref_tariff_of[k] for k in range(F)]
+    tariff_l = lay.tariff_of
+    ref_tariff_l = lay.ref_tariff_of
+    purpose_l = arr.purpose.tolist()
+    pavement = city.pavement.disutility is not None
+    Kc = K + 1 if pavement else K  # the pavement is option K
+    ill_util: list[float] = []
+    pav_l: list[float] = []
+    pav_rate = city.pavement.checks_per_hour * policy.pavement_enforcement
+    give_up = city.pavement.give_up_cost
+    if pavement:
+        if arr.illegal_g is None or arr.pavement_u is None:
+            raise ValueError("arrivals: pavement parking is possible, so illegal_g and pavement_u are needed")
+        ill_cost, _ = pavement_costs(city, pav_rate)
+        # a driver for whom the pavement is worse than giving up never parks there
+        ill_util_a = ill_cost[arr.purpose] - arr.illegal_g * city.pavement.spread
+        ill_ok_a = ill_util_a < give_up
+        ill_util_a = np.where(ill_ok_a, ill_util_a, INF)
+        ill_util = ill_util_a.tolist()
+        pav_l = arr.pavement_u.tolist()
+
     def flush_period(t0: float, t1: float) -> np.ndarray:
         """Bring every occupancy integral to ``t1`` and return the berth-hours of [t0, t1]."""
         for k in range(F):
@@ -585,6 +708,9 @@ def simulate(
         prev = -1
         for j in range(at, at + nok):
             k = order[j]
+            if k == K:  # the pavement ranks above the remaining legal options
+                yield from pavement_parker(i, t_arr, z, d, searched, cruised)
+                return
             f = options[k]
             now = env.now
             if now + d > close_at[f]:
@@ -611,6 +737,10 @@ def simulate(
             last[f] = now
             occ[f] += 1
             closes = close_at[f]
+            if stay_any and (shift[f] or not own_tariff[f]):
+                se = stay_e[purpose_l[i]]
+                if se:
+                    d = responsive_stay(d, tariff_l[f], shift[f], ref_tariff_l[f], se)
             if log is not None:
                 log.append((PARK, i, now, f))
             if counted:
@@ -663,7 +793,10 @@ def simulate(
                 if counted:
                     exits[f] += 1
             return
-        # lost: options exhausted, none usable, or the search budget spent
+        # search failed: options exhausted, none usable, or the search budget spent
+        if pavement and ill_util[i] < INF:
+            yield from pavement_parker(i, t_arr, z, d, searched, cruised)
+            return
         if log is not None:
             log.append((LOST, i, env.now, -1))
         if counted:
@@ -673,6 +806,20 @@ def simulate(
             lost_by_hour[int(t_arr)] += 1
             zone_lost[z] += 1
             zone_search[z] += searched
+
+    def pavement_parker(i: int, t_arr: float, z: int, d: float, searched: float, cruised: float) -> Any:
+        """A driver parks on the pavement (no berth) for its intended stay, risking a ticket."""
+        if log is not None:
+            log.append((ILLEGAL, i, env.now, -1))
+        if t_arr >= warm:
+            acc["illegal"] += 1
+            acc["search"] += searched
+            acc["cruise"] += cruised
+            zone_search[z] += searched
+            if pav_l[i] < -math.expm1(-pav_rate * d):
+                acc["ptickets"] += 1
+        return
+        yield  # a generator, so that drivers can delegate to it
 
     # --- the arrival process, which also refreshes information every period
     times = arr.time.tolist()
@@ -721,17 +868,47 @@ def simulate(
             pi = arr.purpose[a:b]
             rows = cost[zi, pi]  # (n, K)
             util = rows - arr.gumbel[a:b] / theta
+            n_ok = np.isfinite(rows).sum(axis=1)
+            if pavement:
+                util = np.concatenate([util, ill_util_a[a:b, None]], axis=1)
+                n_ok = n_ok + ill_ok_a[a:b]
             # one flat list per period (small ints are shared objects): a list per driver would
             # add 180,000 long-lived containers a day for the cyclic garbage collector to scan
             order = np.argsort(util, axis=1, kind="stable").ravel().tolist()
-            nok = np.isfinite(rows).sum(axis=1).tolist()
+            nok = n_ok.tolist()
+            if elastic:
+                ref_cost = ref_costs.reference(ref_caps[:, q] > 0)
+                come_l = decide_coming(a, b, ref_cost[zi, pi], pi, rows).tolist()
             for j in range(a, b):
                 t = times[j]
+                if elastic and not come_l[j - a]:
+                    if log is not None:
+                        log.append((ARRIVE, j, t, -1))
+                        log.append((OUTSIDE, j, t, -1))
+                    continue
                 if t > env.now:
                     yield timeout(t - env.now)
                 if log is not None:
                     log.append((ARRIVE, j, t, -1))
-                env.process(driver(j, t, zones_l[j], order, (j - a) * K, nok[j - a], dur_l[j]))
+                env.process(driver(j, t, zones_l[j], order, (j - a) * Kc, nok[j - a], dur_l[j]))
+
+    def decide_coming(a: int, b: int, ref: np.ndarray, pi: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Who of the potential drivers a..b-1 comes by car: the share (C / C_ref) ** e of the
+        reference demand, where C is the cost of the driver's best option now (a driver with no
+        usable option, or whose zone has no public option at all, comes as in the reference)."""
+        assert arr.outside_u is not None
+        best = rows.min(axis=1)
+        fin = np.isfinite(best) & np.isfinite(ref)  # a zone with no public option has no reference
+        ratio = np.where(fin, np.maximum(best, RATIO_FLOOR), 1.0) / np.where(fin, ref, 1.0)
+        share = ratio ** price_e[pi]
+        u = arr.outside_u[a:b] * factors[pi]
+        come = u < share
+        member = u < 1.0
+        late = arr.time[a:b] >= warm
+        acc["not_come"] += int((member & ~come & late).sum())
+        acc["attracted"] += int((come & ~member & late).sum())
+        came[a:b] = come
+        return come
 
     env.process(arrival_process())
     env.run(until=horizon_hours)
@@ -741,8 +918,10 @@ def simulate(
     if H > 0:
         hour_area[:, min(int(tp + 1e-9), H - 1)] += got
 
-    arrivals_by_hour = np.bincount(arr.time.astype(np.int64).clip(0, max(H, 1) - 1), minlength=max(H, 1))
-    counted = int((arr.time >= warm).sum())
+    t_came = arr.time[came]
+    arrivals_by_hour = np.bincount(t_came.astype(np.int64).clip(0, max(H, 1) - 1), minlength=max(H, 1))
+    late = (arr.time >= warm) & came
+    counted = int(late.sum())
     return SimResult(
         layout=lay,
         horizon=horizon_hours,
@@ -766,8 +945,12 @@ def simulate(
         search_h=float(acc["search"]),
         cruise_m=float(acc["cruise"]),
         zone_ids=[zz.id for zz in city.zones],
-        zone_counted=np.bincount(arr.zone[arr.time >= warm], minlength=Z).astype(float),
+        zone_counted=np.bincount(arr.zone[late], minlength=Z).astype(float),
         zone_lost=np.asarray(zone_lost, dtype=float),
         zone_search_h=np.asarray(zone_search),
         trace=log,
+        not_come=int(acc["not_come"]),
+        attracted=int(acc["attracted"]),
+        illegal=int(acc["illegal"]),
+        pavement_tickets=int(acc["ptickets"]),
     )

@@ -13,7 +13,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "parking.md"
 MODELS = [
     config.City, config.Tariff, config.TariffTier, config.CarPark, config.KerbSegment, config.Zone,
     config.WalkLink, config.Demand, config.Purpose, config.Duration, config.Behaviour,
-    config.Enforcement, config.Policy, config.ResponsivePricing,
+    config.Enforcement, config.Pavement, config.Policy, config.ResponsivePricing,
 ]
 
 

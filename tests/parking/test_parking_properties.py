@@ -1,6 +1,6 @@
 """Hypothesis properties on small random cities, checked from the event trace by an independent
-checker: conservation of drivers (each ends parked-and-left, still parked, lost, or - only in
-the last minutes - still cruising at the horizon) and no facility ever above its capacity at
+checker: conservation of drivers (each ends parked-and-left, still parked, parked on the
+pavement, lost, not come by car, or - only in the last minutes - still cruising at the horizon) and no facility ever above its capacity at
 that time of day."""
 
 from __future__ import annotations
@@ -61,13 +61,17 @@ def cities(draw: st.DrawFn) -> tuple[City, Policy, float, float]:
     purposes = [
         {"name": f"p{k}", "share": 1.0, "value_of_time_per_hour": 30.0,
          "duration": {"kind": draw(kind), "mean_hours": draw(st.sampled_from([0.3, 1.5, 6.0])), "cv": 1.2},
-         "hourly_profile": draw(st.sampled_from([None, [0.0] * 6 + [1.0] * 18]))}
+         "hourly_profile": draw(st.sampled_from([None, [0.0] * 6 + [1.0] * 18])),
+         "price_elasticity": draw(st.sampled_from([0.0, 0.0, -0.4, -2.0])),
+         "stay_elasticity": draw(st.sampled_from([0.0, -0.3]))}
         for k in range(draw(st.integers(1, 2)))
     ]
+    pavement = draw(st.sampled_from([{}, {"disutility": 0.0}, {"disutility": 20.0, "give_up_cost": 0.0},
+                                     {"disutility": 5.0, "checks_per_hour": 3.0}]))
     city = City.model_validate({
         "tariffs": {"t": {"tiers": [{"up_to_hours": 1.0, "rate_per_hour": 2.0}, {"rate_per_hour": 6.0}]}},
         "car_parks": car_parks, "kerb_segments": kerbs, "zones": zones,
-        "demand": {"purposes": purposes},
+        "demand": {"purposes": purposes}, "pavement": pavement,
         "behaviour": {"max_walk_m": 1500.0, "update_minutes": draw(st.sampled_from([15, 60])),
                       "choice_set_size": draw(st.integers(1, 4)),
                       "max_search_minutes": draw(st.sampled_from([0.0, 5.0, 30.0]))},
@@ -77,7 +81,10 @@ def cities(draw: st.DrawFn) -> tuple[City, Policy, float, float]:
         "name": "p", "open_shared_berths": draw(st.booleans()),
         "payment": draw(st.sampled_from(["as_city", "pay_at_exit", "leave_first"])),
         "add_berths": {i: 1 for i in ids if draw(st.booleans())},
+        "pavement_enforcement": draw(st.sampled_from([0.0, 1.0, 5.0])),
     }
+    if draw(st.booleans()):
+        pol["tariffs"] = {"t": {"tiers": [{"rate_per_hour": draw(st.sampled_from([0.0, 3.0, 9.0]))}]}}
     if draw(st.booleans()):
         pol["responsive_pricing"] = {"period_hours": 1.0, "step_per_hour": 1.0}
     horizon = float(draw(st.sampled_from([6.0, 20.0, 30.0])))
@@ -117,10 +124,16 @@ def test_conservation_and_capacity(case, rep):
         kinds.setdefault(i, []).append(kind)
     assert len(kinds) == n_drawn
     fates = Counter(tuple(v) for v in kinds.values())
-    assert set(fates) <= {("arrive", "park", "leave"), ("arrive", "park"), ("arrive", "lost"), ("arrive",)}
-    left, parked, lost, searching = (fates[("arrive", "park", "leave")], fates[("arrive", "park")],
-                                     fates[("arrive", "lost")], fates[("arrive",)])
-    assert left + parked + lost + searching == n_drawn
+    assert set(fates) <= {("arrive", "park", "leave"), ("arrive", "park"), ("arrive", "lost"), ("arrive",),
+                          ("arrive", "illegal"), ("arrive", "outside")}
+    left, parked, lost, searching, illegal, outside = (
+        fates[("arrive", "park", "leave")], fates[("arrive", "park")], fates[("arrive", "lost")],
+        fates[("arrive",)], fates[("arrive", "illegal")], fates[("arrive", "outside")])
+    assert left + parked + lost + searching + illegal + outside == n_drawn
+    if city.pavement.disutility is None:
+        assert illegal == 0
+    if all(p.price_elasticity == 0 for p in city.demand.purposes):
+        assert outside == 0
     # a driver with no outcome yet must still be cruising: it arrived within its search budget
     # of the horizon
     arrive_t = {i: t for k, i, t, _ in res.trace if k == "arrive"}
@@ -132,6 +145,12 @@ def test_conservation_and_capacity(case, rep):
     out = DOMAIN.check_output(summarise(res))
     assert out.metrics["drivers_lost"] == sum(1 for k, i, _, _ in res.trace if k == "lost" and i in counted)
     assert out.metrics["sessions"] == sum(1 for k, i, _, _ in res.trace if k == "park" and i in counted)
+    days = (horizon - warmup) / 24.0
+    assert out.metrics["illegal_per_day"] * days == pytest.approx(
+        sum(1 for k, i, _, _ in res.trace if k == "illegal" and i in counted))
+    # drivers who came by car (the denominator of lost_share) are those who did not stay away
+    not_coming = {i for k, i, _, _ in res.trace if k == "outside"}
+    assert res.counted == len(counted - not_coming)
     zone_lost = sum(v * res.zone_counted[n] for n, (e, m, v) in enumerate(
         r for r in out.by_entity if r[1] == "zone_lost_share") if res.zone_counted[n] > 0)
     assert zone_lost == pytest.approx(out.metrics["drivers_lost"])

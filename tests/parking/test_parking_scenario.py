@@ -44,7 +44,8 @@ def test_scenario_figures_from_the_reports(liangxi):
     assert len(sc.policy_list) >= 4 and sc.replications == 20
     for pol in sc.policy_list:
         assert check_policy(city, pol) == []
-    assert sum(sc.policy_list[-1].add_berths.values()) == 1000 - 389  # the year's target [003]
+    target = next(p for p in sc.policy_list if p.name == "year_target_berths")
+    assert sum(target.add_berths.values()) == 1000 - 389  # the year's target [003]
 
 
 def test_baseline_is_calibrated_to_reported_occupancy(liangxi):
@@ -64,8 +65,11 @@ def test_policies_act_where_they_should(liangxi):
     # leave-first-pay-later: no exit queue; pay booths make one
     assert all(m["exit_wait_s"] == 0.0 for m in base)
     assert all(m["exit_wait_s"] > 0.0 for m in runs["pay_at_exit"])
-    # closing the 800 shared berths loses night-time parkers
-    assert _paired(runs, "drivers_lost", "no_shared_berths") > 0
+    # closing the 800 shared berths loses night-time parkers: fewer park, more stay away
+    assert _paired(runs, "sessions", "no_shared_berths") < 0
+    assert _paired(runs, "drivers_not_come", "no_shared_berths") > 0
+    # more frequent pavement patrols: fewer drivers park on the pavement
+    assert _paired(runs, "illegal_per_day", "pavement_enforcement") < 0
     # more berths in the busiest car parks: fewer drivers lost, less cruising
     assert _paired(runs, "drivers_lost", "year_target_berths") < 0
     assert _paired(runs, "search_min", "year_target_berths") < 0
@@ -77,11 +81,13 @@ def test_policies_act_where_they_should(liangxi):
 
 def test_common_random_numbers_make_paired_differences_tight(liangxi):
     # every policy sees the same drivers, so the replication-to-replication noise cancels in a
-    # paired difference: its variance is far below that of an unpaired comparison
+    # paired difference: its variance is far below that of an unpaired comparison.  (Measured
+    # with 6 replications: drivers_lost 6-10x, sessions 30-40x; with REPS = 2 each variance has
+    # one degree of freedom, so only the large margin of sessions makes a reliable test.)
     _, runs = liangxi
-    base = [m["drivers_lost"] for m in runs["reported_2023h1"]]
+    base = [m["sessions"] for m in runs["reported_2023h1"]]
     for policy in ("no_shared_berths", "year_target_berths"):
-        alt = [m["drivers_lost"] for m in runs[policy]]
+        alt = [m["sessions"] for m in runs[policy]]
         paired = np.var(np.subtract(alt, base), ddof=1)
         unpaired = np.var(alt, ddof=1) + np.var(base, ddof=1)
         assert paired < unpaired / 3, (policy, paired, unpaired)
