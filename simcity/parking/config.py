@@ -467,11 +467,66 @@ class ResponsivePricing(StrictModel):
         description="Which facilities are repriced (shared = institutions' lots).",
     )
 
+    learning_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="SFpark as run: simulated days of a learning phase before the evaluated run, in "
+        "periods of period_days; after each period every facility's price in each time band moves "
+        "one step towards the band, then prices are frozen for the evaluation.  0 = review "
+        "within the run every period_hours instead.",
+    )
+    period_days: int = Field(
+        default=1, ge=1, le=365, description="Simulated days of one learning period (learning_days > 0)."
+    )
+    bands: list[tuple[int, int]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=24,
+        description="Time-of-day price bands [start, end) in whole hours that together cover 0-24 "
+        "exactly once (learning_days > 0); omit for one band per hour.",
+    )
+
     @model_validator(mode="after")
     def _band(self) -> ResponsivePricing:
         if self.low > self.high:
             raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        if self.learning_days and self.period_days > self.learning_days:
+            raise ValueError(
+                f"period_days: a learning period of {self.period_days} days is longer than the "
+                f"learning phase (learning_days = {self.learning_days})"
+            )
+        if self.learning_days and self.learning_days % self.period_days:
+            raise ValueError(
+                f"learning_days: {self.learning_days} days is not a whole number of learning periods "
+                f"of period_days = {self.period_days}"
+            )
+        if self.bands is not None:
+            if not self.learning_days:
+                raise ValueError("bands: time-of-day bands are used by the learning phase only; set learning_days")
+            hours = [0] * 24
+            for s, e in self.bands:
+                if not 0 <= s < e <= 24:
+                    raise ValueError(f"bands: band [{s}, {e}] must satisfy 0 <= start < end <= 24")
+                for h in range(s, e):
+                    hours[h] += 1
+            over = [h for h in range(24) if hours[h] > 1]
+            gap = [h for h in range(24) if hours[h] == 0]
+            if over:
+                raise ValueError(f"bands: bands overlap in hours {over}")
+            if gap:
+                raise ValueError(f"bands: hours {gap} are in no band (bands must cover 0-24)")
         return self
+
+    def band_of_hour(self) -> list[int]:
+        """Index of the price band of every hour of the day (one band per hour when unset)."""
+        if self.bands is None:
+            return list(range(24))
+        out = [0] * 24
+        for b, (s, e) in enumerate(self.bands):
+            for h in range(s, e):
+                out[h] = b
+        return out
 
 
 class Policy(PolicyBase):

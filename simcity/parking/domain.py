@@ -21,6 +21,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("occupancy", "Mean share of open berths occupied (berth-hour weighted, all facilities)", "share", "none"),
     Metric("occupancy_day", f"Mean occupancy of public off-street car parks, {DAY_HOURS[0]}:00-{DAY_HOURS[1]}:00", "share", "none"),
     Metric("band_share", f"Share of facility-hours with mean occupancy in the {BAND[0]:.0%}-{BAND[1]:.0%} band", "share", "higher"),
+    Metric("availability", "Share of open facility-time with at least one free berth (Millard-Ball et al. 2014)", "share", "higher"),
     Metric("turnover", "Sessions per open berth per day", "sessions/berth/day", "higher"),
     Metric("sessions", "Parking sessions started", "sessions", "higher"),
     Metric("drivers_lost", "Drivers who gave up (no berth within the search limit)", "drivers", "lower"),
@@ -55,6 +56,9 @@ def summarise(res: SimResult) -> RunOutput:
     with np.errstate(invalid="ignore", divide="ignore"):
         occ_fh = np.where(cap > 0, area / np.where(cap > 0, cap, 1.0), np.nan)
     open_fh = cap > 0
+    # open hours of each facility-hour (berth-hours / berths) and the part with no free berth
+    open_h = cap / np.maximum(lay.berths, 1)[:, None]
+    full_h = res.hour_full[:, stat]
     in_band = (occ_fh >= BAND[0] - 1e-12) & (occ_fh <= BAND[1] + 1e-12) & open_fh
     day = (hours[stat] % 24 >= DAY_HOURS[0]) & (hours[stat] % 24 < DAY_HOURS[1])
     public_cp = ~lay.is_kerb & ~lay.is_shared
@@ -66,6 +70,7 @@ def summarise(res: SimResult) -> RunOutput:
         "occupancy": _ratio(float(area.sum()), float(cap.sum())),
         "occupancy_day": _ratio(float(area[public_cp][:, day].sum()), float(cap[public_cp][:, day].sum())),
         "band_share": _ratio(float(in_band.sum()), float(open_fh.sum())),
+        "availability": 1.0 - _ratio(float(full_h.sum()), float(open_h.sum())),
         "turnover": _ratio(sessions, berth_days),
         "sessions": sessions,
         "drivers_lost": float(res.lost),
@@ -88,6 +93,7 @@ def summarise(res: SimResult) -> RunOutput:
         columns = {
             "occupancy": np.where(f_cap > 0, area.sum(axis=1) / f_cap, np.nan),
             "band_share": np.where(open_fh.any(axis=1), in_band.sum(axis=1) / open_fh.sum(axis=1), np.nan),
+            "availability": np.where(f_cap > 0, 1.0 - full_h.sum(axis=1) / np.maximum(open_h.sum(axis=1), 1e-300), np.nan),
             "turnover": np.where(f_cap > 0, res.sessions / (f_cap / 24.0), np.nan),
             "sessions": res.sessions,
             "revenue": res.revenue,

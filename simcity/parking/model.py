@@ -385,6 +385,7 @@ class SimResult:
     warmup: float
     n_arrivals: int
     hour_area: np.ndarray  # (F, H) berth-hours occupied per hour bin
+    hour_full: np.ndarray  # (F, H) hours with no free berth (while open) per hour bin
     hour_cap: np.ndarray  # (F, H) berth-hours open per hour bin
     hour_shift: np.ndarray  # (F, H) rate shift in force at the start of each hour
     arrivals_by_hour: np.ndarray  # (H,) drivers arriving per hour bin
@@ -516,6 +517,65 @@ class CostModel:
         return np.where(usable[:, None, :], c, INF)
 
 
+class _PrefixedStreams(Streams):
+    """The streams of a replication under a name prefix: fresh days of the same replication
+    (the learning phase of responsive pricing), independent of the evaluated day's streams."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, base: Streams, prefix: str) -> None:
+        super().__init__(base.seed, base.replication)
+        self.prefix = prefix
+
+    def __getitem__(self, name: str) -> np.random.Generator:
+        return super().__getitem__(f"{self.prefix}/{name}")
+
+
+def learn_band_prices(
+    city: City, policy: Policy, horizon_hours: float, warmup_hours: float, streams: Streams
+) -> np.ndarray:
+    """SFpark as it was run: the learning phase of ``policy.responsive_pricing``.
+
+    Prices start at the tariffs (shift 0).  In each learning period of ``period_days`` fresh
+    simulated days (streams ``sfpark-day<n>/...``, each day a run of ``horizon_hours`` with its
+    warm-up, prices fixed), the mean occupancy of every repriced facility in every time band is
+    measured over the statistics window; then the band's shift moves one ``step_per_hour`` up
+    (above ``high``), down (below ``low``) or stays, within [-max_decrease, +max_increase] and
+    never below a zero rate.  Returns the final shifts per facility and hour of day, (F, 24).
+    """
+    rp = policy.responsive_pricing
+    assert rp is not None and rp.learning_days > 0
+    band = np.asarray(rp.band_of_hour())
+    B = int(band.max()) + 1
+    lay = build_layout(city, policy, horizon_hours)
+    F = len(lay.ids)
+    min_rate = np.array([t.min_rate for t in lay.tariff_of])
+    floor = -np.minimum(rp.max_decrease, min_rate)[:, None]
+    prices = np.zeros((F, B))
+    H = int(math.ceil(horizon_hours - 1e-9))
+    hours = np.arange(H)
+    stat = hours >= warmup_hours - 1e-9
+    band_of_bin = band[hours % 24]
+    day = 0
+    for _ in range(rp.learning_days // rp.period_days):
+        area = np.zeros((F, B))
+        cap = np.zeros((F, B))
+        for _ in range(rp.period_days):
+            res = simulate(city, policy, horizon_hours, warmup_hours, _PrefixedStreams(streams, f"sfpark-day{day}"),
+                           band_shift=prices[:, band])
+            day += 1
+            for b in range(B):
+                cols = stat & (band_of_bin == b)
+                area[:, b] += res.hour_area[:, cols].sum(axis=1)
+                cap[:, b] += res.hour_cap[:, cols].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            occ = np.where(cap > 0, area / np.maximum(cap, 1e-300), np.nan)
+        step = np.where(occ > rp.high, rp.step_per_hour, np.where(occ < rp.low, -rp.step_per_hour, 0.0))
+        new = np.clip(prices + step, floor, rp.max_increase)
+        prices = np.where(lay.reprice[:, None], new, prices)
+    return prices[:, band]
+
+
 def pavement_costs(city: City, check_rate: float) -> tuple[np.ndarray, np.ndarray]:
     """Cost of pavement parking for each purpose, and its expected fine: the disutility plus
     fine x E[1 - exp(-check_rate x D)] over the purpose's stay D (patrols as a Poisson process)."""
@@ -537,6 +597,7 @@ def simulate(
     arrivals: Arrivals | None = None,
     trace: bool = False,
     environment: Callable[[], simpy.Environment] = simpy.Environment,
+    band_shift: np.ndarray | None = None,
 ) -> SimResult:
     """Run the parking model once.
 
@@ -553,7 +614,14 @@ def simulate(
     trace:
         Record every arrival, parking, departure and loss as ``(kind, driver, time, facility)``
         (facility -1 for arrivals and losses) in :attr:`SimResult.trace`.
+    band_shift:
+        Price shift of every facility in every hour of the day, shape (F, 24), fixed for the run.
+        A policy whose responsive pricing has a learning phase gets it from
+        :func:`learn_band_prices` when it is not given.
     """
+    rp = policy.responsive_pricing
+    if band_shift is None and rp is not None and rp.learning_days:
+        band_shift = learn_band_prices(city, policy, horizon_hours, warmup_hours, streams)
     lay = build_layout(city, policy, horizon_hours)
     beh = city.behaviour
     F = len(lay.ids)
@@ -570,6 +638,7 @@ def simulate(
     cap_now = [0] * F
     close_at = [0.0] * F
     area = [0.0] * F
+    full = [0.0] * F  # time with every open berth taken
     last = [0.0] * F
     attempts = [0] * F
     refused = [0] * F
@@ -606,6 +675,11 @@ def simulate(
             if t >= horizon_hours:
                 return
             yield env.timeout(t - env.now)
+            now = env.now
+            area[k] += occ[k] * (now - last[k])
+            if occ[k] >= cap_now[k] > 0:
+                full[k] += now - last[k]
+            last[k] = now
             cap_now[k] = c
             close_at[k] = e
 
@@ -622,19 +696,22 @@ def simulate(
 
     # --- statistics bins
     hour_area = np.zeros((F, max(H, 1)))
+    hour_full = np.zeros((F, max(H, 1)))
     hour_shift = np.zeros((F, max(H, 1)))
     hour_edges = np.minimum(np.arange(max(H, 1) + 1, dtype=float), horizon_hours)
     cap_area = open_berth_hours(lay, hour_edges)
     period = beh.update_minutes / 60.0
     n_periods = int(math.ceil(horizon_hours / period - 1e-9))
     period_caps = open_berth_hours(lay, np.minimum(np.arange(n_periods + 1) * period, horizon_hours))
-    rp = policy.responsive_pricing
-    review_every = int(round(rp.period_hours / period)) if rp is not None else 0
+    # reviews within the run (without a learning phase); with one, prices follow band_shift
+    review_every = int(round(rp.period_hours / period)) if rp is not None and band_shift is None else 0
+    band_shift_l = band_shift.T.tolist() if band_shift is not None else None
     review_area = np.zeros(F)
     review_cap = np.zeros(F)
     reprice = lay.reprice
     shift_arr = np.zeros(F)
     prev_area = np.zeros(F)
+    prev_full = np.zeros(F)
 
     # --- demand that responds to cost (an outside option), stays that respond to the marginal
     # rate, pavement parking: each only when the city asks for it (otherwise nothing is drawn or
@@ -676,15 +753,21 @@ def simulate(
         ill_util = ill_util_a.tolist()
         pav_l = arr.pavement_u.tolist()
 
-    def flush_period(t0: float, t1: float) -> np.ndarray:
-        """Bring every occupancy integral to ``t1`` and return the berth-hours of [t0, t1]."""
+    def flush_period(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        """Bring every occupancy integral to ``t1`` and return the berth-hours and the full
+        hours of [t0, t1]."""
         for k in range(F):
             area[k] += occ[k] * (t1 - last[k])
+            if occ[k] >= cap_now[k] > 0:
+                full[k] += t1 - last[k]
             last[k] = t1
         a = np.asarray(area)
         got = a - prev_area
         prev_area[:] = a
-        return got
+        fu = np.asarray(full)
+        got_full = fu - prev_full
+        prev_full[:] = fu
+        return got, got_full
 
     def lane_return(g: simpy.Resource) -> Callable[[simpy.Event], None]:
         """Timer callback that hands a gate lane back; the timer's value is the lane request."""
@@ -778,6 +861,8 @@ def simulate(
             yield timeout(hold)
             now = env.now
             area[f] += occ[f] * (now - last[f])
+            if occ[f] >= cap_now[f] > 0:
+                full[f] += now - last[f]
             last[f] = now
             occ[f] -= 1
             if log is not None:
@@ -833,11 +918,12 @@ def simulate(
         nonlocal review_area, review_cap
         if q > 0:
             tp = (q - 1) * period
-            got = flush_period(tp, t0)
+            got, got_full = flush_period(tp, t0)
             hour_area[:, min(int(tp + 1e-9), H - 1)] += got
+            hour_full[:, min(int(tp + 1e-9), H - 1)] += got_full
             review_area = review_area + got
             review_cap = review_cap + period_caps[:, q - 1]
-            if rp is not None and q % review_every == 0:
+            if rp is not None and review_every and q % review_every == 0:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     o = np.where(review_cap > 0, review_area / np.maximum(review_cap, 1e-300), np.nan)
                 step = np.where(o > rp.high, rp.step_per_hour, np.where(o < rp.low, -rp.step_per_hour, 0.0))
@@ -850,6 +936,10 @@ def simulate(
         share = np.where(att > 0, np.asarray(refused, dtype=float) / np.maximum(att, 1.0), 0.0)
         attempts[:] = [0] * F
         refused[:] = [0] * F
+        if band_shift_l is not None:
+            row = band_shift_l[int(t0 + 1e-9) % 24]
+            shift[:] = row
+            shift_arr[:] = row
         if int(t0) < H and abs(t0 - round(t0)) < 1e-9:
             hour_shift[:, int(round(t0))] = shift_arr
         # open at some time in the coming period (a driver arriving while it is closed skips it)
@@ -914,9 +1004,10 @@ def simulate(
     env.run(until=horizon_hours)
     # close the last statistics period
     tp = (n_periods - 1) * period if n_periods > 0 else 0.0
-    got = flush_period(tp, horizon_hours)
+    got, got_full = flush_period(tp, horizon_hours)
     if H > 0:
         hour_area[:, min(int(tp + 1e-9), H - 1)] += got
+        hour_full[:, min(int(tp + 1e-9), H - 1)] += got_full
 
     t_came = arr.time[came]
     arrivals_by_hour = np.bincount(t_came.astype(np.int64).clip(0, max(H, 1) - 1), minlength=max(H, 1))
@@ -928,6 +1019,7 @@ def simulate(
         warmup=warm,
         n_arrivals=N,
         hour_area=hour_area,
+        hour_full=hour_full,
         hour_cap=cap_area,
         hour_shift=hour_shift,
         arrivals_by_hour=arrivals_by_hour,

@@ -4,7 +4,8 @@ One car park with ``c`` berths, Poisson arrivals at rate ``lam`` and no alternat
 Erlang loss system M/G/c/c: the share of drivers refused is the Erlang-B formula
 ``B(c, a)`` with offered load ``a = lam * E[stay]``, whatever the distribution of the stay
 (insensitivity), and the mean number of cars parked is ``L = lam * (1 - B) * E[stay]``
-(Little's law).  Each check uses independent replications and a 99% t-interval.
+(Little's law).  By PASTA the share of time with every berth taken is B too, so
+``availability = 1 - B``.  Each check uses independent replications and a 99% t-interval.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def test_blocking_matches_erlang_b_and_littles_law(erlang_city, dist):
     assert lo <= b_theory <= hi, f"{dist}: Erlang-B {b_theory:.4f} outside 99% CI [{lo:.4f}, {hi:.4f}]"
     # the interval is informative: narrow enough to tell a 10% relative error apart
     assert hi - lo < 0.2 * b_theory
+    # time congestion equals call congestion (Poisson arrivals see time averages): the share of
+    # time with every berth taken is B as well, so availability is 1 - B
+    lo, hi = ci99([1.0 - m["availability"] for m in runs])
+    assert lo <= b_theory <= hi, f"{dist}: time full {b_theory:.4f} outside 99% CI [{lo:.4f}, {hi:.4f}]"
 
     # Little's law on each replication: time-average cars parked vs accepted rate x mean stay
     span = HORIZON - WARMUP
