@@ -99,6 +99,7 @@ def summarise(res: SimResult) -> RunOutput:
             "revenue": res.revenue,
             "exit_wait_s": np.where(res.exits > 0, res.exit_wait_sum * 3600.0 / res.exits, np.nan),
             "tickets": res.tickets,
+            "mean_stay_h": np.where(res.sessions > 0, res.stay_sum / np.maximum(res.sessions, 1.0), np.nan),
         }
     # tidy rows built column-wise (a city has thousands of facilities)
     by_entity: list[tuple[str, str, float]] = []
