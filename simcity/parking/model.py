@@ -532,7 +532,12 @@ class _PrefixedStreams(Streams):
 
 
 def learn_band_prices(
-    city: City, policy: Policy, horizon_hours: float, warmup_hours: float, streams: Streams
+    city: City,
+    policy: Policy,
+    horizon_hours: float,
+    warmup_hours: float,
+    streams: Streams,
+    environment: Callable[[], simpy.Environment] = simpy.Environment,
 ) -> np.ndarray:
     """SFpark as it was run: the learning phase of ``policy.responsive_pricing``.
 
@@ -562,7 +567,7 @@ def learn_band_prices(
         cap = np.zeros((F, B))
         for _ in range(rp.period_days):
             res = simulate(city, policy, horizon_hours, warmup_hours, _PrefixedStreams(streams, f"sfpark-day{day}"),
-                           band_shift=prices[:, band])
+                           band_shift=prices[:, band], environment=environment)
             day += 1
             for b in range(B):
                 cols = stat & (band_of_bin == b)
@@ -621,7 +626,7 @@ def simulate(
     """
     rp = policy.responsive_pricing
     if band_shift is None and rp is not None and rp.learning_days:
-        band_shift = learn_band_prices(city, policy, horizon_hours, warmup_hours, streams)
+        band_shift = learn_band_prices(city, policy, horizon_hours, warmup_hours, streams, environment)
     lay = build_layout(city, policy, horizon_hours)
     beh = city.behaviour
     F = len(lay.ids)
