@@ -16,32 +16,156 @@ never reads files, prints, or touches global state; it draws every random number
 from __future__ import annotations
 
 import math
+import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import simpy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AllowInfNan, BaseModel, ConfigDict, Field, model_validator
 
 from simcity.rng import Streams
 
 
-class StrictModel(BaseModel):
-    """Base of every configuration model: unknown keys are errors, instances are immutable."""
+def _has_tuple(annotation: Any) -> bool:
+    if get_origin(annotation) is tuple:
+        return True
+    return any(_has_tuple(a) for a in get_args(annotation))
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+def _arrays_to_tuples(annotation: Any, value: Any) -> Any:
+    """``value`` with the lists that fill a ``tuple`` in ``annotation`` turned into tuples (TOML
+    and JSON have arrays, not tuples; strict validation wants a tuple).  Items are left as they
+    are, for the field to validate strictly."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _arrays_to_tuples(get_args(annotation)[0], value)
+    if origin is tuple and isinstance(value, list):
+        args = get_args(annotation)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_arrays_to_tuples(args[0], v) for v in value)
+        if len(args) == len(value):
+            return tuple(_arrays_to_tuples(t, v) for t, v in zip(args, value, strict=True))
+        return tuple(value)
+    if origin is list and isinstance(value, list) and get_args(annotation):
+        return [_arrays_to_tuples(get_args(annotation)[0], v) for v in value]
+    if origin is dict and isinstance(value, dict) and len(get_args(annotation)) == 2:
+        return {k: _arrays_to_tuples(get_args(annotation)[1], v) for k, v in value.items()}
+    if origin in (Union, UnionType) and isinstance(value, list):
+        for arg in get_args(annotation):
+            if get_origin(arg) in (tuple, list, Annotated):
+                return _arrays_to_tuples(arg, value)
+    return value
+
+
+class StrictModel(BaseModel):
+    """Base of every configuration model: unknown keys are errors, instances are immutable,
+    values are taken as they are typed.
+
+    ``strict``: no coercion - ``vans = true`` is not 1 and ``"12"`` is not a number (a float
+    field still takes an integer such as ``5``).  ``allow_inf_nan=False``: every float field
+    rejects NaN and infinity (``nan``, ``inf``, ``1e999``), which every ``<``/``<=`` bound would
+    otherwise let through.  An array fills a ``tuple`` field (TOML has no tuples); its items
+    are validated strictly.  Data-file rows, whose cells are text, are validated with
+    ``strict=False`` (still finite; :func:`simcity.geodata.to_models`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True,
+                              allow_inf_nan=False)
+
+    #: fields whose type holds a tuple (filled from arrays), per class
+    __tuple_fields__: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__tuple_fields__ = {name: f.annotation for name, f in cls.model_fields.items()
+                                if _has_tuple(f.annotation)}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_fill_tuples(cls, data: Any) -> Any:
+        fields = cls.__tuple_fields__
+        if not fields or not isinstance(data, dict):
+            return data
+        return {k: _arrays_to_tuples(fields[k], v) if k in fields else v for k, v in data.items()}
+
+
+#: A float that is never NaN or infinite, also outside :class:`StrictModel` (e.g. in a
+#: ``TypeAdapter`` or a model of another base).
+FiniteFloat = Annotated[float, AllowInfNan(False)]
+
+#: characters that make a name or id look like another or break the files it is written to:
+#: byte-order mark, zero-width characters, bidirectional marks and overrides
+_INVISIBLE = frozenset("\ufeff\u200b\u200c\u200d\u2060\u200e\u200f\u061c"
+                       "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _bad_char(text: str, *, line_breaks: bool) -> str | None:
+    for pos, c in enumerate(text):
+        if c in _LINE_BREAKS:
+            if line_breaks:
+                continue
+            what = "a line break"
+        elif c in _INVISIBLE:
+            what = "an invisible formatting character (byte-order mark, zero-width or right-to-left mark)"
+        elif unicodedata.category(c) == "Cc" and not (line_breaks and c == "\t"):
+            what = "a control character" if c != "\x00" else "a NUL character"
+        else:
+            continue
+        return f"{what} (U+{ord(c):04X}) at position {pos}"
+    return None
+
+
+def _clean_text(text: str) -> str:
+    bad = _bad_char(text, line_breaks=False)
+    if bad:
+        raise ValueError(f"names and ids must be plain one-line text; found {bad}")
+    if text != text.strip():
+        raise ValueError("names and ids must not start or end with spaces")
+    return text
+
+
+def _clean_prose(text: str) -> str:
+    bad = _bad_char(text, line_breaks=True)
+    if bad:
+        raise ValueError(f"text must not contain control or invisible characters; found {bad}")
+    return text
+
+
+#: A name or id: one line of visible text, no NUL, control characters, byte-order mark,
+#: zero-width or right-to-left marks, no leading or trailing spaces (names end up in CSV
+#: tables, file names and HTML; two ids that print alike must be equal).
+CleanText = Annotated[str, AfterValidator(_clean_text)]
+#: Free text (descriptions): line breaks and tabs allowed, other control and invisible
+#: characters not.
+CleanProse = Annotated[str, AfterValidator(_clean_prose)]
+
+
+def repeated(values: Iterable[Hashable]) -> list[Any]:
+    """The values that occur more than once, in order of their second occurrence (linear time)."""
+    seen: set[Hashable] = set()
+    dup: dict[Hashable, None] = {}
+    for v in values:
+        if v in seen:
+            dup[v] = None
+        else:
+            seen.add(v)
+    return list(dup)
 
 
 class PolicyBase(StrictModel):
     """Fields every policy has; a domain's ``Policy`` adds its own levers."""
 
-    name: str = Field(
+    name: CleanText = Field(
         min_length=1,
         max_length=80,
         description="Policy name, unique within the scenario. The first policy is the baseline.",
     )
-    description: str = Field(default="", max_length=2000, description="What the policy does, for the report.")
+    description: CleanProse = Field(default="", max_length=2000, description="What the policy does, for the report.")
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,16 @@ from typing import Annotated, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import AfterValidator, BaseModel, PlainSerializer, ValidationError, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+)
+
+from simcity.domain import repeated
 
 #: mean Earth radius (IUGG), metres; a sphere is accurate to ~0.3 % for city-scale distances
 EARTH_RADIUS_M = 6_371_008.8
@@ -148,7 +157,7 @@ def _read_csv(path: Path, text: str) -> list[PointRow]:
     if not header:
         raise DataFileError(path, [DataProblem("line 1", None, "the file is empty; expected a header row "
                                                                "with lon and lat columns")])
-    dup = sorted({h for h in header if header.count(h) > 1})
+    dup = sorted(repeated(header))
     if dup:
         raise DataFileError(path, [DataProblem("line 1", None, f"repeated column names {dup}")])
     reader.fieldnames = header
@@ -355,7 +364,8 @@ def to_models(path: str | Path, rows: Sequence[PointRow], model: type[M], projec
         data = {**(defaults or {}), **kept, x_field: float(x) / metres_per_unit,
                 y_field: float(y) / metres_per_unit}
         try:
-            out.append(model.model_validate(data))
+            # cells are text: lax types here (a "12" cell is 12), still finite and clean
+            out.append(model.model_validate(data, strict=False))
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 col = ".".join(str(p) for p in err["loc"]) or None
@@ -503,6 +513,16 @@ def expand_point_files(data: Any, info: ValidationInfo, files: Mapping[str, tupl
 # a pydantic field type: a data file path relative to the scenario file
 
 
+def _path_from_text(value: Any) -> Any:
+    # a path is written as a string (strict validation wants a Path); anything else is rejected
+    # by the field
+    if isinstance(value, str):
+        if not value.strip() or "\x00" in value:
+            raise ValueError(f"expected the path of a data file, found {value!r}")
+        return Path(value)
+    return value
+
+
 def _resolve_in_context(value: Path, info: ValidationInfo) -> Path:
     base = (info.context or {}).get("base_dir") if isinstance(info.context, dict) else None
     p = resolve(value, base).resolve()
@@ -515,7 +535,8 @@ def _resolve_in_context(value: Path, info: ValidationInfo) -> Path:
 #: A field holding the path of an existing data file.  Relative paths are taken from the
 #: scenario file's folder (``load_scenario`` passes it as the validation context ``base_dir``)
 #: and stored absolute, so a resolved scenario written elsewhere still finds the file.
-DataPath = Annotated[Path, AfterValidator(_resolve_in_context), PlainSerializer(str, return_type=str)]
+DataPath = Annotated[Path, BeforeValidator(_path_from_text), AfterValidator(_resolve_in_context),
+                     PlainSerializer(str, return_type=str)]
 
 
 # ---------------------------------------------------------------------------------------

@@ -31,9 +31,9 @@ from pydantic import (
 )
 
 from simcity import domains
-from simcity.domain import Domain, PolicyBase, StrictModel
+from simcity.domain import CleanProse, CleanText, Domain, PolicyBase, StrictModel, repeated
 from simcity.specs import SelectionSpec, SweepSpec
-from simcity.tomlpos import key_lines, line_of
+from simcity.tomlpos import MAX_NESTING, key_lines, line_of, nesting_too_deep
 
 # ---------------------------------------------------------------------------------------
 # errors
@@ -69,12 +69,12 @@ class ScenarioBase(StrictModel):
     """Fields every scenario file has, whatever the domain."""
 
     model: str = Field(description="The simulation domain: 'parking', 'garbage' or 'bikes'.")
-    name: str = Field(
+    name: CleanText = Field(
         min_length=1,
         max_length=120,
         description="Short name of the scenario, used in reports and result folder names.",
     )
-    description: str = Field("", max_length=5000, description="What the scenario studies.")
+    description: CleanProse = Field("", max_length=5000, description="What the scenario studies.")
     seed: int = Field(
         ge=0, le=2**63 - 1, description="Master seed; with the replication index it fixes every random input."
     )
@@ -90,7 +90,7 @@ class ScenarioBase(StrictModel):
     confidence: float = Field(
         0.95, gt=0.5, lt=1.0, description="Confidence level of the intervals in the summary."
     )
-    metrics: list[str] | None = Field(
+    metrics: list[CleanText] | None = Field(
         None, description="The metrics to report, a subset of the domain's; all of them when omitted."
     )
     # -- experiments at scale (simcity.sweep, simcity.selection; owned by issue 7) --
@@ -105,23 +105,22 @@ class ScenarioBase(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> ScenarioBase:
+        # "key: message" locates the message at that key (see _problems_from_validation)
         if self.warmup_hours >= self.horizon_hours:
-            raise ValueError(
-                f"warmup_hours ({self.warmup_hours}) must be smaller than horizon_hours ({self.horizon_hours})"
-            )
+            raise ValueError(f"warmup_hours: must be smaller than horizon_hours ({self.horizon_hours}); "
+                             f"found {self.warmup_hours}")
         policies: list[PolicyBase] = getattr(self, "policies", [])
-        seen: set[str] = set()
-        for p in policies:
-            if p.name in seen:
-                raise ValueError(f"policy names must be unique; {p.name!r} appears twice")
-            seen.add(p.name)
+        names = [p.name for p in policies]
+        for dup in repeated(names):
+            second = [i for i, n in enumerate(names) if n == dup][1]
+            raise ValueError(f"policies.{second}.name: policy names must be unique; {dup!r} is used twice")
         return self
 
     @field_validator("metrics")
     @classmethod
     def _unique_metrics(cls, v: list[str] | None) -> list[str] | None:
-        if v is not None and len(set(v)) != len(v):
-            raise ValueError("metrics must not repeat a name")
+        if v is not None and repeated(v):
+            raise ValueError(f"metrics must not repeat a name; repeated: {repeated(v)}")
         return v
 
     # -- convenience for researchers -----------------------------------------------------
@@ -174,7 +173,13 @@ class ScenarioBase(StrictModel):
         data = self.model_dump(mode="python")
         for dotted, value in overrides.items():
             _set_path(data, dotted, value)
-        return validate_data(data, source=str(self._source or "<overrides>"), text=None,
+        text = None
+        if self._source is not None:  # locate problems at the keys of the file overridden
+            try:
+                text = self._source.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                text = None
+        return validate_data(data, source=str(self._source or "<overrides>"), text=text,
                              base_dir=self._source.parent if self._source else None)
 
     def to_toml(self) -> str:
@@ -265,7 +270,8 @@ def scenario_class(domain_name: str) -> type[ScenarioBase]:
             known = [m.name for m in dom.metrics]
             bad = [m for m in self.metrics if m not in known]
             if bad:
-                raise ValueError(f"unknown metrics {bad}; the {dom.name} model reports {known}")
+                raise ValueError(f"metrics.{self.metrics.index(bad[0])}: unknown metrics {bad}; "
+                                 f"the {dom.name} model reports {known}")
         return self
 
     final = create_model(cls.__name__, __base__=cls,
@@ -316,12 +322,18 @@ def _describe_input(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, int]) -> list[Problem]:
+def _key_path(dotted: str) -> list[str | int]:
+    """``"fleets.0.depot"`` as a key path (list positions as integers, as :func:`key_lines` has them)."""
+    return [int(k) if k.isdigit() else k for k in dotted.split(".")]
+
+
+def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, int] | None) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
         # tagged-union and function validators insert non-key entries; keep real keys only
-        path = [p for p in loc if isinstance(p, int) or (isinstance(p, str) and not p.startswith("function-"))]
+        path: list[str | int] = [p for p in loc if isinstance(p, int)
+                                 or (isinstance(p, str) and not p.startswith("function-"))]
         kind = err["type"]
         if kind == "extra_forbidden":
             msg = "unknown key (not part of the schema; check the spelling)"
@@ -329,20 +341,28 @@ def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, 
             msg = "required key is missing"
         else:
             msg = err["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
-                # A validator may locate its message under a key of the table it checks by
-                # starting it with "key: " (as Domain.validate_policy does); honour that when
-                # the key is really there.
-                m = _KEY_PREFIX.match(msg)
-                inp = err.get("input")
-                if m and isinstance(inp, dict) and m.group(1).split(".")[0] in inp:
-                    path = [*path, *m.group(1).split(".")]
-                    msg = m.group(2)
-            if "input" in err and not isinstance(err["input"], dict | list):
+            for prefix in ("Value error, ", "Assertion failed, "):
+                msg = msg.removeprefix(prefix)
+            # A validator may locate its message under a key of the table it checks by
+            # starting it with "key: " (as Domain.validate_policy does); honour that when
+            # the key is really there.
+            m = _KEY_PREFIX.match(msg)
+            inp = err.get("input")
+            if kind == "value_error" and m and isinstance(inp, dict) and m.group(1).split(".")[0] in inp:
+                path = [*path, *_key_path(m.group(1))]
+                msg = m.group(2)
+            elif "input" in err and not isinstance(err["input"], dict | list):
                 msg += f"; found {_describe_input(err['input'])}"
-        problems.append(Problem(file, line_of(lines, path), ".".join(str(p) for p in path), msg))
+        problems.append(Problem(file, _line(lines, path), ".".join(str(p) for p in path), msg))
     return problems
+
+
+def _line(lines: dict[Any, int] | None, path: Sequence[str | int]) -> int | None:
+    """The line of ``path``, of its nearest recorded ancestor, else the first line (the
+    top-level table); ``None`` when there is no text to locate in."""
+    if lines is None:
+        return None
+    return line_of(lines, path) or 1
 
 
 def validate_data(
@@ -353,12 +373,12 @@ def validate_data(
     base_dir: Path | None = None,
 ) -> ScenarioBase:
     """Validate already-parsed scenario data; raise :class:`ScenarioError` listing every problem."""
-    lines = key_lines(text) if text is not None else {}
+    lines = key_lines(text) if text is not None else None
     model = data.get("model")
     available = domains.available()
     if not isinstance(model, str) or model not in available:
         found = "nothing" if model is None else _describe_input(model)
-        raise ScenarioError([Problem(source, line_of(lines, ["model"]) or 1, "model",
+        raise ScenarioError([Problem(source, _line(lines, ["model"]), "model",
                                      f"expected one of {sorted(available)}, found {found}")])
     cls = scenario_class(str(model))
     try:
@@ -370,8 +390,8 @@ def validate_data(
     for i, pol in enumerate(scenario.policy_list):
         for text_ in dom.validate_policy(getattr(scenario, "city"), pol):  # noqa: B009
             key, sep, msg = text_.partition(": ")
-            path: list[str | int] = ["policies", i, *key.split(".")] if sep else ["policies", i]
-            cross.append(Problem(source, line_of(lines, path), ".".join(map(str, path)),
+            path: list[str | int] = ["policies", i, *_key_path(key)] if sep else ["policies", i]
+            cross.append(Problem(source, _line(lines, path), ".".join(map(str, path)),
                                  msg if sep else text_))
     if cross:
         raise ScenarioError(cross)
@@ -381,9 +401,16 @@ def validate_data(
 
 
 def parse_scenario_text(text: str, source: str = "<text>", base_dir: Path | None = None) -> ScenarioBase:
-    """Parse and validate TOML text."""
+    """Parse and validate TOML text (a leading UTF-8 byte-order mark is ignored)."""
+    text = text.removeprefix("\ufeff")
+    deep = nesting_too_deep(text, MAX_NESTING)
+    if deep is not None:
+        raise ScenarioError([Problem(source, deep, "", f"values nested more than {MAX_NESTING} "
+                                                       "arrays or inline tables deep")])
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # guarded above; kept in case the parser recurses elsewhere
+        raise ScenarioError([Problem(source, 1, "", "values nested too deep")]) from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = _TOML_POS.search(msg)
@@ -391,7 +418,7 @@ def parse_scenario_text(text: str, source: str = "<text>", base_dir: Path | None
         msg = _TOML_POS.sub("", msg).strip()
         if m:
             msg += f" (column {m.group(2)})"
-        raise ScenarioError([Problem(source, line, "", f"TOML syntax error: {msg}")]) from None
+        raise ScenarioError([Problem(source, line or 1, "", f"TOML syntax error: {msg}")]) from None
     return validate_data(data, source=source, text=text, base_dir=base_dir)
 
 
@@ -407,11 +434,12 @@ def load_scenario(path: str | Path) -> ScenarioBase:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise ScenarioError([Problem(str(p), None, "", f"cannot read the file: {exc.strerror or exc}")]) from None
+        raise ScenarioError([Problem(str(p), 1, "", f"cannot read the file: {exc.strerror or exc}")]) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark (some editors write one) is not content
     except UnicodeDecodeError as exc:
-        raise ScenarioError([Problem(str(p), None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ScenarioError([Problem(str(p), line, "", f"not UTF-8 text (byte {exc.start})")]) from None
     return parse_scenario_text(text, source=str(p), base_dir=p.resolve().parent)
 
 
@@ -421,7 +449,7 @@ def problem_at(scenario: ScenarioBase, path: str, message: str) -> ScenarioError
     line = None
     if src is not None:
         try:
-            line = line_of(key_lines(src.read_text(encoding="utf-8")),
+            line = line_of(key_lines(src.read_text(encoding="utf-8-sig")),
                            [int(p) if p.isdigit() else p for p in path.split(".")])
         except OSError:
             line = None

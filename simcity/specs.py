@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from simcity.domain import StrictModel
+from simcity.domain import CleanText, StrictModel
 
 MAX_POINTS = 10_000
 
@@ -20,7 +20,7 @@ MAX_POINTS = 10_000
 class SweepParameter(StrictModel):
     """One scenario parameter the sweep varies."""
 
-    path: str = Field(
+    path: CleanText = Field(
         min_length=1, max_length=300,
         description="Dotted path of a numeric scenario value, e.g. 'city.arrival_rate' or "
                     "'policies.NAME.lever' (list entries by index or by name).",
@@ -79,7 +79,7 @@ class SweepSpec(StrictModel):
     parameters: list[SweepParameter] = Field(
         min_length=1, max_length=50, description="The parameters to vary."
     )
-    responses: list[str] | None = Field(
+    responses: list[CleanText] | None = Field(
         None, description="Metrics to analyse against the parameters (default: the scenario's metrics)."
     )
 
@@ -122,7 +122,7 @@ class SweepSpec(StrictModel):
 class SelectionSpec(StrictModel):
     """The ``[selection]`` table: which metric decides, and how sure to be."""
 
-    metric: str = Field(min_length=1, description="The metric that decides which policy is best.")
+    metric: CleanText = Field(min_length=1, description="The metric that decides which policy is best.")
     goal: Literal["min", "max"] | None = Field(
         None, description="Minimise or maximise the metric (default: from the metric's declared direction)."
     )
@@ -139,7 +139,7 @@ class SelectionSpec(StrictModel):
     max_replications: int = Field(
         1000, ge=3, le=1_000_000, description="Budget: at most this many replications per policy."
     )
-    policies: list[str] | None = Field(
+    policies: list[CleanText] | None = Field(
         None, description="The policies to choose among (default: all of the scenario's)."
     )
 

@@ -230,6 +230,51 @@ def _resolve(keys: tuple[str, ...], counters: dict[Path, int]) -> Path:
     return tuple(out)
 
 
+#: deepest nesting of arrays and inline tables a scenario may have (real scenarios use 3; the
+#: TOML parser and this scanner recurse per level, so a hostile file must stop well before
+#: Python's recursion limit)
+MAX_NESTING = 64
+
+
+def nesting_too_deep(text: str, limit: int = MAX_NESTING) -> int | None:
+    """The 1-based line where arrays and inline tables first nest deeper than ``limit``, or
+    ``None``.  Iterative (no recursion), skipping strings and comments."""
+    s, n = text, len(text)
+    i = depth = 0
+    line = 1
+    while i < n:
+        c = s[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            j = s.find("\n", i)
+            i = n if j == -1 else j
+            continue
+        elif c in "\"'":
+            q3 = c * 3
+            if s.startswith(q3, i):
+                j = s.find(q3, i + 3)
+                while j != -1 and c == '"' and _escaped(s, j):
+                    j = s.find(q3, j + 1)
+                j = n if j == -1 else j + 3
+            else:
+                j = i + 1
+                while j < n and s[j] != c and s[j] != "\n":
+                    j += 2 if c == '"' and s[j] == "\\" else 1
+                j = min(j + 1, n) if j < n and s[j] == c else j
+            line += s.count("\n", i, j)
+            i = j
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
 def key_lines(text: str) -> dict[Path, int]:
     """Every key path the scanner recognises in ``text``, with its 1-based line."""
     return _Scanner(text).document()

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
-from simcity.domain import PolicyBase, StrictModel
+from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 
 _COORD = 1.0e6  # metres: a city fits in +-1000 km
@@ -19,7 +19,7 @@ _COORD = 1.0e6  # metres: a city fits in +-1000 km
 class Station(StrictModel):
     """A docked station: a fixed number of docks, each holds one bike."""
 
-    id: str = Field(min_length=1, max_length=80, description="Unique station id.")
+    id: CleanText = Field(min_length=1, max_length=80, description="Unique station id.")
     x: float = Field(ge=-_COORD, le=_COORD, description="East coordinate, metres.")
     y: float = Field(ge=-_COORD, le=_COORD, description="North coordinate, metres.")
     capacity: int = Field(ge=1, le=1000, description="Number of docks.")
@@ -43,7 +43,7 @@ class Station(StrictModel):
 class ParkingPoint(StrictModel):
     """A designated parking point of a dockless zone (a painted area, no docks)."""
 
-    id: str = Field(min_length=1, max_length=80, description="Unique id (shared with station ids).")
+    id: CleanText = Field(min_length=1, max_length=80, description="Unique id (shared with station ids).")
     x: float = Field(ge=-_COORD, le=_COORD, description="East coordinate, metres.")
     y: float = Field(ge=-_COORD, le=_COORD, description="North coordinate, metres.")
     capacity: int = Field(ge=1, le=1000, description="Bikes the designated area holds; more are parked improperly.")
@@ -59,7 +59,7 @@ class DocklessZone(StrictModel):
     rider who ignores the rule, counts as improperly parked.
     """
 
-    id: str = Field(min_length=1, max_length=80, description="Zone id.")
+    id: CleanText = Field(min_length=1, max_length=80, description="Zone id.")
     improper_share: float = Field(
         0.1, ge=0.0, le=1.0,
         description="Probability that a rider parks outside the designated point although it has room.",
@@ -90,14 +90,14 @@ class SyntheticCity(StrictModel):
     )
     fleet: int = Field(ge=0, le=10_000_000, description="Bikes in the system, spread in proportion to docks.")
     layout_seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the layout generator.")
-    id_prefix: str = Field("s", min_length=1, max_length=20, description="Station ids are prefix + number.")
+    id_prefix: CleanText = Field("s", min_length=1, max_length=20, description="Station ids are prefix + number.")
 
 
 class ODRate(StrictModel):
     """An explicit origin-destination demand rate (replaces the generated demand when given)."""
 
-    origin: str = Field(min_length=1, description="Origin station or parking-point id.")
-    destination: str = Field(min_length=1, description="Destination station or parking-point id.")
+    origin: CleanText = Field(min_length=1, description="Origin station or parking-point id.")
+    destination: CleanText = Field(min_length=1, description="Destination station or parking-point id.")
     per_hour: list[float] = Field(
         min_length=1, max_length=24,
         description="Trip requests per hour: one value (constant) or 24 values (hour of day 0..23).",
@@ -238,11 +238,21 @@ class City(StrictModel):
             clash = [i for i in ids if i.startswith(prefix) and i[len(prefix):].isdigit()]
             if clash:
                 raise ValueError(f"station id {clash[0]!r} clashes with synthetic ids '{prefix}<n>'")
-        seen: set[str] = set()
-        for i in ids:
-            if i in seen:
-                raise ValueError(f"station/parking-point id {i!r} is used twice")
-            seen.add(i)
+        dup = repeated(ids)  # linear time
+        if dup:
+            k = [j for j, v in enumerate(ids) if v == dup[0]][1]
+            n = len(self.stations)
+            if k < n:
+                key = f"stations.{k}.id"
+            else:  # the k-th id among the dockless points, zone by zone
+                k -= n
+                z = 0
+                while k >= len(self.zones[z].points):
+                    k -= len(self.zones[z].points)
+                    z += 1
+                key = f"zones.{z}.points.{k}.id"
+            raise ValueError(f"{key}: station/parking-point id {dup[0]!r} is used twice")
+        seen = set(ids)
         if not ids and self.synthetic is None:
             raise ValueError("the city needs stations, a synthetic layout or dockless zones")
         if self.synthetic is not None:
@@ -257,7 +267,7 @@ class City(StrictModel):
         for k, od in enumerate(self.demand.od):
             for end in (od.origin, od.destination):
                 if end not in seen:
-                    raise ValueError(f"demand.od[{k}]: unknown station {end!r}")
+                    raise ValueError(f"demand.od.{k}: unknown station {end!r}")
         if self.demand.od and self.demand.daily_trips > 0:
             raise ValueError("give either demand.od (explicit rates) or demand.daily_trips, not both")
         return self

@@ -10,12 +10,13 @@ minutes for short durations, yuan (CNY) for money.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from optimize.routing.names import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS
-from simcity.domain import PolicyBase, StrictModel
+from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 
 #: waste categories of the Chinese four-way sorting rule (其他 / 易腐 / 可回收 / 有害)
@@ -65,7 +66,7 @@ class WasteStream(StrictModel):
 class Zone(StrictModel):
     """A cluster of drop points (a residential area); points are placed uniformly in a disc."""
 
-    id: str = Field(min_length=1, max_length=60, description="Zone identifier.")
+    id: CleanText = Field(min_length=1, max_length=60, description="Zone identifier.")
     x_km: float = Field(ge=-500, le=500, description="Centre, east coordinate (km).")
     y_km: float = Field(ge=-500, le=500, description="Centre, north coordinate (km).")
     radius_km: float = Field(gt=0, le=100, description="Radius of the disc holding the points (km).")
@@ -78,10 +79,10 @@ class Zone(StrictModel):
 class DropPoint(StrictModel):
     """One drop point at a known place (from the planner's own data), instead of random placement."""
 
-    id: str = Field(min_length=1, max_length=60, description="Drop-point identifier.")
+    id: CleanText = Field(min_length=1, max_length=60, description="Drop-point identifier.")
     x_km: float = Field(ge=-500, le=500, description="East coordinate (km).")
     y_km: float = Field(ge=-500, le=500, description="North coordinate (km).")
-    zone: str = Field(min_length=1, max_length=60, description="Id of the zone the point belongs to.")
+    zone: CleanText = Field(min_length=1, max_length=60, description="Id of the zone the point belongs to.")
     generation_factor: float = Field(
         default=1.0, gt=0, le=20,
         description="Relative waste generation of this point (multiplies its zone's factor).",
@@ -115,7 +116,7 @@ class Pattern(StrictModel):
 class Depot(StrictModel):
     """Where trucks park overnight."""
 
-    id: str = Field(min_length=1, max_length=60, description="Depot identifier.")
+    id: CleanText = Field(min_length=1, max_length=60, description="Depot identifier.")
     x_km: float = Field(ge=-500, le=500, description="East coordinate (km).")
     y_km: float = Field(ge=-500, le=500, description="North coordinate (km).")
 
@@ -123,7 +124,7 @@ class Depot(StrictModel):
 class TransferStation(StrictModel):
     """A transfer station (转运站 / 集运中心): trucks tip into bays, waste goes on aggregated."""
 
-    id: str = Field(min_length=1, max_length=60, description="Station identifier.")
+    id: CleanText = Field(min_length=1, max_length=60, description="Station identifier.")
     x_km: float = Field(ge=-500, le=500, description="East coordinate (km).")
     y_km: float = Field(ge=-500, le=500, description="North coordinate (km).")
     bays: int = Field(ge=1, le=200, description="Number of tipping bays (trucks queue for them).")
@@ -141,8 +142,8 @@ class TransferStation(StrictModel):
 class Fleet(StrictModel):
     """A group of identical trucks (colour-coded per category, or multi-compartment)."""
 
-    id: str = Field(min_length=1, max_length=60, description="Fleet identifier.")
-    depot: str = Field(min_length=1, description="Depot id where the trucks start and end.")
+    id: CleanText = Field(min_length=1, max_length=60, description="Fleet identifier.")
+    depot: CleanText = Field(min_length=1, description="Depot id where the trucks start and end.")
     categories: list[Category] = Field(
         min_length=1, max_length=4,
         description="Categories it carries, one compartment each; one category = a dedicated "
@@ -393,38 +394,45 @@ class City(StrictModel):
 
     @model_validator(mode="after")
     def _references(self) -> City:
-        def unique(kind: str, ids: list[str]) -> None:
-            dup = sorted({i for i in ids if ids.count(i) > 1})
+        # linear time (a city-scale file has tens of thousands of points); every message
+        # starts with the key it is about, so the scenario error points at that line
+        def unique(key: str, ids: list[str]) -> None:
+            dup = repeated(ids)
             if dup:
-                raise ValueError(f"{kind} ids must be unique, repeated: {dup}")
+                k = [i for i, v in enumerate(ids) if v == dup[0]][1]
+                raise ValueError(f"{key}.{k}.id: {key} ids must be unique, repeated: {dup[:10]}")
 
-        unique("zone", [z.id for z in self.zones])
-        unique("depot", [d.id for d in self.depots])
-        unique("station", [s.id for s in self.stations])
-        unique("fleet", [f.id for f in self.fleets])
+        unique("zones", [z.id for z in self.zones])
+        unique("depots", [d.id for d in self.depots])
+        unique("stations", [s.id for s in self.stations])
+        unique("fleets", [f.id for f in self.fleets])
         if self.points is not None:
-            unique("drop point", [p.id for p in self.points])
+            unique("points", [p.id for p in self.points])
             zones = {z.id: z for z in self.zones}
-            unknown = sorted({p.zone for p in self.points} - set(zones))
-            if unknown:
-                raise ValueError(f"points: zones {unknown} are not among the zones {sorted(zones)}")
-            for z in self.zones:
-                n = sum(p.zone == z.id for p in self.points)
-                if n != z.points:
-                    raise ValueError(f"zone {z.id!r} declares {z.points} points but {n} points name it")
+            for k, p in enumerate(self.points):
+                if p.zone not in zones:
+                    unknown = sorted({q.zone for q in self.points} - set(zones))
+                    raise ValueError(f"points.{k}.zone: zones {unknown[:10]} are not among the zones "
+                                     f"{sorted(zones)[:20]}")
+            counts = Counter(p.zone for p in self.points)
+            for k, z in enumerate(self.zones):
+                if counts[z.id] != z.points:
+                    raise ValueError(f"zones.{k}.points: zone {z.id!r} declares {z.points} points but "
+                                     f"{counts[z.id]} points name it")
         cats = [w.category for w in self.waste]
-        if len(set(cats)) != len(cats):
+        if repeated(cats):
             raise ValueError(f"waste: each category at most once, got {cats}")
         depots = {d.id for d in self.depots}
-        for f in self.fleets:
+        for k, f in enumerate(self.fleets):
             if f.depot not in depots:
-                raise ValueError(f"fleet {f.id!r}: depot {f.depot!r} is not one of {sorted(depots)}")
+                raise ValueError(f"fleets.{k}.depot: fleet {f.id!r}: depot {f.depot!r} is not one of "
+                                 f"{sorted(depots)[:20]}")
             unknown = [c for c in f.categories if c not in cats]
             if unknown:
-                raise ValueError(f"fleet {f.id!r}: categories {unknown} have no waste stream")
+                raise ValueError(f"fleets.{k}.categories: fleet {f.id!r}: categories {unknown} have no waste stream")
         for c in cats:
             if not any(c in s.categories for s in self.stations):
-                raise ValueError(f"waste category {c!r}: no transfer station accepts it")
+                raise ValueError(f"waste: category {c!r}: no transfer station accepts it")
         return self
 
     def stream(self, category: str) -> WasteStream:

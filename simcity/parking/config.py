@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from simcity.domain import PolicyBase, StrictModel
+from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 
 HOURS_PER_DAY = 24
@@ -94,11 +94,11 @@ class Tariff(StrictModel):
 class Facility(StrictModel):
     """Fields every parking facility has (the base of car parks and kerb segments)."""
 
-    id: str = Field(min_length=1, max_length=80, description="Unique facility id (car parks and kerb segments).")
+    id: CleanText = Field(min_length=1, max_length=80, description="Unique facility id (car parks and kerb segments).")
     x: float | None = Field(default=None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
     y: float | None = Field(default=None, ge=-1e6, le=1e6, description="Northing in metres.")
     berths: int = Field(ge=0, le=100_000, description="Number of berths open to the public.")
-    tariff: str = Field(min_length=1, description="Name of the tariff in city.tariffs.")
+    tariff: CleanText = Field(min_length=1, description="Name of the tariff in city.tariffs.")
     public_hours: list[tuple[float, float]] = Field(
         default_factory=lambda: [(0.0, 24.0)],
         min_length=1,
@@ -159,7 +159,7 @@ class Duration(StrictModel):
 class Purpose(StrictModel):
     """A trip purpose: its share of arrivals, daily profile, stay and value of time."""
 
-    name: str = Field(min_length=1, max_length=40, description="Purpose name (unique).")
+    name: CleanText = Field(min_length=1, max_length=40, description="Purpose name (unique).")
     share: float = Field(gt=0, le=1000, description="Relative share of a zone's arrivals.")
     hourly_profile: list[float] | None = Field(
         default=None,
@@ -209,7 +209,7 @@ class Purpose(StrictModel):
 class Zone(StrictModel):
     """A destination zone where drivers want to go."""
 
-    id: str = Field(min_length=1, max_length=80, description="Unique zone id.")
+    id: CleanText = Field(min_length=1, max_length=80, description="Unique zone id.")
     x: float | None = Field(default=None, ge=-1e6, le=1e6, description="Easting in metres (omit when linked by walking_links).")
     y: float | None = Field(default=None, ge=-1e6, le=1e6, description="Northing in metres.")
     arrivals_per_day: float = Field(
@@ -220,8 +220,8 @@ class Zone(StrictModel):
 class WalkLink(StrictModel):
     """An explicit walking distance from a zone to a facility (overrides coordinates)."""
 
-    zone: str = Field(min_length=1, description="Zone id.")
-    facility: str = Field(min_length=1, description="Car park or kerb segment id.")
+    zone: CleanText = Field(min_length=1, description="Zone id.")
+    facility: CleanText = Field(min_length=1, description="Car park or kerb segment id.")
     metres: float = Field(ge=0, le=20_000, description="Walking distance (metres).")
 
 
@@ -249,9 +249,10 @@ class Demand(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> Demand:
         names = [p.name for p in self.purposes]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = repeated(names)
         if dup:
-            raise ValueError(f"purposes: duplicate names {dup}")
+            k = [i for i, n in enumerate(names) if n == dup[0]][1]
+            raise ValueError(f"purposes.{k}.name: duplicate names {dup}")
         return self
 
 
@@ -363,7 +364,7 @@ class City(StrictModel):
         description="CSV or GeoJSON of destination zones (lon/lat plus the Zone fields), relative to the "
         "scenario file; its rows become zones.",
     )
-    tariffs: dict[str, Tariff] = Field(min_length=1, description="Named tariffs that facilities use.")
+    tariffs: dict[CleanText, Tariff] = Field(min_length=1, description="Named tariffs that facilities use.")
     car_parks: list[CarPark] = Field(default_factory=list, max_length=20_000, description="Off-street car parks.")
     kerb_segments: list[KerbSegment] = Field(
         default_factory=list, max_length=20_000, description="Kerbside segments."
@@ -396,14 +397,19 @@ class City(StrictModel):
     @model_validator(mode="after")
     def _references(self) -> City:
         ids = [f.id for f in self.car_parks] + [f.id for f in self.kerb_segments]
-        dup = sorted({i for i in ids if ids.count(i) > 1}) if len(ids) != len(set(ids)) else []
+        dup = repeated(ids)  # linear time
         if dup:
-            raise ValueError(f"facility ids must be unique across car_parks and kerb_segments: {dup}")
+            k = [i for i, v in enumerate(ids) if v == dup[0]][1]
+            key = f"car_parks.{k}" if k < len(self.car_parks) else f"kerb_segments.{k - len(self.car_parks)}"
+            raise ValueError(f"{key}.id: facility ids must be unique across car_parks and kerb_segments: "
+                             f"{dup[:10]}")
         if not ids:
             raise ValueError("car_parks, kerb_segments: at least one facility is needed")
         zone_ids = [z.id for z in self.zones]
-        if len(zone_ids) != len(set(zone_ids)):
-            raise ValueError(f"zones: duplicate ids {sorted({i for i in zone_ids if zone_ids.count(i) > 1})}")
+        zdup = repeated(zone_ids)
+        if zdup:
+            k = [i for i, v in enumerate(zone_ids) if v == zdup[0]][1]
+            raise ValueError(f"zones.{k}.id: duplicate ids {zdup[:10]}")
         groups: tuple[tuple[str, Sequence[Facility]], ...] = (
             ("car_parks", self.car_parks),
             ("kerb_segments", self.kerb_segments),
@@ -532,14 +538,14 @@ class ResponsivePricing(StrictModel):
 class Policy(PolicyBase):
     """The parking levers a scenario compares."""
 
-    tariffs: dict[str, Tariff] = Field(
+    tariffs: dict[CleanText, Tariff] = Field(
         default_factory=dict,
         description="Replace named city tariffs (e.g. flat instead of tiered kerbside pricing).",
     )
     responsive_pricing: ResponsivePricing | None = Field(
         default=None, description="Demand-responsive pricing; omit for fixed tariffs."
     )
-    add_berths: dict[str, int] = Field(
+    add_berths: dict[CleanText, int] = Field(
         default_factory=dict, description="Extra berths by facility id (new public berths)."
     )
     open_shared_berths: bool = Field(

@@ -23,7 +23,7 @@ def problems(text: str) -> list[str]:
     ("old", "new", "expected"),
     [
         ('hourly_profile = [1, 1, 1, 1, 1, 2,', 'hourly_profile = [inf, 1, 1, 1, 1, 2,',
-         "city.demand.hourly_profile: needs 24 finite non-negative values"),
+         "city.demand.hourly_profile.0: Input should be a finite number; found inf"),
         ('tariff = "kerb_tiered"', 'tariff = "kerb_tierd"', "unknown tariff 'kerb_tierd'"),
         ("public_hours = [[0.0, 8.0], [18.0, 24.0]]", "public_hours = [[0.0, 8.0], [6.0, 24.0]]", "overlap"),
         ("{ up_to_hours = 2.0, rate_per_hour = 8.0 }", "{ up_to_hours = 0.5, rate_per_hour = 8.0 }",
