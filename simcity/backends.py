@@ -19,10 +19,16 @@ domains and the plug-ins of :mod:`simcity.plugins`, so each unit carries a
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import multiprocessing
+import os
 import pickle
+import signal
+import sys
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -154,8 +160,48 @@ class SerialBackend(Backend):
         return "this process"
 
 
+#: how often a pool worker checks that the process that started it is still there (seconds)
+PARENT_POLL_S = 0.25
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _exit_with_parent(parent_pid: int, direct: bool) -> None:
+    """Initializer of pool workers: end the worker when the CLI process that started it dies.
+
+    A ``kill -9`` of the parent gives the pool no chance to stop its workers: they would run
+    the queued units to the end, or sit forever waiting for work.  Two guards:
+
+    * Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel kills the worker the moment its
+      parent dies, even while the worker is busy inside a solver that holds the GIL.  Only
+      set when the worker is a direct child forked from the parent's main thread
+      (``direct``): the signal follows the *thread* that forked, and a pool started from a
+      thread that later ends would lose its workers with it;
+    * everywhere, a daemon thread that polls ``os.getppid()`` every :data:`PARENT_POLL_S`
+      seconds and exits when it changes (the worker was re-parented: its parent is gone).
+
+    A killed worker loses only the task it was running: finished ones are already in the work
+    folder (written atomically), so ``--resume`` finishes the run.
+    """
+    ppid = os.getppid()
+    if direct and ppid == parent_pid and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no usable libc: the polling thread still guards
+            pass
+    if os.getppid() != ppid:  # the parent died before the guard was in place
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == ppid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="simcity-parent-watch", daemon=True).start()
+
+
 class ProcessBackend(Backend):
-    """A local process pool.
+    """A local process pool whose workers end when this process dies (:func:`_exit_with_parent`).
 
     Parameters
     ----------
@@ -169,8 +215,10 @@ class ProcessBackend(Backend):
 
     def __init__(self, jobs: int, start_method: str | None = None) -> None:
         self.workers = jobs
-        ctx = multiprocessing.get_context(start_method) if start_method else None
-        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+        ctx = multiprocessing.get_context(start_method) if start_method else multiprocessing.get_context()
+        direct = ctx.get_start_method() != "forkserver" and threading.current_thread() is threading.main_thread()
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_exit_with_parent,
+                                         initargs=(os.getpid(), direct))
 
     def run(self, scenarios: Sequence[ScenarioBase], units: Sequence[Unit],
             folders: Sequence[str | None] | None = None) -> Generator[tuple[int, list[TaskResult]], None, None]:

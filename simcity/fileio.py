@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -34,6 +35,10 @@ def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], obje
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        # a failed write on an open file (EFBIG, ENOSPC) names no file: name the target
+        raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -55,16 +60,57 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
+_PARTIAL = re.compile(r"^\..+\.partial-(\d+)$")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a killed process nobody reaped yet)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): exists
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def clean_partial_folders(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the hidden ``.NAME.partial-PID`` folders :func:`atomic_folder` left in ``folder``
+    when its process was killed while writing (only those whose PID is no longer running, so a
+    concurrent run's folder is never touched); returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _PARTIAL.match(entry.name)
+        if m and entry.is_dir() and not entry.is_symlink() and not pid_alive(int(m.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def atomic_folder(out: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Create the fresh folder ``out`` all-or-nothing: ``write(tmp)`` fills a hidden sibling
-    folder that is renamed into place only when ``write`` returns.
+    folder ``.NAME.partial-PID`` that is renamed into place only when ``write`` returns.  The
+    leftovers of killed writers in the same folder are removed first
+    (:func:`clean_partial_folders`).
 
     Raises ``FileExistsError`` when ``out`` exists and is not an empty folder.
     """
     target = Path(out)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise FileExistsError(f"{target}: results folder already exists and is not empty; choose a fresh --out")
+        what = "a results folder" if target.is_dir() else "a file"
+        raise FileExistsError(f"{target}: {what} appeared there while the run was going")
     target.parent.mkdir(parents=True, exist_ok=True)
+    clean_partial_folders(target.parent)
     tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)

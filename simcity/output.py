@@ -60,7 +60,9 @@ def default_out_dir(name: str, kind: str | None = None, root: str | Path = "resu
 
 def check_out_dir(out: Path) -> None:
     """Refuse an existing non-empty folder before any work starts."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: --out names a file, not a folder; choose a fresh --out")
+    if out.exists() and any(out.iterdir()):
         raise OutputError(f"{out}: results folder already exists and is not empty; choose a fresh --out")
 
 

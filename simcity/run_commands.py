@@ -24,7 +24,7 @@ from simcity import (
     warmup_report,
 )
 from simcity.backends import Backend, BackendError, make_backend
-from simcity.commands import report_problems
+from simcity.commands import EXIT_USAGE, report_problems
 from simcity.experiment import Results, all_tasks, compare, count_finished, discard_work
 from simcity.output import OutputError, check_out_dir, default_out_dir
 from simcity.plugins import PluginError, load_plugins
@@ -73,6 +73,10 @@ def _run_guarded(args: argparse.Namespace, body: Callable[[Backend], int]) -> in
             return body(be)
     except BackendError as exc:
         return report_problems(exc)
+    except OSError as exc:  # a task file could not be written (disk full, file too large, ...)
+        print(f"{_write_failure(exc)}; the replications finished so far are kept in {_work_root(args)} - "
+              "fix that and run the same command with --resume to finish the run", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"interrupted; finished replications are kept in {_work_root(args)} - "
               "run the same command with --resume to continue", file=sys.stderr)
@@ -196,13 +200,24 @@ def cmd_select(args: argparse.Namespace) -> int:
     return _run_guarded(args, body)
 
 
+def _write_failure(exc: OSError) -> str:
+    """``PATH: cannot write: REASON`` for a failed write (the path is named whenever known)."""
+    where = exc.filename if exc.filename is not None else "<unknown file>"
+    return f"{where}: cannot write: {exc.strerror or exc}"
+
+
 def _finish(args: argparse.Namespace, out: Path, save: Callable[[Path], object],
             scenarios: Sequence[ScenarioBase], summary: str) -> int:
     """Write the results folder, then drop the work folders and print the summary."""
     try:
         save(out)
     except (OutputError, OSError) as exc:
-        return report_problems(exc)
+        # nothing is lost: the work folder is dropped only after the results folder is written
+        what = str(exc) if isinstance(exc, OutputError) else f"{out}: results not written ({_write_failure(exc)})"
+        print(f"{what}; every replication has finished and is kept in {_work_root(args)} - run the "
+              "same command with --resume (and a fresh --out if the folder is taken) to write the "
+              "results without running them again", file=sys.stderr)
+        return EXIT_USAGE
     discard_work(scenarios, _work_root(args))
     print(summary)
     print(f"\nresults written to {out}/ (report: {out / 'report.html'})")
