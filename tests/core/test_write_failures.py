@@ -79,10 +79,10 @@ def test_a_folder_appearing_mid_run_mentions_resume(toy: Path, tmp_path: Path, m
     work, out = tmp_path / "work", tmp_path / "out"
     original = rc.report.save
 
-    def save_after_someone_else(results: object, folder: Path) -> object:
+    def save_after_someone_else(results: object, folder: Path, **kw: object) -> object:
         folder.mkdir()
         (folder / "theirs.txt").write_text("x")
-        return original(results, folder)  # type: ignore[arg-type]
+        return original(results, folder, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(rc.report, "save", save_after_someone_else)
     assert main(["compare", str(toy), "-n", "2", "--out", str(out), "--work-dir", str(work)]) == 2
