@@ -50,7 +50,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        # one problem, one line: a value quoted in the message may hold a line break
+        msg = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        return f"{where}: {self.path}: {msg}" if self.path else f"{where}: {msg}"
 
 
 class ScenarioError(Exception):
