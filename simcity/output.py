@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from simcity.domain import Metric
 from simcity.fileio import atomic_folder, atomic_write_bytes, atomic_write_text, slug
 from simcity.plots import Plot
 
@@ -25,16 +26,85 @@ class OutputError(Exception):
     """The results folder cannot be written (exists, not writable...)."""
 
 
-def fmt(x: float, digits: int = 4) -> str:
-    """Format a number for tables: significant digits, thousands separators, '-' for nan."""
+def _decimals(x: float, digits: int) -> int:
+    """Decimals that show ``digits`` significant digits of ``x`` (at most :data:`MAX_DECIMALS`)."""
+    ax = abs(x)
+    if ax == 0 or not math.isfinite(ax):
+        return 0
+    return min(MAX_DECIMALS, max(0, digits - 1 - math.floor(math.log10(ax))))
+
+
+#: no number a planner reads gets more decimals than this (nor scientific notation)
+MAX_DECIMALS = 6
+
+
+def fmt(x: float | None, digits: int = 4, decimals: int | None = None) -> str:
+    """A number for people: ``digits`` significant digits (or exactly ``decimals`` decimals),
+    thousands separators, never scientific notation; '–' for nan. The minus is ASCII so a
+    table pasted into a spreadsheet stays numbers.
+
+    >>> fmt(11596.3), fmt(0.000206), fmt(-1234567.0), fmt(0.0), fmt(2.5e-9)
+    ('11,596', '0.000206', '-1,234,567', '0', '0')
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    ax = abs(x)
-    if ax != 0 and (ax >= 1e7 or ax < 1e-3):
-        return f"{x:.{digits - 1}e}"
-    if ax >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
+    x = float(x)
+    if decimals is None:
+        decimals = _decimals(x, digits)
+        text = f"{abs(x):,.{decimals}f}"
+        if "." in text:  # significant digits: trailing zeros carry no information
+            text = text.rstrip("0").rstrip(".")
+    else:
+        text = f"{abs(x):,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        return text
+    return ("-" if x < 0 else "") + text
+
+
+def fmt_interval(mean: float, low: float, high: float) -> tuple[str, str]:
+    """``(mean, half-width)`` as text with the same decimals: two significant digits of the
+    half-width, and at least three of the mean.
+
+    >>> fmt_interval(11596.0, 10716.0, 12476.0)
+    ('11,596', '880')
+    >>> fmt_interval(0.46912, 0.45912, 0.47912)
+    ('0.469', '0.010')
+    """
+    hw = (high - low) / 2
+    if not math.isfinite(hw) or hw == 0:
+        return fmt(mean), ("–" if not math.isfinite(hw) else "0")
+    d = _decimals(hw, 2)
+    if math.isfinite(mean) and mean != 0:
+        d = max(d, min(_decimals(mean, 3), MAX_DECIMALS))
+    return fmt(mean, decimals=d), fmt(hw, decimals=d)
+
+
+def metric_title(m: Metric) -> str:
+    """The words a planner reads for a metric: its description (its code name when it has none)."""
+    return m.description or m.name
+
+
+def is_share(m: Metric) -> bool:
+    """A share (0..1) is shown as a percentage."""
+    return m.unit == "share"
+
+
+def shown_unit(m: Metric, difference: bool = False) -> str:
+    """The unit as shown: '%' for shares ('pp', percentage points, for their differences)."""
+    if is_share(m):
+        return "pp" if difference else "%"
+    return m.unit
+
+
+def metric_label(m: Metric, difference: bool = False) -> str:
+    """``"Title (unit)"`` for row labels and axes."""
+    unit = shown_unit(m, difference)
+    return f"{metric_title(m)} ({unit})" if unit else metric_title(m)
+
+
+def shown(m: Metric, x: float) -> float:
+    """A value of ``m`` in its shown unit (shares x 100)."""
+    return 100.0 * x if is_share(m) else x
 
 
 def write_frame(df: pd.DataFrame, folder: Path, stem: str) -> None:
@@ -114,6 +184,11 @@ th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 .note{background:#fff4e5;border-left:4px solid #f0a030;padding:.5rem .75rem}
 nav a{margin-right:1rem} details{margin:.5rem 0} summary{cursor:pointer;font-weight:600}
 #policies td,#metrics td{text-align:left}
+tbody th{text-align:left;font-weight:normal;background:#fafafa;max-width:26rem}
+td.better{background:#dff3e3;color:#14532d} td.worse{background:#fbe3e4;color:#7f1d1d}
+td.same{color:#555} td.changed{background:#e8eefb}
+#verdict li{margin:.3rem 0} #verdict .better{color:#14532d;font-weight:600} #verdict .worse{color:#7f1d1d;font-weight:600}
+.wide{overflow-x:auto;max-width:100%}
 """
 
 
@@ -132,6 +207,22 @@ def table_html(df: pd.DataFrame, table_id: str, index: bool = True) -> str:
     ordinary first column, so there is one header row that pastes cleanly into a memo."""
     frame = df.reset_index() if index else df
     return frame.to_html(table_id=table_id, border=0, escape=True, na_rep="–", index=False)
+
+
+def classed_table_html(df: pd.DataFrame, table_id: str, classes: pd.DataFrame | None = None) -> str:
+    """A table as HTML with the index as first column (text escaped); ``classes`` (same shape
+    as ``df``) gives a CSS class per cell, e.g. the verdict colours ``better``/``worse``/``same``."""
+    e = html.escape
+    head = "".join(f"<th>{e(str(c))}</th>" for c in [df.index.name or "", *df.columns])
+    body = []
+    for i, (label, row) in enumerate(df.iterrows()):
+        cells = [f"<th>{e(str(label))}</th>"]
+        for j, v in enumerate(row):
+            cls = "" if classes is None else str(classes.iat[i, j])
+            cells.append(f'<td class="{e(cls)}">{e(str(v))}</td>' if cls else f"<td>{e(str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table id="{e(table_id)}" class="dataframe"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
 
 
 def figure_html(p: Plot) -> str:

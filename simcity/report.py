@@ -6,39 +6,283 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from simcity import __version__
+from simcity.domain import Metric
 from simcity.experiment import Results
 from simcity.maps import domain_figures
-from simcity.output import OutputError, figure_html, fmt, page, table_html, write_results
+from simcity.output import (
+    OutputError,
+    classed_table_html,
+    figure_html,
+    fmt,
+    fmt_interval,
+    is_share,
+    metric_label,
+    metric_title,
+    page,
+    shown,
+    shown_unit,
+    table_html,
+    write_results,
+)
 from simcity.plots import Plot, heatmap_plot, metric_plot, time_plot
 
-__all__ = ["OutputError", "Plot", "alerts", "change_table", "headline_table", "make_plots", "render_html",
-           "save", "terminal_summary"]
+__all__ = ["OutputError", "Plot", "alerts", "change_table", "constant_metrics", "decision_lines",
+           "decision_table", "headline_csv", "headline_metrics", "headline_table", "impossible_ends",
+           "make_plots", "render_html", "sample_warnings", "save", "terminal_summary", "verdict"]
+
+
+#: fewer replications than this and the report and terminal say the intervals mean little
+MIN_REPLICATIONS = 5
+
+#: cell classes (and colours) of a verdict
+VERDICT_CLASS = {"better": "better", "worse": "worse", "no clear change": "same", "changed": "changed",
+                 "no interval": "same"}
 
 
 def _num(frame: pd.DataFrame, row: str, col: str) -> float:
     return float(frame.at[row, col])  # type: ignore[arg-type]
 
 
-def headline_table(results: Results) -> pd.DataFrame:
-    """Policies as rows, metrics as columns, cells 'mean ± half-width' (text)."""
-    s = results.summary
-    cols = {}
+def verdict(low: float, high: float, better: str) -> str:
+    """The verdict on a paired interval ``[low, high]`` of policy minus baseline.
+
+    ``no clear change`` when it contains 0, ``better``/``worse`` by the metric's direction when
+    it excludes 0, ``changed`` for a metric without a direction, ``no interval`` when it is
+    undefined (fewer than two replications).
+    """
+    if math.isnan(low) or math.isnan(high):
+        return "no interval"
+    if low <= 0 <= high:
+        return "no clear change"
+    if better == "none":
+        return "changed"
+    return "better" if (high < 0) == (better == "lower") else "worse"
+
+
+def _verdict(diff: float, significant: bool, better: str) -> str:
+    if not significant:
+        return "no clear change"
+    if better == "none":
+        return "changed"
+    return "better" if (diff < 0) == (better == "lower") else "worse"
+
+
+def constant_metrics(results: Results) -> list[str]:
+    """Reported metrics whose value is the same under every policy in every replication
+    (e.g. all zero): nothing to compare, so they are listed in one line, not tabled or drawn."""
+    t = results.table
+    out = []
     for metric in results.scenario.reported_metrics:
+        sub = t[t["metric"] == metric]
+        if sub.empty:
+            continue
+        wide = sub.pivot_table(index="replication", columns="policy", values="value", aggfunc="first",
+                               observed=True, dropna=False)
+        vals = wide.to_numpy(dtype=float)
+        first = vals[:, :1]
+        same = (vals == first) | (np.isnan(vals) & np.isnan(first))
+        if bool(same.all()):
+            out.append(metric)
+    return out
+
+
+def headline_metrics(results: Results) -> list[str]:
+    """The metrics the verdict weighs: the scenario's ``headline`` list, else every reported
+    metric with a direction; metrics equal under every policy are left out."""
+    sc = results.scenario
+    explicit: list[str] | None = getattr(sc, "headline", None)
+    chosen = list(explicit) if explicit else [
+        m for m in sc.reported_metrics if sc.domain.metric(m).better != "none"]
+    flat = set(constant_metrics(results))
+    return [m for m in chosen if m not in flat]
+
+
+def decision_table(results: Results) -> pd.DataFrame:
+    """One row per (policy other than the baseline, headline metric): the paired difference,
+    its interval (identifiers and raw numbers) and the verdict (:func:`verdict`)."""
+    sc = results.scenario
+    s = results.summary.set_index(["policy", "metric"])
+    rows = []
+    for p in sc.policy_names[1:]:
+        for metric in headline_metrics(results):
+            if (p, metric) not in s.index:
+                continue
+            lo, hi = (float(s.at[(p, metric), c]) for c in ("diff_ci_low", "diff_ci_high"))  # type: ignore[arg-type]
+            d = float(s.at[(p, metric), "diff"])  # type: ignore[arg-type]
+            rows.append((p, metric, d, lo, hi, verdict(lo, hi, sc.domain.metric(metric).better)))
+    return pd.DataFrame(rows, columns=["policy", "metric", "diff", "diff_ci_low", "diff_ci_high", "verdict"])
+
+
+def _diff_text(m: Metric, d: float, lo: float, hi: float) -> str:
+    unit = shown_unit(m, difference=True)
+    a, b, c = (shown(m, x) for x in (d, lo, hi))
+    dec = fmt_interval(a, b, c)[0]
+    digits = dec.split(".")[1] if "." in dec else ""
+    k = len(digits)
+    sign = "+" if a > 0 else ""
+    return (f"{sign}{fmt(a, decimals=k)}{' ' + unit if unit else ''} "
+            f"[{fmt(b, decimals=k)}, {fmt(c, decimals=k)}]")
+
+
+def decision_lines(results: Results) -> list[str]:
+    """The verdict in words, one line per policy other than the baseline."""
+    sc = results.scenario
+    dec = decision_table(results)
+    lines = []
+    for p in sc.policy_names[1:]:
+        d = dec[dec["policy"] == p]
+        parts = []
+        for word in ("better", "worse", "changed"):
+            rows = d[d["verdict"] == word]
+            if not rows.empty:
+                items = []
+                for r in rows.itertuples():
+                    dm = sc.domain.metric(str(r.metric))
+                    items.append(f"{metric_title(dm)} {_diff_text(dm, float(r.diff), float(r.diff_ci_low), float(r.diff_ci_high))}")  # type: ignore[arg-type]
+                parts.append(f"{word} on " + "; ".join(items))
+        rest = d[d["verdict"].isin(["no clear change", "no interval"])]
+        if not rest.empty:
+            names = ", ".join(metric_title(sc.domain.metric(m)) for m in rest["metric"])
+            parts.append(f"no clear change on {names}")
+        lines.append(f"{p}: " + (" | ".join(parts) if parts else "no headline metric to compare") + ".")
+    return lines
+
+
+def sample_warnings(results: Results) -> list[str]:
+    """A warning when the replications are too few for the intervals to mean much."""
+    n = results.scenario.replications
+    if n >= MIN_REPLICATIONS:
+        return []
+    if n < 2:
+        return [f"Too few replications: {n} per policy gives no confidence interval at all; "
+                f"run at least {MIN_REPLICATIONS} (--replications) before deciding."]
+    return [f"Too few replications: {n} per policy; the intervals are wide and rest on an "
+            f"assumption of normality that {n} values cannot check. Run at least {MIN_REPLICATIONS} "
+            "(--replications) before deciding."]
+
+
+def impossible_ends(results: Results) -> list[tuple[str, str]]:
+    """(policy, metric) whose interval reaches where no replication went and the quantity
+    cannot go: below 0 for a quantity whose every value is >= 0, above 100 % for a share."""
+    sc = results.scenario
+    t = results.table
+    out = []
+    for _, r in results.summary.iterrows():
+        m = sc.domain.metric(str(r["metric"]))
+        vals = t[t["metric"] == m.name]["value"].to_numpy(dtype=float)
+        vals = vals[~np.isnan(vals)]
+        if vals.size == 0 or not m.unit:
+            continue
+        low = bool(r["ci_low"] < 0 <= vals.min())
+        high = is_share(m) and bool(r["ci_high"] > 1 >= vals.max())
+        if low or high:
+            out.append((str(r["policy"]), m.name))
+    return out
+
+
+IMPOSSIBLE_NOTE = ("† the interval reaches below 0 (or above 100 %), where this quantity cannot be: the "
+                   "t interval is symmetric and, with few replications, wide; read it as 'at least 0' "
+                   "(or 'at most 100 %') and add replications.")
+
+
+def headline_table(results: Results) -> pd.DataFrame:
+    """Metrics as rows (title and unit), policies as columns, cells 'mean ± half-width' in the
+    shown unit (shares as %); metrics equal under every policy are left out
+    (:func:`constant_metrics`); a ``†`` marks an impossible interval end (:func:`impossible_ends`)."""
+    sc = results.scenario
+    s = results.summary
+    flat = set(constant_metrics(results))
+    odd = set(impossible_ends(results))
+    rows = {}
+    for metric in sc.reported_metrics:
+        if metric in flat:
+            continue
+        dm = sc.domain.metric(metric)
         m = s[s["metric"] == metric].set_index("policy")
-        unit = results.scenario.domain.metric(metric).unit
-        label = f"{metric} ({unit})" if unit else metric
-        cols[label] = [
-            f"{fmt(_num(m, p, 'mean'))} ± {fmt((_num(m, p, 'ci_high') - _num(m, p, 'ci_low')) / 2, 2)}"
-            if p in m.index else "–"
-            for p in results.scenario.policy_names
-        ]
-    return pd.DataFrame(cols, index=pd.Index(results.scenario.policy_names, name="policy"))
+        cells = []
+        for p in sc.policy_names:
+            if p not in m.index:
+                cells.append("–")
+                continue
+            mean, hw = fmt_interval(shown(dm, _num(m, p, "mean")), shown(dm, _num(m, p, "ci_low")),
+                                    shown(dm, _num(m, p, "ci_high")))
+            cells.append(f"{mean} ± {hw}" + (" †" if (p, metric) in odd else ""))
+        rows[metric_label(dm)] = cells
+    return pd.DataFrame.from_dict(rows, orient="index", columns=pd.Index(sc.policy_names, name="policy")
+                                  ).rename_axis("metric")
+
+
+def headline_csv(results: Results) -> pd.DataFrame:
+    """The headline table for spreadsheets: identifiers, words and numbers in their own columns."""
+    sc = results.scenario
+    s = results.summary
+    rows = []
+    for _, r in s.iterrows():
+        dm = sc.domain.metric(str(r["metric"]))
+        base = r["policy"] == sc.baseline
+        rows.append({
+            "metric": dm.name, "title": metric_title(dm), "unit": dm.unit, "better": dm.better,
+            "policy": str(r["policy"]), "n": int(r["n"]), "mean": r["mean"], "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"], "diff": None if base else r["diff"],
+            "diff_ci_low": None if base else r["diff_ci_low"], "diff_ci_high": None if base else r["diff_ci_high"],
+            "verdict": "baseline" if base else verdict(float(r["diff_ci_low"]), float(r["diff_ci_high"]), dm.better),
+        })
+    return pd.DataFrame(rows)
+
+
+def change_table(results: Results) -> pd.DataFrame:
+    """Metrics as rows, policies other than the baseline as columns: the paired change.
+
+    Cells read ``"-1.2 pp [-1.5, -0.9] better"``: the mean paired difference to the baseline in
+    the shown unit, its confidence interval, and the :func:`verdict`.
+    """
+    sc = results.scenario
+    s = results.summary
+    others = [p for p in sc.policy_names if p != sc.baseline]
+    flat = set(constant_metrics(results))
+    rows: dict[str, list[str]] = {}
+    for metric in sc.reported_metrics:
+        if metric in flat:
+            continue
+        dm = sc.domain.metric(metric)
+        m = s[s["metric"] == metric].set_index("policy")
+        cells = []
+        for p in others:
+            if p not in m.index:
+                cells.append("–")
+                continue
+            d, lo, hi = _num(m, p, "diff"), _num(m, p, "diff_ci_low"), _num(m, p, "diff_ci_high")
+            cells.append(f"{_diff_text(dm, d, lo, hi)} {verdict(lo, hi, dm.better)}")
+        rows[metric_label(dm)] = cells
+    return pd.DataFrame.from_dict(rows, orient="index", columns=pd.Index(others, name="policy")
+                                  ).rename_axis("metric")
+
+
+def constant_line(results: Results) -> str:
+    """The metrics equal under every policy, in one line ('' when there are none)."""
+    sc = results.scenario
+    flat = constant_metrics(results)
+    if not flat:
+        return ""
+    s = results.summary
+    items = []
+    for metric in flat:
+        dm = sc.domain.metric(metric)
+        r = s[(s["metric"] == metric) & (s["policy"] == sc.baseline)].iloc[0]
+        mean, hw = fmt_interval(shown(dm, float(r["mean"])), shown(dm, float(r["ci_low"])),
+                                shown(dm, float(r["ci_high"])))
+        unit = shown_unit(dm)
+        value = mean if hw in ("0", "–") else f"{mean} ± {hw}"
+        items.append(f"{metric_title(dm)} {value}{' ' + unit if unit else ''}")
+    return "The same under every policy in every replication: " + "; ".join(items) + "."
 
 
 def alerts(results: Results) -> list[str]:
@@ -56,65 +300,39 @@ def alerts(results: Results) -> list[str]:
     return out
 
 
-def terminal_summary(results: Results) -> str:
-    """The summary as a plain-text table for the terminal."""
-    s = results.summary
-    level = int(round(results.scenario.confidence * 100))
-    rows = []
-    for _, r in s.iterrows():
-        base = r["policy"] == results.scenario.baseline
-        rows.append({
-            "metric": r["metric"],
-            "policy": r["policy"],
-            "mean": fmt(r["mean"]),
-            f"{level}% CI": f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
-            "diff vs baseline": "(baseline)" if base else fmt(r["diff"]),
-            f"diff {level}% CI": "" if base else
-            f"[{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]" + (" *" if r["diff_significant"] else ""),
-        })
-    text = pd.DataFrame(rows).to_string(index=False)
-    text += f"\n(* paired {level}% CI excludes 0; n = replications per policy)"
-    return "\n".join([text, *alerts(results)])
-
-
-def change_table(results: Results) -> pd.DataFrame:
-    """Policies other than the baseline as rows, metrics as columns: the paired change.
-
-    Cells read ``"-1.2 [-1.5, -0.9] better"``: the mean paired difference to the baseline, its
-    confidence interval, and a verdict - ``better``/``worse`` when the interval excludes zero
-    (by the metric's direction), ``changed`` for a metric without a direction, ``no clear
-    change`` when the interval contains zero.
-    """
+def _verdict_heading(results: Results) -> str:
     sc = results.scenario
-    s = results.summary
-    others = [p for p in sc.policy_names if p != sc.baseline]
-    cols: dict[str, list[str]] = {}
-    for metric in sc.reported_metrics:
-        m = s[s["metric"] == metric].set_index("policy")
-        better = sc.domain.metric(metric).better
-        cells = []
-        for p in others:
-            if p not in m.index:
-                cells.append("–")
-                continue
-            d, lo, hi = _num(m, p, "diff"), _num(m, p, "diff_ci_low"), _num(m, p, "diff_ci_high")
-            cells.append(f"{fmt(d)} [{fmt(lo)}, {fmt(hi)}] {_verdict(d, bool(m.at[p, 'diff_significant']), better)}")
-        cols[metric] = cells
-    return pd.DataFrame(cols, index=pd.Index(others, name="policy"))
+    level = int(round(sc.confidence * 100))
+    return (f"Verdict against the baseline {sc.baseline} (paired {level}% intervals over "
+            f"{sc.replications} replications; 'no clear change' when the interval contains 0)")
 
 
-def _verdict(diff: float, significant: bool, better: str) -> str:
-    if not significant:
-        return "no clear change"
-    if better == "none":
-        return "changed"
-    return "better" if (diff < 0) == (better == "lower") else "worse"
+def terminal_summary(results: Results) -> str:
+    """The verdict, then the headline and change tables, as plain text for the terminal."""
+    sc = results.scenario
+    parts = [_verdict_heading(results) + ":"]
+    parts += [f"  {line}" for line in decision_lines(results)] or ["  (only one policy: nothing to compare)"]
+    parts += sample_warnings(results)
+    head = headline_table(results)
+    level = int(round(sc.confidence * 100))
+    parts += ["", f"Mean ± half-width of the {level}% interval:", head.to_string()]
+    if impossible_ends(results):
+        parts.append(IMPOSSIBLE_NOTE)
+    changes = change_table(results)
+    if not changes.empty and len(changes.columns):
+        parts += ["", f"Paired change against {sc.baseline} [{level}% interval]:", changes.to_string()]
+    line = constant_line(results)
+    if line:
+        parts += ["", line]
+    return "\n".join([*parts, *alerts(results)])
 
 
 def _figures(results: Results) -> tuple[list[Plot], list[str]]:
     """Every plot of the report, in order, and notes on figures that could not be drawn."""
     sc = results.scenario
-    plots = [metric_plot(results.summary, sc.domain.metric(m), sc.policy_names) for m in sc.reported_metrics]
+    flat = set(constant_metrics(results))
+    plots = [metric_plot(results.summary, sc.domain.metric(m), sc.policy_names)
+             for m in sc.reported_metrics if m not in flat]
     for metric in sc.domain.time_plots:
         p = time_plot(results.by_time, metric, sc.policy_names, sc.confidence)
         if p is not None:
@@ -154,8 +372,37 @@ def _entity_table(results: Results) -> pd.DataFrame:
     return wide.map(fmt)
 
 
+def _verdict_html(results: Results) -> str:
+    """The decision summary: per policy, each headline metric as a span with its verdict
+    (``data-policy``, ``data-metric``, ``data-verdict`` let a test read it back)."""
+    sc = results.scenario
+    e = html.escape
+    dec = decision_table(results)
+    if len(sc.policy_names) < 2:
+        return "<p>Only one policy: nothing to compare.</p>"
+    items = []
+    for p in sc.policy_names[1:]:
+        d = dec[dec["policy"] == p]
+        groups = []
+        for word in ("better", "worse", "changed", "no clear change", "no interval"):
+            rows = d[d["verdict"] == word]
+            if rows.empty:
+                continue
+            spans = []
+            for r in rows.itertuples():
+                dm = sc.domain.metric(str(r.metric))
+                detail = ("" if word in ("no clear change", "no interval")
+                          else f" {_diff_text(dm, float(r.diff), float(r.diff_ci_low), float(r.diff_ci_high))}")  # type: ignore[arg-type]
+                spans.append(f'<span class="{VERDICT_CLASS[word]}" data-policy="{e(p)}" data-metric="{e(dm.name)}" '
+                             f'data-verdict="{e(word)}">{e(metric_title(dm))}{e(detail)}</span>')
+            groups.append(f"{e(word)} on " + "; ".join(spans))
+        body = " · ".join(groups) if groups else "no headline metric to compare"
+        items.append(f"<li><b>{e(p)}</b>: {body}.</li>")
+    return "<ul>" + "\n".join(items) + "</ul>"
+
+
 def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = ()) -> str:
-    """The self-contained report: headline metrics, pictures, then details.
+    """The self-contained report: the verdict, headline metrics, pictures, then details.
 
     Every piece of text that comes from the scenario file (names, descriptions, policy and
     entity names) is HTML-escaped; images are embedded as data URIs, so the file works offline
@@ -174,8 +421,8 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
         "significant": diffs["diff_significant"].map(lambda b: "yes" if b else "no"),
     })
     metric_rows = pd.DataFrame(
-        [(m.name, m.unit, m.better, m.description) for m in sc.domain.metrics if m.name in sc.reported_metrics],
-        columns=["metric", "unit", "better", "description"],
+        [(m.name, metric_title(m), m.unit, m.better) for m in sc.domain.metrics if m.name in sc.reported_metrics],
+        columns=["metric", "title", "unit", "better"],
     )
     policy_rows = pd.DataFrame([(p.name, p.description) for p in sc.policy_list], columns=["policy", "description"])
     pictures = []
@@ -185,15 +432,34 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
             pictures.append(f'<h3 id="{key}">{e(heading)}</h3>\n<p>{e(intro)}</p>\n'
                             + "\n".join(figure_html(p) for p in sec))
     pictures.extend(figure_html(p) for p in plots if p.section not in {k for k, _, _ in _SECTIONS})
-    note_html = "\n".join(f'<p class="note">{e(n)}</p>' for n in notes)
+    note_html = "\n".join(f'<p class="note">{e(n)}</p>' for n in [*sample_warnings(results), *notes])
+    dec = decision_table(results)
+    classes = {}
+    for r in dec.itertuples():
+        classes[(str(r.policy), str(r.metric))] = VERDICT_CLASS[str(r.verdict)]
+    flat = set(constant_metrics(results))
+    shown_metrics = [m for m in sc.reported_metrics if m not in flat]
+    head = headline_table(results)
+    head_cls = pd.DataFrame([[classes.get((p, m), "") for p in head.columns] for m in shown_metrics],
+                            index=head.index, columns=head.columns)
     changes = change_table(results)
+    change_cls = pd.DataFrame([[classes.get((p, m), "same" if "no clear change" in str(changes.at[lab, p])
+                                            else "changed") for p in changes.columns]
+                               for m, lab in zip(shown_metrics, changes.index, strict=True)],
+                              index=changes.index, columns=changes.columns)
     change_html = (f"<h3>Change against the baseline</h3>\n<p>Paired difference (policy minus "
-                   f"<b>{e(sc.baseline)}</b>) with its {level}% confidence interval; every policy sees the "
-                   f"same random inputs (common random numbers).</p>\n{table_html(changes, 'changes')}"
-                   if not changes.empty else "")
+                   f"<b>{e(sc.baseline)}</b>) with its {level}% confidence interval; shares in percentage "
+                   f"points (pp); every policy sees the same random inputs (common random numbers). "
+                   f"Green: better, red: worse (by each metric's direction), grey: no clear change, "
+                   f"blue: changed (a metric without a direction).</p>\n"
+                   f"{classed_table_html(changes, 'changes', change_cls)}"
+                   if len(changes.columns) and not changes.empty else "")
+    odd_html = f'<p class="meta">{e(IMPOSSIBLE_NOTE)}</p>' if impossible_ends(results) else ""
+    line = constant_line(results)
+    flat_html = f'<p class="meta" id="constant-metrics">{e(line)}</p>' if line else ""
     entities = _entity_table(results)
     entity_html = (f"<details><summary>Per-entity results (mean over replications)</summary>\n"
-                   f"{table_html(entities, 'entities')}</details>" if not entities.empty else "")
+                   f'<div class="wide">{table_html(entities, "entities")}</div></details>' if not entities.empty else "")
     source = f" · file {e(sc.source.name)}" if sc.source is not None else ""
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return page(f"{sc.name} – simcity report", f"""<h1>{e(sc.name)}</h1>
@@ -201,12 +467,17 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
 seed {sc.seed} · {sc.replications} replications per policy · horizon {fmt(sc.horizon_hours)} h
 (warm-up {fmt(sc.warmup_hours)} h) · {level}% confidence · simcity {e(__version__)} · generated {stamp}</p>
 <p>{e(sc.description)}</p>
-<nav><a href="#headline-metrics">Headline metrics</a><a href="#pictures">Pictures</a><a href="#details">Details</a></nav>
+<nav><a href="#verdict">Verdict</a><a href="#headline-metrics">Headline metrics</a><a href="#pictures">Pictures</a><a href="#details">Details</a></nav>
 {note_html}
+<section id="verdict"><h2>Verdict</h2>
+<p>{e(_verdict_heading(results))}.</p>
+{_verdict_html(results)}</section>
 <h2 id="headline-metrics">Headline metrics</h2>
-<p>Mean ± half-width of the {level}% confidence interval over {sc.replications} replications.
+<p>Mean ± half-width of the {level}% confidence interval over {sc.replications} replications; shares in %.
 Baseline: <b>{e(sc.baseline)}</b>.</p>
-{table_html(headline_table(results), "headline")}
+{classed_table_html(head, "headline", head_cls)}
+{odd_html}
+{flat_html}
 {change_html}
 <h2 id="pictures">Pictures</h2>
 {"".join(pictures)}
@@ -216,7 +487,7 @@ Baseline: <b>{e(sc.baseline)}</b>.</p>
 <h3>Metrics</h3>
 {table_html(metric_rows.set_index("metric"), "metrics")}
 <h3>Differences against the baseline</h3>
-{table_html(diff_view.set_index("policy"), "differences")}
+<div class="wide">{table_html(diff_view.set_index("policy"), "differences")}</div>
 {entity_html}
 <details id="resolved"><summary>Resolved scenario (every default filled in; save it as a .toml file to run it again)</summary>
 <pre>{e(sc.to_toml())}</pre></details>""")
@@ -236,6 +507,6 @@ def save(results: Results, out: str | Path, *, notes: Sequence[str] = (),
     if not results.by_time.empty:
         tables["by_time"] = results.by_time
     files = {"timing.csv": results.timing.to_csv(index=False),
-             "headline.csv": headline_table(results).reset_index().to_csv(index=False), **texts}
+             "headline.csv": "\ufeff" + headline_csv(results).to_csv(index=False), **texts}
     return write_results(out, scenario_toml=sc.to_toml(), tables=tables, texts=files, plots=plots,
                          report_html=render_html(results, plots, [*notes, *alerts(results), *fig_notes]))

@@ -95,6 +95,10 @@ class ScenarioBase(StrictModel):
     metrics: list[CleanText] | None = Field(
         None, description="The metrics to report, a subset of the domain's; all of them when omitted."
     )
+    headline: list[str] | None = Field(
+        None, description="The metrics the report's verdict weighs, policy against baseline; when omitted, "
+        "every reported metric with a direction (lower or higher is better)."
+    )
     # -- experiments at scale (simcity.sweep, simcity.selection; owned by issue 7) --
     sweep: SweepSpec | None = Field(
         None, description="Parameters to vary for 'simcity sweep' (grid or Latin hypercube)."
@@ -118,7 +122,7 @@ class ScenarioBase(StrictModel):
             raise ValueError(f"policies.{second}.name: policy names must be unique; {dup!r} is used twice")
         return self
 
-    @field_validator("metrics")
+    @field_validator("metrics", "headline")
     @classmethod
     def _unique_metrics(cls, v: list[str] | None) -> list[str] | None:
         if v is not None and repeated(v):
@@ -274,6 +278,12 @@ def scenario_class(domain_name: str) -> type[ScenarioBase]:
             if bad:
                 raise ValueError(f"metrics.{self.metrics.index(bad[0])}: unknown metrics {bad}; "
                                  f"the {dom.name} model reports {known}")
+        if self.headline:
+            reported = self.reported_metrics
+            bad = [m for m in self.headline if m not in reported]
+            if bad:
+                raise ValueError(f"headline.{self.headline.index(bad[0])}: {bad} are not among the "
+                                 f"reported metrics {reported}")
         return self
 
     final = create_model(cls.__name__, __base__=cls,

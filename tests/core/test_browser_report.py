@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
 import queue
 import shutil
@@ -21,17 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.image
+import pandas as pd
 import pytest
 
 import simcity
 from simcity.scenario import parse_scenario_text
 from tests.toydomain import TOY_TOML
 
+#: the width a planner's laptop shows; no report may scroll sideways at it
+WIDTH = 1280
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio", "--window-size=1200,900",
+    "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio", f"--window-size={WIDTH},900",
     "--remote-debugging-pipe",
 )
 TIMEOUT_S = 60.0
@@ -145,8 +149,16 @@ PROBE = """JSON.stringify({
                                                w: i.naturalWidth, h: i.naturalHeight})),
   tables: Array.from(document.querySelectorAll('table')).map(t => ({
       id: t.id, rows: t.rows.length, height: t.getBoundingClientRect().height})),
-  order: ['headline-metrics', 'pictures', 'details'].map(
+  order: ['verdict', 'headline-metrics', 'pictures', 'details'].map(
       id => document.getElementById(id).getBoundingClientRect().top + window.scrollY),
+  viewport: window.innerWidth,
+  pageWidth: document.documentElement.scrollWidth,
+  overflowing: Array.from(document.querySelectorAll('body *')).filter(
+      el => el.getBoundingClientRect().right > window.innerWidth + 0.5 && el.closest('.wide, pre') === null
+  ).slice(0, 5).map(el => el.tagName + '#' + el.id + ': ' + el.textContent.slice(0, 60)),
+  verdicts: Array.from(document.querySelectorAll('#verdict [data-verdict]')).map(s => ({
+      policy: s.dataset.policy, metric: s.dataset.metric, verdict: s.dataset.verdict, cls: s.className})),
+  rowLabels: Array.from(document.querySelectorAll('#headline tbody th')).map(th => th.textContent),
 })"""
 
 
@@ -174,6 +186,15 @@ def _bikes_report(tmp_path: Path) -> Path | None:
     sc = simcity.load_scenario(path).with_overrides({
         "replications": 2, "metrics": ["lost_trip_share", "empty_share", "full_share"]})
     return simcity.save(simcity.compare(sc), tmp_path / "bikes") / "report.html"
+
+
+def _garbage_report(tmp_path: Path) -> Path | None:
+    """The widest report: 30 metrics, three policies (the one that scrolled sideways)."""
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "garbage_quick.toml"
+    if not path.exists():
+        return None
+    sc = simcity.load_scenario(path).with_overrides({"replications": 2, "horizon_hours": 72.0})
+    return simcity.save(simcity.compare(sc), tmp_path / "garbage") / "report.html"
 
 
 def _open(browser: Browser, page_file: Path) -> tuple[dict[str, Any], bytes, list[dict[str, Any]]]:
@@ -208,7 +229,44 @@ def _check_page(page_file: Path, probe: dict[str, Any], png: bytes, errors: list
     tables = {t["id"]: t for t in probe["tables"]}
     assert {"headline", "changes", "policies", "metrics", "differences"} <= set(tables)
     assert all(t["height"] > 0 for t in tables.values())
-    assert probe["order"] == sorted(probe["order"])  # headline, then pictures, then details
+    assert probe["order"] == sorted(probe["order"])  # verdict, headline, pictures, details
+    # fits a 1,280 px window: nothing sticks out to the right, the page does not scroll sideways
+    assert probe["viewport"] == WIDTH
+    assert probe["overflowing"] == [] and probe["pageWidth"] <= WIDTH, probe["overflowing"]
+    _check_verdict(page_file, probe)
+
+
+def _expected_verdict(low: float, high: float, better: str) -> str:
+    """The verdict recomputed from the summary table, independently of simcity.report."""
+    if math.isnan(low) or math.isnan(high):
+        return "no interval"
+    if low <= 0 <= high:
+        return "no clear change"
+    if better == "none":
+        return "changed"
+    improved = high < 0 if better == "lower" else low > 0
+    return "better" if improved else "worse"
+
+
+def _check_verdict(page_file: Path, probe: dict[str, Any]) -> None:
+    """The decision summary says what summary.csv says, and names metrics by title, not code."""
+    folder = page_file.parent
+    sc = simcity.load_scenario(folder / "scenario.toml")
+    summary = pd.read_csv(folder / "summary.csv")
+    table = pd.read_csv(folder / "replications.csv")
+    shown = {(v["policy"], v["metric"]): v["verdict"] for v in probe["verdicts"]}
+    assert shown, "the report has no decision summary"
+    expected = {}
+    for r in summary[summary["policy"] != sc.baseline].itertuples():
+        m = sc.domain.metric(str(r.metric))
+        vals = table[table["metric"] == m.name].pivot_table(index="replication", columns="policy", values="value")
+        flat = bool((vals.nunique(axis=1, dropna=False) <= 1).all())  # same under every policy
+        if m.better == "none" or flat:
+            continue
+        expected[(str(r.policy), m.name)] = _expected_verdict(r.diff_ci_low, r.diff_ci_high, m.better)
+    assert shown == expected
+    names = {m.name for m in sc.domain.metrics}
+    assert probe["rowLabels"] and not (set(probe["rowLabels"]) & names), probe["rowLabels"]
 
 
 def test_reports_render_in_headless_chromium(browser_exe: str, tmp_path: Path) -> None:
@@ -223,6 +281,9 @@ def test_reports_render_in_headless_chromium(browser_exe: str, tmp_path: Path) -
         bikes = _bikes_report(tmp_path)
         if bikes is not None:
             pages.append(bikes)
+        garbage = _garbage_report(tmp_path)
+        if garbage is not None:
+            pages.append(garbage)
         seen = [_open(browser, page) for page in pages]
     finally:
         browser.close()

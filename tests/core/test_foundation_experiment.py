@@ -16,6 +16,7 @@ from matplotlib.image import imread
 from scipy import stats as st
 
 from simcity import compare, load_scenario, report
+from simcity.output import metric_label, shown
 from simcity.rng import Streams
 from simcity.stats import mean_ci, paired_diff_ci, welch_diff_ci
 
@@ -94,9 +95,12 @@ def test_report_agrees_with_summary_and_images_decode(toy_file: Path, tmp_path: 
     tables = _html_tables(html_text)
     head = tables["headline"]
     for _, r in summary.iterrows():
-        cell = head.loc[head["policy"] == r["policy"]].filter(like=r["metric"]).iloc[0, 0]
+        m = sc.domain.metric(r["metric"])
+        cell = head.loc[head["metric"] == metric_label(m), r["policy"]].iloc[0]
         mean_txt = cell.split("±")[0].strip().replace(",", "")
-        assert float(mean_txt) == pytest.approx(r["mean"], rel=1e-3)
+        decimals = len(mean_txt.split(".")[1]) if "." in mean_txt else 0
+        # the mean as shown (shares in %), to the decimals printed
+        assert float(mean_txt) == pytest.approx(shown(m, r["mean"]), abs=0.51 * 10 ** -decimals)
     diffs = tables["differences"]
     assert len(diffs) == len(summary[summary.policy != "one"])
     # every embedded image decodes as a PNG of non-trivial size
@@ -132,7 +136,8 @@ def test_cli_compare_end_to_end(toy_file: Path, tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[2], timeout=300)
     assert res.returncode == 0, res.stderr
-    assert "blocking" in res.stdout and "(baseline)" in res.stdout
+    assert res.stdout.startswith("Verdict against the baseline one")
+    assert "Share of arrivals lost (%)" in res.stdout and "Too few replications: 3" in res.stdout
     resolved = load_scenario(tmp_path / "out" / "scenario.toml")
     assert resolved.replications == 3
     table = pd.read_csv(tmp_path / "out" / "replications.csv")

@@ -107,30 +107,35 @@ def test_states_scenario_seed_replications_and_version(toy_results: Results) -> 
     assert f"simcity {simcity.__version__}" in meta
 
 
-def test_headline_table_is_per_policy_mean_and_half_width(toy_results: Results) -> None:
+def test_headline_table_is_metrics_by_policies_with_mean_and_half_width(toy_results: Results) -> None:
     head = report.headline_table(toy_results)
-    assert list(head.index) == ["one", "two", "three"]
+    assert list(head.columns) == ["one", "two", "three"]
+    # titles and shown units as row labels, not code names; the share in %
+    assert list(head.index) == ["Share of arrivals lost (%)", "Time-average busy servers (servers)",
+                                "Customers served (customers)"]
     s = toy_results.summary.set_index(["policy", "metric"])
     w = toy_results.wide().set_index("policy")
-    for pol in head.index:
-        mean_txt, hw_txt = head.at[pol, "blocking (share)"].split(" ± ")
-        # independent recomputation of the mean from the replication table
-        assert float(mean_txt) == pytest.approx(w.loc[pol, "blocking"].mean(), rel=1e-3)
+    for pol in head.columns:
+        mean_txt, hw_txt = head.at["Share of arrivals lost (%)", pol].rstrip(" †").split(" ± ")
+        # independent recomputation of the mean from the replication table, shown in %
+        assert float(mean_txt) == pytest.approx(100 * w.loc[pol, "blocking"].mean(), abs=0.051)
         hw = (s.at[(pol, "blocking"), "ci_high"] - s.at[(pol, "blocking"), "ci_low"]) / 2
-        assert float(hw_txt) == pytest.approx(hw, rel=0.05)
+        assert float(hw_txt) == pytest.approx(100 * hw, rel=0.05)
 
 
 def test_change_table_verdicts_follow_metric_direction(toy_results: Results) -> None:
     ch = report.change_table(toy_results)
-    assert list(ch.index) == ["two", "three"]
+    assert list(ch.columns) == ["two", "three"]
     # more servers on the same arrivals: fewer customers lost (lower is better), more served
     # (higher is better); the paired interval is narrow because of common random numbers
-    assert ch.at["three", "blocking"].endswith(" better")
-    assert ch.at["three", "served"].endswith(" better")
-    assert ch.at["three", "occupancy"].endswith(" changed")  # occupancy has no direction
-    diff = float(ch.at["three", "blocking"].split(" [")[0])
+    assert ch.at["Share of arrivals lost (%)", "three"].endswith(" better")
+    assert ch.at["Customers served (customers)", "three"].endswith(" better")
+    assert ch.at["Time-average busy servers (servers)", "three"].endswith(" changed")  # no direction
+    cell = ch.at["Share of arrivals lost (%)", "three"]
+    assert " pp [" in cell  # a share's difference in percentage points
+    diff = float(cell.split(" pp")[0])
     w = toy_results.wide().set_index(["policy", "replication"])["blocking"]
-    assert diff == pytest.approx((w["three"] - w["one"]).mean(), rel=1e-3)
+    assert diff == pytest.approx(100 * (w["three"] - w["one"]).mean(), abs=0.051)
 
 
 def test_verdict_rules() -> None:
@@ -139,6 +144,15 @@ def test_verdict_rules() -> None:
     assert report._verdict(2.0, True, "higher") == "better"
     assert report._verdict(2.0, False, "higher") == "no clear change"
     assert report._verdict(2.0, True, "none") == "changed"
+    # on the paired interval itself
+    assert report.verdict(-2.0, -0.5, "lower") == "better"
+    assert report.verdict(-2.0, -0.5, "higher") == "worse"
+    assert report.verdict(0.5, 2.0, "higher") == "better"
+    assert report.verdict(0.5, 2.0, "lower") == "worse"
+    assert report.verdict(-0.5, 2.0, "lower") == "no clear change"
+    assert report.verdict(0.0, 2.0, "higher") == "no clear change"  # touching 0 is not excluding it
+    assert report.verdict(0.5, 2.0, "none") == "changed"
+    assert report.verdict(float("nan"), float("nan"), "lower") == "no interval"
 
 
 def test_scenario_text_is_escaped_everywhere(evil_results: Results, evil_plots: list[report.Plot]) -> None:
@@ -181,10 +195,17 @@ def test_results_folder_has_report_plots_and_headline_csv(toy_results: Results, 
     out = simcity.save(toy_results, tmp_path / "run")
     plots = toy_plots
     assert sorted(f.name for f in (out / "plots").iterdir()) == sorted(f"{p.name}.png" for p in plots)
-    head = pd.read_csv(out / "headline.csv", dtype=str)
-    expected = report.headline_table(toy_results).reset_index()
-    assert head.columns.tolist() == expected.columns.tolist()
-    assert head.to_numpy().tolist() == expected.to_numpy().tolist()
+    raw = (out / "headline.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: spreadsheets read the titles right
+    head = pd.read_csv(out / "headline.csv", encoding="utf-8-sig")
+    # numbers in their own columns, equal to the summary
+    merged = head.merge(toy_results.summary.assign(policy=toy_results.summary.policy.astype(str)),
+                        on=["policy", "metric"], suffixes=("", "_s"))
+    assert len(merged) == len(toy_results.summary) == len(head)
+    assert (merged["mean"] - merged["mean_s"]).abs().max() < 1e-9
+    assert set(head.loc[head.policy == "one", "verdict"]) == {"baseline"}
+    three = head[(head.policy == "three") & (head.metric == "blocking")].iloc[0]
+    assert three["title"] == "Share of arrivals lost" and three["verdict"] == "better"
     page = _parse((out / "report.html").read_text(encoding="utf-8"))
     assert len(page.imgs) == len(plots)
 

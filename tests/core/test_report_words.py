@@ -1,0 +1,121 @@
+"""What a planner reads: number formatting, the verdict, small samples, flat metrics.
+
+The results here are built by hand (a tidy replication table with chosen values), so every
+expected figure is computed on paper in the comments.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from simcity import report
+from simcity.experiment import Results
+from simcity.output import fmt, fmt_interval
+from simcity.scenario import parse_scenario_text
+from simcity.stats import summarize
+from tests.toydomain import TOY_TOML
+
+
+@pytest.mark.parametrize(("x", "kw", "text"), [
+    (11596.3, {}, "11,596"),
+    (1234567.0, {}, "1,234,567"),
+    (-0.000206, {}, "-0.000206"),       # was -2.060e-04
+    (0.46912, {}, "0.4691"),
+    (24.0, {}, "24"),                   # trailing zeros carry nothing
+    (3.0e-9, {}, "0"),                  # below the sixth decimal: no scientific notation
+    (float("nan"), {}, "–"),
+    (2.0, {"decimals": 2}, "2.00"),     # fixed decimals keep their zeros
+    (-0.004, {"decimals": 2}, "0.00"),  # no '-0.00'
+])
+def test_fmt(x: float, kw: dict[str, int], text: str) -> None:
+    assert fmt(x, **kw) == text
+
+
+def test_fmt_interval_shares_decimals_of_the_half_width() -> None:
+    # 11,596 ± 880 (was '11,596 ± 8.8e+02'): two significant digits of the half-width
+    assert fmt_interval(11596.0, 10716.0, 12476.0) == ("11,596", "880")
+    # half-width 0.0123 -> 0.012 (3 decimals); the mean gets the same 3 decimals
+    assert fmt_interval(46.91234, 46.9, 46.9246) == ("46.912", "0.012")
+    assert fmt_interval(5.0, 5.0, 5.0) == ("5", "0")
+    assert fmt_interval(5.0, float("nan"), float("nan")) == ("5", "–")
+
+
+def _results(values: dict[str, dict[str, list[float]]], reps: int, headline: str = "") -> Results:
+    """Toy-domain results whose replication table holds exactly ``values[policy][metric]``."""
+    text = TOY_TOML.replace("replications = 6", f"replications = {reps}\n{headline}")
+    sc = parse_scenario_text(text)
+    rows = [(p, r, m, v) for p, per in values.items() for m, vs in per.items() for r, v in enumerate(vs)]
+    table = pd.DataFrame(rows, columns=["policy", "replication", "metric", "value"])
+    table["policy"] = pd.Categorical(table["policy"], categories=sc.policy_names, ordered=True)
+    summary = summarize(table, sc.policy_names, sc.reported_metrics, sc.confidence)
+    res = Results(sc, table, pd.DataFrame(columns=["policy", "replication", "entity", "metric", "value"]),
+                  pd.DataFrame(columns=["policy", "replication", "entity", "time_h", "metric", "value"]),
+                  pd.DataFrame())
+    res.summary = summary  # type: ignore[misc]
+    return res
+
+
+# blocking (share, lower is better), occupancy (no direction), served (higher is better)
+HAND = {
+    # paired blocking differences two-one: -0.10, -0.12, -0.08 -> mean -0.10, sd 0.02,
+    # half-width t(0.975, 2) * 0.02 / sqrt 3 = 4.3027 * 0.011547 = 0.04968 -> [-0.1497, -0.0503]
+    # served differences two-one: +1, -1, +3 -> mean 1, sd 2, hw 4.3027*2/sqrt3 = 4.968: contains 0
+    "one": {"blocking": [0.30, 0.32, 0.28], "occupancy": [1.0, 1.0, 1.0], "served": [10.0, 12.0, 8.0]},
+    "two": {"blocking": [0.20, 0.20, 0.20], "occupancy": [1.0, 1.0, 1.0], "served": [11.0, 11.0, 11.0]},
+    # three is worse on blocking: +0.05 in every replication (sd 0: interval [0.05, 0.05])
+    "three": {"blocking": [0.35, 0.37, 0.33], "occupancy": [1.0, 1.0, 1.0], "served": [10.0, 12.0, 8.0]},
+}
+
+
+def test_verdict_on_hand_computed_intervals() -> None:
+    res = _results(HAND, 3)
+    dec = report.decision_table(res).set_index(["policy", "metric"])
+    # occupancy has no direction and is the same everywhere: not a headline metric
+    assert set(dec.index.get_level_values("metric")) == {"blocking", "served"}
+    two = dec.loc[("two", "blocking")]
+    assert two["diff"] == pytest.approx(-0.10)
+    assert two["diff_ci_low"] == pytest.approx(-0.14968, abs=1e-4)
+    assert two["diff_ci_high"] == pytest.approx(-0.05032, abs=1e-4)
+    assert two["verdict"] == "better"
+    assert dec.loc[("two", "served"), "verdict"] == "no clear change"
+    assert dec.loc[("three", "blocking"), "verdict"] == "worse"
+    assert dec.loc[("three", "served"), "verdict"] == "no clear change"  # identical: diff 0
+    lines = report.decision_lines(res)
+    assert lines[0] == ("two: better on Share of arrivals lost -10.0 pp [-15.0, -5.0] | "
+                        "no clear change on Customers served.")
+    assert lines[1].startswith("three: worse on Share of arrivals lost +5 pp [5, 5]")
+
+
+def test_terminal_opens_with_the_verdict_and_warns_on_few_replications() -> None:
+    text = report.terminal_summary(_results(HAND, 3))
+    first, second = text.splitlines()[:2]
+    assert first.startswith("Verdict against the baseline one")
+    assert second.strip().startswith("two: better on Share of arrivals lost")
+    assert "Too few replications: 3 per policy" in text
+    # the flat metric is named once, in one line, not tabled
+    assert "The same under every policy in every replication: Time-average busy servers 1 servers." in text
+    assert "Time-average busy servers (servers)" not in text
+    five = {p: {m: v + v[:2] for m, v in per.items()} for p, per in HAND.items()}
+    assert "Too few replications" not in report.terminal_summary(_results(five, 5))
+
+
+def test_headline_list_of_the_scenario_chooses_the_verdict_metrics() -> None:
+    res = _results(HAND, 3, headline='headline = ["served"]\n')
+    assert set(report.decision_table(res)["metric"]) == {"served"}
+    with pytest.raises(Exception, match="headline"):
+        parse_scenario_text(TOY_TOML.replace("replications = 6", 'replications = 6\nheadline = ["nope"]'))
+
+
+def test_impossible_interval_ends_are_marked() -> None:
+    # served of 'one': 0, 0, 9 -> mean 3, sd 5.196, hw 4.3027 * 3 = 12.9: low end -9.9 < 0
+    # although no replication was negative; 'two' stays within [0, inf)
+    vals = {p: {m: list(v) for m, v in per.items()} for p, per in HAND.items()}
+    vals["one"]["served"] = [0.0, 0.0, 9.0]
+    res = _results(vals, 3)
+    assert ("one", "served") in report.impossible_ends(res)
+    assert ("two", "served") not in report.impossible_ends(res)
+    head = report.headline_table(res)
+    assert head.at["Customers served (customers)", "one"].endswith(" †")
+    assert not head.at["Customers served (customers)", "two"].endswith(" †")
+    assert report.IMPOSSIBLE_NOTE in report.terminal_summary(res)
