@@ -95,7 +95,7 @@ class ScenarioBase(StrictModel):
     metrics: list[CleanText] | None = Field(
         None, description="The metrics to report, a subset of the domain's; all of them when omitted."
     )
-    headline: list[str] | None = Field(
+    headline: list[CleanText] | None = Field(
         None, description="The metrics the report's verdict weighs, policy against baseline; when omitted, "
         "every reported metric with a direction (lower or higher is better)."
     )
