@@ -72,7 +72,8 @@ def read_dbap(
     toks = _tokens(text)
     pos = 0
 
-    def take(what: str, *, integer: bool = True) -> float:
+    def take(what: str, *, integer: bool = True) -> tuple[float, int]:
+        """The next value and its line."""
         nonlocal pos
         if pos >= len(toks):
             last = toks[-1][1] if toks else 1
@@ -87,19 +88,51 @@ def read_dbap(
             raise InstanceFormatError(f"{p}:{line}: expected {what}, got {tok!r}")
         if integer and val != int(val):
             raise InstanceFormatError(f"{p}:{line}: expected {what} as an integer, got {tok!r}")
-        return val
+        return val, line
 
-    n = int(take("the number of vessels N"))
-    m = int(take("the number of berths M"))
+    def take_int(what: str) -> int:
+        return int(take(what)[0])
+
+    n = take_int("the number of vessels N")
+    m = take_int("the number of berths M")
     if n < 0 or m < 1:
         raise InstanceFormatError(f"{p}:1: expected N >= 0 vessels and M >= 1 berths, got {n}, {m}")
-    arrival = [int(take(f"arrival time of vessel {i + 1}")) for i in range(n)]
-    opening = [int(take(f"opening time of berth {k + 1}")) for k in range(m)]
-    handling = [[int(take(f"handling time of vessel {i + 1} at berth {k + 1}")) for k in range(m)]
-                for i in range(n)]
-    closing = [int(take(f"closing time of berth {k + 1}")) for k in range(m)]
-    latest = [int(take(f"latest departure of vessel {i + 1}")) for i in range(n)]
-    weights = [take(f"weight of vessel {i + 1}", integer=False) for i in range(n)]
+    arrival = [take_int(f"arrival time of vessel {i + 1}") for i in range(n)]
+    opening = [take_int(f"opening time of berth {k + 1}") for k in range(m)]
+    handling: list[dict[str, int]] = []
+    for i in range(n):
+        row: dict[str, int] = {}
+        for k in range(m):
+            what = f"handling time of vessel {i + 1} at berth {k + 1}"
+            val, line = take(what)
+            h = int(val)
+            if h == forbidden:
+                continue
+            if h < 1:
+                raise InstanceFormatError(f"{p}:{line}: {what}: expected an integer >= 1 "
+                                          f"(or the forbidden sentinel {forbidden}), got {h}")
+            row[f"b{k + 1}"] = h
+        if not row:
+            raise InstanceFormatError(f"{p}:{line}: vessel {i + 1}: no allowed berth (every "
+                                      f"handling time is the forbidden sentinel {forbidden})")
+        handling.append(row)
+    closing: list[int] = []
+    for k in range(m):
+        what = f"closing time of berth {k + 1}"
+        val, line = take(what)
+        if val < opening[k]:
+            raise InstanceFormatError(f"{p}:{line}: {what}: expected a time >= its opening "
+                                      f"{opening[k]}, got {int(val)}")
+        closing.append(int(val))
+    latest = [take_int(f"latest departure of vessel {i + 1}") for i in range(n)]
+    weights: list[float] = []
+    for i in range(n):
+        what = f"weight of vessel {i + 1}"
+        val, line = take(what, integer=False)
+        if val < 0:
+            raise InstanceFormatError(f"{p}:{line}: {what}: expected a number >= 0 (a cost per "
+                                      f"time unit in the system), got {val:g}")
+        weights.append(val)
     if pos != len(toks):
         tok, line = toks[pos]
         raise InstanceFormatError(f"{p}:{line}: unexpected extra value {tok!r} after the weights")
@@ -110,7 +143,7 @@ def read_dbap(
             Request(
                 id=f"v{i + 1}",
                 arrival=arrival[i],
-                handling={f"b{k + 1}": h for k, h in enumerate(handling[i]) if h != forbidden},
+                handling=handling[i],
                 weight=1.0 if unit_weights else weights[i],
                 latest_completion=latest[i],
             )
@@ -119,7 +152,6 @@ def read_dbap(
         return BerthProblem(berths, requests)
     except BerthDataError as exc:
         raise InstanceFormatError(f"{p}: {exc}") from exc
-
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))

@@ -74,8 +74,8 @@ TIERS: dict[str, Tier] = {
          "{instances}/vrptw/solomon/C101.txt", "--time-limit", "2", "--seed", "1", "--json", "{json}"),
         metric="gap_pct", kind="difference", noise=1.0, higher_is_better=False, needs_instances=True),
     "berths": Tier(
-        ("{instances}/bap/cordeau60x13/scenario01.txt", "--time-limit", "5", "--seed", "0",
-         "--json", "{json}"),
+        ("{instances}/bap/cordeau60x13/scenario01.txt", "--weights", "unit", "--forbidden", "200",
+         "--time-limit", "5", "--seed", "0", "--json", "{json}"),
         metric="gap_pct", kind="difference", noise=2.0, higher_is_better=False, needs_instances=True),
     "parking": Tier(
         ("--parks", "300", "--sessions", "20000", "--repeats", "3", "--no-liangxi",

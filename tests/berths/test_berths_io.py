@@ -148,3 +148,81 @@ def test_bench_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
     assert cli_main(["bench", "berths", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.txt:3" in err and "Traceback" not in err
+
+
+def test_bench_reports_an_infeasible_instance_with_its_diagnosis(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # vessel 2 arrives at 3 and needs 5 on b1 (b2 forbidden) but must leave by 6: it fits
+    # nowhere, so the instance is infeasible and the diagnosis names it
+    f = tmp_path / "late.txt"
+    f.write_text("2\n2\n0 3\n1 0\n4 99999\n5 99999\n50 60\n20 6\n1 1\n")
+    out = tmp_path / "res.json"
+    assert cli_main(["bench", "berths", str(f), "--time-limit", "5", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "infeasible" in text and "'v2'" in text and "lateness_penalty" in text
+    doc = json.loads(out.read_text())
+    (row,) = doc["rows"]
+    assert row["status"] == "infeasible" and row["check"] == "infeasible"
+    assert row["diagnosis"][0]["requests"] == ["v2"]
+    assert doc["summary"]["infeasible"] == ["late"] and doc["summary"]["checker_failures"] == []
+
+
+def test_bench_weight_convention_is_a_flag(tmp_path: Path) -> None:
+    f = tmp_path / "tiny.txt"
+    f.write_text(TINY)
+    runs = {}
+    for weights in ("file", "unit"):
+        out = tmp_path / f"{weights}.json"
+        assert cli_main(["bench", "berths", str(f), "--time-limit", "5", "--weights", weights,
+                         "--json", str(out)]) == 0
+        doc = json.loads(out.read_text())
+        assert doc["settings"]["weights"] == weights and doc["settings"]["forbidden"] == 99999
+        runs[weights] = doc["rows"][0]["objective"]
+    # by hand: v1 on b1 [1,5) costs 5; v2 on b2 [3,9) costs 6 x weight (2.5 or 1)
+    assert runs == {"file": 20.0, "unit": 11.0}
+    # the sentinel flag: with 5 forbidden, v2 must use b2 as before, v1 keeps b1
+    out = tmp_path / "sentinel.json"
+    assert cli_main(["bench", "berths", str(f), "--time-limit", "5", "--forbidden", "5",
+                     "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["rows"][0]["objective"] == 20.0
+
+
+def test_bench_refuses_a_baseline_run_under_other_conventions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "tiny.txt"
+    f.write_text(TINY)
+    out = tmp_path / "unit.json"
+    assert cli_main(["bench", "berths", str(f), "--time-limit", "5", "--weights", "unit",
+                     "--json", str(out)]) == 0
+    assert cli_main(["bench", "berths", str(f), "--time-limit", "5", "--baseline", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "settings.weights" in err and "--weights unit" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("2\n2\n0 3\n1 0\n4 99999\n5 6\n50 60\n20 30\n1 -2.5\n",
+         r"tiny.txt:9: weight of vessel 2: expected a number >= 0.*got -2.5"),
+        ("2\n2\n0 3\n1 0\n4 99999\n0 6\n50 60\n20 30\n1 2\n",
+         r"tiny.txt:6: handling time of vessel 2 at berth 1: expected an integer >= 1"),
+        ("2\n2\n0 3\n1 0\n4 99999\n5 6\n50 -1\n20 30\n1 2\n",
+         r"tiny.txt:7: closing time of berth 2: expected a time >= its opening 0, got -1"),
+    ],
+)
+def test_bad_values_name_file_line_and_key(tmp_path: Path, text: str, match: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "tiny.txt"
+    f.write_text(text)
+    with pytest.raises(InstanceFormatError, match=match):
+        read_dbap(f)
+    assert cli_main(["bench", "berths", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tiny.txt:" in err and "Traceback" not in err
+
+
+def test_weights_of_the_wrong_sign_name_the_request() -> None:
+    with pytest.raises(BerthDataError, match=r"request 'a'.weight: expected a number >= 0, got -1"):
+        Request("a", 0, {"x": 1}, weight=-1.0)
+    with pytest.raises(BerthDataError, match=r"request 'a'.lateness_penalty: expected a number >= 0"):
+        Request("a", 0, {"x": 1}, latest_completion=5, lateness_penalty=-2.0)
