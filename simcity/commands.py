@@ -23,7 +23,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from simcity.plugins import PluginError, load_plugins
-from simcity.scenario import ScenarioError, check_specs, json_schema, load_scenario
+from simcity.scenario import (
+    ScenarioBase,
+    ScenarioError,
+    apply_sets,
+    check_specs,
+    json_schema,
+    load_scenario,
+    parse_set,
+)
 
 EXIT_USAGE = 2
 
@@ -74,6 +82,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     g.add_argument("--relative-to", choices=["difference", "baseline"], default="difference",
                    help="divide the half-width by the difference itself (default) or by the baseline's mean")
     p.set_defaults(func=_run_command("cmd_compare"))
+
+    p = sub.add_parser("report", help="draw the report of a saved compare results folder again, from the "
+                                      "folder alone (no model, no simulation)")
+    p.add_argument("folder", metavar="DIR", type=Path)
+    p.add_argument("--out", "-o", type=Path, metavar="FILE",
+                   help="where to write the report (default: DIR/report.html, replaced)")
+    p.set_defaults(func=_run_command("cmd_report"))
 
     p = sub.add_parser("warmup", help="estimate the warm-up: MSER-5 truncation of a time series per "
                                       "replication of a run with no warm-up")
@@ -132,8 +147,21 @@ def _probability(text: str) -> float:
     return v
 
 
+def _set_option(text: str) -> str:
+    try:
+        parse_set(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _add_run_options(p: argparse.ArgumentParser, replications: bool = True) -> None:
     p.add_argument("file", metavar="FILE", type=Path)
+    p.add_argument("--set", dest="sets", action="append", default=[], type=_set_option, metavar="KEY=VALUE",
+                   help="override a value of the scenario by its dotted path, validated as the file is "
+                        "(repeatable): --set policies.0.fleet_scale=0.9 --set city.routing.effort=2; "
+                        "list entries by position or name; VALUE is a TOML value (text may go unquoted); "
+                        "the saved scenario records it")
     if replications:
         p.add_argument("--replications", "-n", type=_positive_int, metavar="N",
                        help="replications per policy (default: the scenario's)")
@@ -156,6 +184,13 @@ def report_problems(exc: Exception) -> int:
     for prob in problems:
         print(str(prob), file=sys.stderr)
     return EXIT_USAGE
+
+
+def load_with_sets(args: argparse.Namespace) -> ScenarioBase:
+    """The scenario of ``args.file`` with its ``--set`` overrides applied (located errors)."""
+    scenario = load_scenario(args.file)
+    sets = list(getattr(args, "sets", []) or [])
+    return apply_sets(scenario, [parse_set(t) for t in sets], sets)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -183,6 +183,23 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class Position:
+    """Where an entity of the city setting is drawn on the report's maps.
+
+    ``kind`` tells the map how to draw it (e.g. ``"car park"``, ``"station"``); ``size`` is its
+    capacity (berths, docks) where it has one; ``x``/``y`` are east/north in the domain's
+    :attr:`Domain.map_unit`.  Saved with the results (``positions.csv``), so a report is drawn
+    again from the folder without the model.
+    """
+
+    entity: str
+    kind: str
+    x: float
+    y: float
+    size: float = math.nan
+
+
+@dataclass(frozen=True)
 class RunContext:
     """What the runner gives one replication besides the configuration.
 
@@ -230,6 +247,9 @@ class Domain(ABC):
     metrics: ClassVar[tuple[Metric, ...]]
     #: the ``by_time`` metrics the report plots as lines over the day, per policy
     time_plots: ClassVar[tuple[str, ...]] = ()
+    #: unit of :meth:`positions` ("m" or "km") and settings the maps read (JSON values)
+    map_unit: ClassVar[str] = "m"
+    map_settings: ClassVar[dict[str, Any]] = {}
 
     @abstractmethod
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
@@ -241,6 +261,10 @@ class Domain(ABC):
         Called by the scenario loader after both validated on their own; the key is relative
         to the policy (e.g. ``"fleet_size: ... do not fit in the city's docks"``).  Default: none.
         """
+        return []
+
+    def positions(self, city: Any) -> list[Position]:
+        """The entities of ``city`` the report draws on maps, at their positions (default: none)."""
         return []
 
     def check_output(self, out: RunOutput) -> RunOutput:

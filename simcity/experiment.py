@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from simcity.backends import Backend, make_backend, make_units
+from simcity.meta import PolicyInfo, ResultsMeta
 from simcity.scenario import ScenarioBase
 from simcity.stats import summarize
 from simcity.store import TaskStore
 from simcity.tasks import Task, TaskResult, all_tasks
 
-__all__ = ["Results", "Task", "TaskResult", "all_tasks", "collect", "compare", "count_finished",
-           "discard_work", "execute_many", "run_persisted"]
+__all__ = ["Results", "ResultsError", "Task", "TaskResult", "all_tasks", "collect", "compare", "count_finished",
+           "discard_work", "execute_many", "meta_of", "run_persisted"]
 
 TABLE_COLUMNS = ["scenario", "policy", "replication", "metric", "value"]
 ENTITY_COLUMNS = ["policy", "replication", "entity", "metric", "value"]
@@ -146,14 +146,39 @@ def discard_work(scenarios: Sequence[ScenarioBase], work_root: str | Path | None
         TaskStore(s, work_root).discard()
 
 
-@dataclass
+POSITION_COLUMNS = ["entity", "kind", "x", "y", "size"]
+
+
+def meta_of(scenario: ScenarioBase, notes: Sequence[str] = ()) -> ResultsMeta:
+    """The metadata a report of ``scenario``'s results needs (saved as ``meta.json``)."""
+    dom = scenario.domain
+    return ResultsMeta(
+        name=scenario.name, description=scenario.description, model=scenario.model, model_title=dom.title,
+        seed=scenario.seed, replications=scenario.replications, horizon_hours=scenario.horizon_hours,
+        warmup_hours=scenario.warmup_hours, confidence=scenario.confidence,
+        policies=tuple(PolicyInfo(p.name, p.description) for p in scenario.policy_list),
+        metrics=tuple(dom.metrics), reported_metrics=scenario.reported_metrics,
+        headline=None if scenario.headline is None else list(scenario.headline),
+        time_plots=tuple(dom.time_plots), map_unit=dom.map_unit, map_settings=dict(dom.map_settings),
+        resolved_toml=scenario.portable_toml()[0], source_name=None if scenario.source is None else scenario.source.name,
+        notes=tuple(notes),
+    )
+
+
+class ResultsError(Exception):
+    """Results that lack what was asked of them (e.g. the scenario of results read from a folder)."""
+
+
 class Results:
     """Everything a comparison produced, as tidy pandas tables.
 
     Attributes
     ----------
     scenario:
-        The validated scenario that was run.
+        The validated scenario that was run (not available for results read back from a
+        folder by :func:`simcity.output.load_results`: they carry :attr:`meta` instead).
+    meta:
+        What the report reads about the run besides the tables (:class:`simcity.meta.ResultsMeta`).
     table:
         One row per (policy, replication, metric): columns ``scenario, policy, replication,
         metric, value``.
@@ -161,19 +186,52 @@ class Results:
         Per-entity scalars and time series, tidy (see :class:`~simcity.domain.RunOutput`).
     timing:
         Wall seconds per task (informative; not part of the reproducible results).
+    positions:
+        Where the entities of the city are drawn on maps (``entity, kind, x, y, size``; from the
+        domain's :meth:`~simcity.domain.Domain.positions`).
     """
 
-    scenario: ScenarioBase
-    table: pd.DataFrame
-    by_entity: pd.DataFrame
-    by_time: pd.DataFrame
-    timing: pd.DataFrame
+    def __init__(self, scenario: ScenarioBase | None, table: pd.DataFrame, by_entity: pd.DataFrame,
+                 by_time: pd.DataFrame, timing: pd.DataFrame, *, meta: ResultsMeta | None = None,
+                 positions: pd.DataFrame | None = None) -> None:
+        if meta is None and scenario is None:
+            raise ValueError("Results need a scenario or its metadata")
+        self._scenario = scenario
+        self._meta = meta
+        self.table = table
+        self.by_entity = by_entity
+        self.by_time = by_time
+        self.timing = timing
+        self._positions = positions
+
+    @property
+    def scenario(self) -> ScenarioBase:
+        """The scenario that was run; :class:`ResultsError` for results read from a folder."""
+        if self._scenario is None:
+            raise ResultsError(f"results of {self.meta.name!r} were read from a folder: they carry their "
+                               "metadata (.meta), not the scenario; load its scenario.toml to run it again")
+        return self._scenario
+
+    @property
+    def meta(self) -> ResultsMeta:
+        """The metadata of the run (built from the scenario on first use, or as read back)."""
+        if self._meta is None:
+            self._meta = meta_of(self.scenario)
+        return self._meta
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """Entity positions for maps (computed from the scenario's city once, or as saved)."""
+        if self._positions is None:
+            sc = self.scenario
+            rows = [(p.entity, p.kind, p.x, p.y, p.size) for p in sc.domain.positions(getattr(sc, "city"))]  # noqa: B009
+            self._positions = pd.DataFrame(rows, columns=POSITION_COLUMNS)
+        return self._positions
 
     @cached_property
     def summary(self) -> pd.DataFrame:
         """Mean, CI and paired difference against the baseline per (policy, metric)."""
-        return summarize(self.table, self.scenario.policy_names, self.scenario.reported_metrics,
-                         self.scenario.confidence)
+        return summarize(self.table, self.meta.policy_names, self.meta.reported_metrics, self.meta.confidence)
 
     def wide(self) -> pd.DataFrame:
         """The replication table with one column per metric (handy for ad-hoc analysis)."""

@@ -19,11 +19,36 @@ from pathlib import Path
 from typing import Any
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (read from ``/proc`` where there is one, so no
+    other thread ever sees a changed mask)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode(target: Path) -> int:
+    """The mode a plain ``open(target, "w")`` would leave: that of the existing file, else
+    ``0o666`` less the umask (``tempfile`` creates owner-only files, ``-rw-------``, which a
+    colleague could not read)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
 def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` and rename the temporary file onto ``path``.
 
     ``write`` receives a path in the target folder; libraries that insist on writing a
-    file themselves (pandas' ``to_parquet``, matplotlib's ``savefig``) can use it.
+    file themselves (pandas' ``to_parquet``, matplotlib's ``savefig``) can use it.  The file
+    gets the mode ``open()`` would give it (:func:`new_file_mode`: the user's umask).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +57,7 @@ def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], obje
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, new_file_mode(target))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)

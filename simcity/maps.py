@@ -1,8 +1,10 @@
 """Maps of a city setting drawn offline with matplotlib (no web tiles, no network).
 
 Each domain that has positions gets a map builder here, keyed by domain name; the report
-calls :func:`domain_figures`.  Domains never import this module: the report sits on top of
-the models and reads their validated ``City`` and their tidy results.
+calls :func:`domain_figures`.  A builder reads only what the results carry: the entity
+positions the domain gave (:meth:`simcity.domain.Domain.positions`, saved with the results as
+``positions.csv``), the map settings of the metadata and the tidy tables - never the model, so
+a saved results folder is drawn again without it (``simcity report DIR``).
 """
 
 from __future__ import annotations
@@ -22,10 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
-from simcity.bikes.network import build_network  # noqa: E402
 from simcity.experiment import Results  # noqa: E402
-from simcity.garbage.layout import build_layout  # noqa: E402
-from simcity.parking.domain import BAND, DAY_HOURS  # noqa: E402
 from simcity.plots import Plot, safe_text, to_png  # noqa: E402
 
 MapBuilder = Callable[[Results], list[Plot]]
@@ -46,7 +45,7 @@ def register(domain: str) -> Callable[[MapBuilder], MapBuilder]:
 
 def domain_figures(results: Results) -> list[Plot]:
     """The maps of the scenario's domain (none when the domain has no map builder)."""
-    builder = BUILDERS.get(results.scenario.model)
+    builder = BUILDERS.get(results.meta.model)
     return builder(results) if builder is not None else []
 
 
@@ -113,31 +112,36 @@ def occupancy_band(occ: float, band: tuple[float, float]) -> str:
 @register("parking")
 def parking_map(results: Results) -> list[Plot]:
     """Car parks and kerb segments at their positions, coloured by daytime occupancy band."""
-    city: Any = getattr(results.scenario, "city")  # noqa: B009
-    facs = [(f, "car park") for f in city.car_parks] + [(f, "kerb") for f in city.kerb_segments]
-    placed = [(f, kind) for f, kind in facs if f.x is not None and f.y is not None]
-    if not placed:
+    pos = results.positions
+    placed = pos[pos["kind"].isin(["car park", "kerb"])]
+    if placed.empty:
         return []  # a district given by walking links only has no positions to draw
-    policies = results.scenario.policy_names
+    settings = results.meta.map_settings
+    band = (float(settings["band"][0]), float(settings["band"][1]))
+    day_hours = (int(settings["day_hours"][0]), int(settings["day_hours"][1]))
+    policies = results.meta.policy_names
     bt = results.by_time
     day = bt[(bt["metric"] == "occupancy") & (bt["entity"] != "city")
-             & ((bt["time_h"] % 24) >= DAY_HOURS[0]) & ((bt["time_h"] % 24) < DAY_HOURS[1])]
+             & ((bt["time_h"] % 24) >= day_hours[0]) & ((bt["time_h"] % 24) < day_hours[1])]
     if not day.empty:
         occ = (day.groupby(["policy", "entity"], observed=True)["value"].mean().rename("value").reset_index())
         occ["policy"] = occ["policy"].astype(str)
-        basis = f"mean occupancy {DAY_HOURS[0]}:00–{DAY_HOURS[1]}:00"
+        basis = f"mean occupancy {day_hours[0]}:00–{day_hours[1]}:00"
     else:
         occ = _entity_means(results, "occupancy")
         basis = "mean occupancy"
     lookup = dict(zip(zip(occ["policy"], occ["entity"], strict=True), occ["value"].astype(float), strict=True))
     rows = []
     for pol in policies:
-        for f, kind in placed:
-            o = lookup.get((pol, f.id), math.nan)
-            rows.append((pol, f.id, kind, float(f.x), float(f.y), float(f.berths), o, occupancy_band(o, BAND)))
+        for ent, kind, x, y, size in zip(placed["entity"].astype(str), placed["kind"].astype(str),
+                                         placed["x"].to_numpy(dtype=float), placed["y"].to_numpy(dtype=float),
+                                         placed["size"].to_numpy(dtype=float), strict=True):
+            o = lookup.get((pol, ent), math.nan)
+            rows.append((pol, ent, kind, float(x), float(y), float(size), o, occupancy_band(o, band)))
     data = pd.DataFrame(rows, columns=["policy", "entity", "kind", "x", "y", "berths", "occupancy", "band"])
     fig, axes = _panels(policies)
-    zones = [(z.x, z.y) for z in city.zones if z.x is not None and z.y is not None]
+    zpos = pos[pos["kind"] == "zone"]
+    zones = list(zip(zpos["x"].astype(float), zpos["y"].astype(float), strict=True))
     for ax, pol in zip(axes, policies, strict=True):
         if zones:
             zx, zy = zip(*zones, strict=True)
@@ -149,8 +153,8 @@ def parking_map(results: Results) -> list[Plot]:
                 ax.scatter(k["x"], k["y"], s=_sizes(k["berths"], float(data["berths"].max())), c=[BAND_COLOURS[b] for b in k["band"]], marker=marker, edgecolors="black", linewidths=0.5,
                     zorder=2)
         _axis_labels(ax, "m")
-    labels = {"below": f"below {BAND[0]:.0%}", "within": f"within {BAND[0]:.0%}–{BAND[1]:.0%}",
-              "above": f"above {BAND[1]:.0%}", "no data": "closed / no data"}
+    labels = {"below": f"below {band[0]:.0%}", "within": f"within {band[0]:.0%}–{band[1]:.0%}",
+              "above": f"above {band[1]:.0%}", "no data": "closed / no data"}
     handles = [Line2D([], [], marker="s", ls="", color=c, markeredgecolor="black", label=labels[name])
                for name, c in BAND_COLOURS.items()]
     handles += [Line2D([], [], marker="s", ls="", color="white", markeredgecolor="black", label="car park"),
@@ -175,21 +179,21 @@ def bikes_map(results: Results) -> list[Plot]:
     the edge says which dominated: red mostly empty (no bike to rent), blue mostly full (no
     dock to return).  Stations without per-station results are drawn hollow.
     """
-    city: Any = getattr(results.scenario, "city")  # noqa: B009
-    net = build_network(city)
-    if net.n == 0:
+    net = results.positions
+    if net.empty:
         return []
-    policies = results.scenario.policy_names
+    policies = results.meta.policy_names
     empty = _entity_means(results, "empty_share")
     full = _entity_means(results, "full_share")
     e_map = dict(zip(zip(empty["policy"], empty["entity"], strict=True), empty["value"].astype(float), strict=True))
     f_map = dict(zip(zip(full["policy"], full["entity"], strict=True), full["value"].astype(float), strict=True))
     rows = []
     for pol in policies:
-        for k, sid in enumerate(net.ids):
+        for sid, kind, x, y, size in zip(net["entity"].astype(str), net["kind"].astype(str),
+                                         net["x"].to_numpy(dtype=float), net["y"].to_numpy(dtype=float),
+                                         net["size"].to_numpy(dtype=float), strict=True):
             e, f = e_map.get((pol, sid), math.nan), f_map.get((pol, sid), math.nan)
-            rows.append((pol, sid, float(net.xy[k, 0]), float(net.xy[k, 1]), int(net.capacity[k]),
-                         bool(net.docked[k]), e, f, e + f))
+            rows.append((pol, sid, float(x), float(y), int(size), kind == "station", e, f, e + f))
     data = pd.DataFrame(rows, columns=["policy", "entity", "x", "y", "capacity", "docked", "empty_share",
                                        "full_share", "empty_or_full"])
     fig, axes = _panels(policies)
@@ -250,11 +254,11 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
     defaults to the first day with routes.  Points that overflowed on any measured day
     (``by_entity`` rows of :data:`OVERFLOW_METRIC`, mean over replications > 0) are marked.
     """
-    city: Any = getattr(results.scenario, "city")  # noqa: B009
-    lay = build_layout(city)
-    policies = results.scenario.policy_names
-    xy = np.asarray(lay.xy, dtype=float)
-    n = lay.n_points
+    pos = results.positions  # points pt<i>, then stations, then depots: row k is location k
+    policies = results.meta.policy_names
+    xy = pos[["x", "y"]].to_numpy(dtype=float)
+    kinds = pos["kind"].tolist()
+    n = kinds.count("point")
     bt = results.by_time
     routes = bt[(bt["metric"] == ROUTE_METRIC) & (bt["replication"] == 0)]
     if day is None and not routes.empty:
@@ -267,12 +271,9 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
     for pol in policies:
         for i in range(n):
             rows.append((pol, "point", f"pt{i}", xy[i, 0], xy[i, 1], math.nan, over_map.get((pol, f"pt{i}"), math.nan)))
-        for k, st in enumerate(city.stations):
-            loc = lay.station_loc[k]
-            rows.append((pol, "station", st.id, xy[loc, 0], xy[loc, 1], math.nan, math.nan))
-        for k, dep in enumerate(city.depots):
-            loc = lay.depot_loc[k]
-            rows.append((pol, "depot", dep.id, xy[loc, 0], xy[loc, 1], math.nan, math.nan))
+        for loc, (kind, ent) in enumerate(zip(kinds, pos["entity"], strict=True)):
+            if kind in ("station", "depot"):
+                rows.append((pol, kind, str(ent), xy[loc, 0], xy[loc, 1], math.nan, math.nan))
         r = routes[routes["policy"] == pol].sort_values(["entity", "time_h"], kind="stable")
         for truck, t, loc in zip(r["entity"], r["time_h"], r["value"].astype(int), strict=True):
             rows.append((pol, "stop", str(truck), xy[loc, 0], xy[loc, 1], float(t), math.nan))

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from simcity import __version__
 from simcity.domain import Metric
 from simcity.fileio import atomic_folder, atomic_write_bytes, atomic_write_text, slug
 from simcity.plots import Plot
+from simcity.scenario import ScenarioBase
 
 
 class OutputError(Exception):
@@ -136,26 +138,39 @@ def check_out_dir(out: Path) -> None:
         raise OutputError(f"{out}: results folder already exists and is not empty; choose a fresh --out")
 
 
+def scenario_header(command: str) -> str:
+    """The comment at the top of a results folder's ``scenario.toml``."""
+    return (f"# The resolved scenario of these results (every default and command-line option filled in),\n"
+            f"# written by simcity {__version__}. Data files it reads are in data/ beside it, so this folder\n"
+            f"# runs again anywhere: simcity {command} scenario.toml\n\n")
+
+
 def write_results(
     out: str | Path,
     *,
-    scenario_toml: str,
+    scenario: ScenarioBase,
     report_html: str,
     tables: Mapping[str, pd.DataFrame] = {},  # noqa: B006 - read only
     texts: Mapping[str, str] = {},  # noqa: B006 - read only
     plots: Sequence[Plot] = (),
+    command: str = "compare",
 ) -> Path:
     """Write a results folder to the fresh folder ``out``, all-or-nothing.
 
-    It holds ``scenario.toml`` (the resolved scenario, to run it again), every table as CSV and
-    parquet (:func:`write_frame`), the extra text files ``texts`` (name -> content), the plots as
-    PNG files under ``plots/`` and ``report.html``.
+    It holds ``scenario.toml`` (the resolved scenario, to run it again with ``simcity
+    <command>``; :meth:`~simcity.scenario.ScenarioBase.portable_toml`: its data files are
+    copied to ``data/`` and named relative to the folder), every table as CSV and parquet
+    (:func:`write_frame`), the extra text files ``texts`` (name -> content), the plots as PNG
+    files under ``plots/`` and ``report.html``.  Files get the user's umask.
     """
     out = Path(out)
     check_out_dir(out)
+    scenario_toml, copies = scenario.portable_toml()
 
     def write(folder: Path) -> None:
-        atomic_write_text(folder / "scenario.toml", scenario_toml)
+        atomic_write_text(folder / "scenario.toml", scenario_header(command) + scenario_toml)
+        for rel, src in copies.items():
+            atomic_write_bytes(folder / rel, src.read_bytes())
         for stem, df in tables.items():
             write_frame(df, folder, stem)
         for name, text in texts.items():

@@ -15,8 +15,16 @@ import pandas as pd
 
 from simcity import __version__
 from simcity.domain import Metric
-from simcity.experiment import Results
+from simcity.experiment import (
+    ENTITY_COLUMNS,
+    POSITION_COLUMNS,
+    TABLE_COLUMNS,
+    TIME_COLUMNS,
+    Results,
+)
+from simcity.fileio import atomic_write_text
 from simcity.maps import domain_figures
+from simcity.meta import MetaError, ResultsMeta
 from simcity.output import (
     OutputError,
     classed_table_html,
@@ -34,9 +42,10 @@ from simcity.output import (
 )
 from simcity.plots import Plot, heatmap_plot, metric_plot, time_plot
 
-__all__ = ["OutputError", "Plot", "alerts", "change_table", "constant_metrics", "decision_lines",
+__all__ = ["FolderError", "OutputError", "Plot", "alerts", "change_table", "constant_metrics", "decision_lines",
            "decision_table", "headline_csv", "headline_metrics", "headline_table", "impossible_ends",
-           "make_plots", "render_html", "sample_warnings", "save", "terminal_summary", "verdict"]
+           "load", "make_plots", "render_html", "rerender", "sample_warnings", "save", "terminal_summary",
+           "verdict"]
 
 
 #: fewer replications than this and the report and terminal say the intervals mean little
@@ -80,7 +89,7 @@ def constant_metrics(results: Results) -> list[str]:
     (e.g. all zero): nothing to compare, so they are listed in one line, not tabled or drawn."""
     t = results.table
     out = []
-    for metric in results.scenario.reported_metrics:
+    for metric in results.meta.reported_metrics:
         sub = t[t["metric"] == metric]
         if sub.empty:
             continue
@@ -97,10 +106,10 @@ def constant_metrics(results: Results) -> list[str]:
 def headline_metrics(results: Results) -> list[str]:
     """The metrics the verdict weighs: the scenario's ``headline`` list, else every reported
     metric with a direction; metrics equal under every policy are left out."""
-    sc = results.scenario
-    explicit: list[str] | None = getattr(sc, "headline", None)
+    sc = results.meta
+    explicit = sc.headline
     chosen = list(explicit) if explicit else [
-        m for m in sc.reported_metrics if sc.domain.metric(m).better != "none"]
+        m for m in sc.reported_metrics if sc.metric(m).better != "none"]
     flat = set(constant_metrics(results))
     return [m for m in chosen if m not in flat]
 
@@ -108,7 +117,7 @@ def headline_metrics(results: Results) -> list[str]:
 def decision_table(results: Results) -> pd.DataFrame:
     """One row per (policy other than the baseline, headline metric): the paired difference,
     its interval (identifiers and raw numbers) and the verdict (:func:`verdict`)."""
-    sc = results.scenario
+    sc = results.meta
     s = results.summary.set_index(["policy", "metric"])
     rows = []
     for p in sc.policy_names[1:]:
@@ -117,7 +126,7 @@ def decision_table(results: Results) -> pd.DataFrame:
                 continue
             lo, hi = (float(s.at[(p, metric), c]) for c in ("diff_ci_low", "diff_ci_high"))  # type: ignore[arg-type]
             d = float(s.at[(p, metric), "diff"])  # type: ignore[arg-type]
-            rows.append((p, metric, d, lo, hi, verdict(lo, hi, sc.domain.metric(metric).better)))
+            rows.append((p, metric, d, lo, hi, verdict(lo, hi, sc.metric(metric).better)))
     return pd.DataFrame(rows, columns=["policy", "metric", "diff", "diff_ci_low", "diff_ci_high", "verdict"])
 
 
@@ -134,7 +143,7 @@ def _diff_text(m: Metric, d: float, lo: float, hi: float) -> str:
 
 def decision_lines(results: Results) -> list[str]:
     """The verdict in words, one line per policy other than the baseline."""
-    sc = results.scenario
+    sc = results.meta
     dec = decision_table(results)
     lines = []
     for p in sc.policy_names[1:]:
@@ -145,12 +154,12 @@ def decision_lines(results: Results) -> list[str]:
             if not rows.empty:
                 items = []
                 for r in rows.itertuples():
-                    dm = sc.domain.metric(str(r.metric))
+                    dm = sc.metric(str(r.metric))
                     items.append(f"{metric_title(dm)} {_diff_text(dm, float(r.diff), float(r.diff_ci_low), float(r.diff_ci_high))}")  # type: ignore[arg-type]
                 parts.append(f"{word} on " + "; ".join(items))
         rest = d[d["verdict"].isin(["no clear change", "no interval"])]
         if not rest.empty:
-            names = ", ".join(metric_title(sc.domain.metric(m)) for m in rest["metric"])
+            names = ", ".join(metric_title(sc.metric(m)) for m in rest["metric"])
             parts.append(f"no clear change on {names}")
         lines.append(f"{p}: " + (" | ".join(parts) if parts else "no headline metric to compare") + ".")
     return lines
@@ -158,7 +167,7 @@ def decision_lines(results: Results) -> list[str]:
 
 def sample_warnings(results: Results) -> list[str]:
     """A warning when the replications are too few for the intervals to mean much."""
-    n = results.scenario.replications
+    n = results.meta.replications
     if n >= MIN_REPLICATIONS:
         return []
     if n < 2:
@@ -172,11 +181,11 @@ def sample_warnings(results: Results) -> list[str]:
 def impossible_ends(results: Results) -> list[tuple[str, str]]:
     """(policy, metric) whose interval reaches where no replication went and the quantity
     cannot go: below 0 for a quantity whose every value is >= 0, above 100 % for a share."""
-    sc = results.scenario
+    sc = results.meta
     t = results.table
     out = []
     for _, r in results.summary.iterrows():
-        m = sc.domain.metric(str(r["metric"]))
+        m = sc.metric(str(r["metric"]))
         vals = t[t["metric"] == m.name]["value"].to_numpy(dtype=float)
         vals = vals[~np.isnan(vals)]
         if vals.size == 0 or not m.unit:
@@ -197,7 +206,7 @@ def headline_table(results: Results) -> pd.DataFrame:
     """Metrics as rows (title and unit), policies as columns, cells 'mean ± half-width' in the
     shown unit (shares as %); metrics equal under every policy are left out
     (:func:`constant_metrics`); a ``†`` marks an impossible interval end (:func:`impossible_ends`)."""
-    sc = results.scenario
+    sc = results.meta
     s = results.summary
     flat = set(constant_metrics(results))
     odd = set(impossible_ends(results))
@@ -205,7 +214,7 @@ def headline_table(results: Results) -> pd.DataFrame:
     for metric in sc.reported_metrics:
         if metric in flat:
             continue
-        dm = sc.domain.metric(metric)
+        dm = sc.metric(metric)
         m = s[s["metric"] == metric].set_index("policy")
         cells = []
         for p in sc.policy_names:
@@ -222,11 +231,11 @@ def headline_table(results: Results) -> pd.DataFrame:
 
 def headline_csv(results: Results) -> pd.DataFrame:
     """The headline table for spreadsheets: identifiers, words and numbers in their own columns."""
-    sc = results.scenario
+    sc = results.meta
     s = results.summary
     rows = []
     for _, r in s.iterrows():
-        dm = sc.domain.metric(str(r["metric"]))
+        dm = sc.metric(str(r["metric"]))
         base = r["policy"] == sc.baseline
         rows.append({
             "metric": dm.name, "title": metric_title(dm), "unit": dm.unit, "better": dm.better,
@@ -244,7 +253,7 @@ def change_table(results: Results) -> pd.DataFrame:
     Cells read ``"-1.2 pp [-1.5, -0.9] better"``: the mean paired difference to the baseline in
     the shown unit, its confidence interval, and the :func:`verdict`.
     """
-    sc = results.scenario
+    sc = results.meta
     s = results.summary
     others = [p for p in sc.policy_names if p != sc.baseline]
     flat = set(constant_metrics(results))
@@ -252,7 +261,7 @@ def change_table(results: Results) -> pd.DataFrame:
     for metric in sc.reported_metrics:
         if metric in flat:
             continue
-        dm = sc.domain.metric(metric)
+        dm = sc.metric(metric)
         m = s[s["metric"] == metric].set_index("policy")
         cells = []
         for p in others:
@@ -268,14 +277,14 @@ def change_table(results: Results) -> pd.DataFrame:
 
 def constant_line(results: Results) -> str:
     """The metrics equal under every policy, in one line ('' when there are none)."""
-    sc = results.scenario
+    sc = results.meta
     flat = constant_metrics(results)
     if not flat:
         return ""
     s = results.summary
     items = []
     for metric in flat:
-        dm = sc.domain.metric(metric)
+        dm = sc.metric(metric)
         r = s[(s["metric"] == metric) & (s["policy"] == sc.baseline)].iloc[0]
         mean, hw = fmt_interval(shown(dm, float(r["mean"])), shown(dm, float(r["ci_low"])),
                                 shown(dm, float(r["ci_high"])))
@@ -290,7 +299,7 @@ def alerts(results: Results) -> list[str]:
     each metric whose mean is above zero under some policy, naming those policies."""
     out = []
     s = results.summary
-    for m in results.scenario.domain.metrics:
+    for m in results.meta.metrics:
         if m.alert is None:
             continue
         rows = s[(s["metric"] == m.name) & (s["mean"] > 0)]
@@ -301,7 +310,7 @@ def alerts(results: Results) -> list[str]:
 
 
 def _verdict_heading(results: Results) -> str:
-    sc = results.scenario
+    sc = results.meta
     level = int(round(sc.confidence * 100))
     return (f"Verdict against the baseline {sc.baseline} (paired {level}% intervals over "
             f"{sc.replications} replications; 'no clear change' when the interval contains 0)")
@@ -309,7 +318,7 @@ def _verdict_heading(results: Results) -> str:
 
 def terminal_summary(results: Results) -> str:
     """The verdict, then the headline and change tables, as plain text for the terminal."""
-    sc = results.scenario
+    sc = results.meta
     parts = [_verdict_heading(results) + ":"]
     parts += [f"  {line}" for line in decision_lines(results)] or ["  (only one policy: nothing to compare)"]
     parts += sample_warnings(results)
@@ -329,11 +338,11 @@ def terminal_summary(results: Results) -> str:
 
 def _figures(results: Results) -> tuple[list[Plot], list[str]]:
     """Every plot of the report, in order, and notes on figures that could not be drawn."""
-    sc = results.scenario
+    sc = results.meta
     flat = set(constant_metrics(results))
-    plots = [metric_plot(results.summary, sc.domain.metric(m), sc.policy_names)
+    plots = [metric_plot(results.summary, sc.metric(m), sc.policy_names)
              for m in sc.reported_metrics if m not in flat]
-    for metric in sc.domain.time_plots:
+    for metric in sc.time_plots:
         p = time_plot(results.by_time, metric, sc.policy_names, sc.confidence)
         if p is not None:
             plots.append(p)
@@ -375,7 +384,7 @@ def _entity_table(results: Results) -> pd.DataFrame:
 def _verdict_html(results: Results) -> str:
     """The decision summary: per policy, each headline metric as a span with its verdict
     (``data-policy``, ``data-metric``, ``data-verdict`` let a test read it back)."""
-    sc = results.scenario
+    sc = results.meta
     e = html.escape
     dec = decision_table(results)
     if len(sc.policy_names) < 2:
@@ -390,7 +399,7 @@ def _verdict_html(results: Results) -> str:
                 continue
             spans = []
             for r in rows.itertuples():
-                dm = sc.domain.metric(str(r.metric))
+                dm = sc.metric(str(r.metric))
                 detail = ("" if word in ("no clear change", "no interval")
                           else f" {_diff_text(dm, float(r.diff), float(r.diff_ci_low), float(r.diff_ci_high))}")  # type: ignore[arg-type]
                 spans.append(f'<span class="{VERDICT_CLASS[word]}" data-policy="{e(p)}" data-metric="{e(dm.name)}" '
@@ -408,7 +417,7 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
     entity names) is HTML-escaped; images are embedded as data URIs, so the file works offline
     and can be mailed on its own.
     """
-    sc = results.scenario
+    sc = results.meta
     e = html.escape
     level = int(round(sc.confidence * 100))
     diffs = results.summary[results.summary["policy"] != sc.baseline].copy()
@@ -421,10 +430,10 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
         "significant": diffs["diff_significant"].map(lambda b: "yes" if b else "no"),
     })
     metric_rows = pd.DataFrame(
-        [(m.name, metric_title(m), m.unit, m.better) for m in sc.domain.metrics if m.name in sc.reported_metrics],
+        [(m.name, metric_title(m), m.unit, m.better) for m in sc.metrics if m.name in sc.reported_metrics],
         columns=["metric", "title", "unit", "better"],
     )
-    policy_rows = pd.DataFrame([(p.name, p.description) for p in sc.policy_list], columns=["policy", "description"])
+    policy_rows = pd.DataFrame([(p.name, p.description) for p in sc.policies], columns=["policy", "description"])
     pictures = []
     for key, heading, intro in _SECTIONS:
         sec = [p for p in plots if p.section == key]
@@ -460,10 +469,10 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
     entities = _entity_table(results)
     entity_html = (f"<details><summary>Per-entity results (mean over replications)</summary>\n"
                    f'<div class="wide">{table_html(entities, "entities")}</div></details>' if not entities.empty else "")
-    source = f" · file {e(sc.source.name)}" if sc.source is not None else ""
+    source = f" · file {e(sc.source_name)}" if sc.source_name is not None else ""
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return page(f"{sc.name} – simcity report", f"""<h1>{e(sc.name)}</h1>
-<p class="meta" id="provenance">Scenario <b>{e(sc.name)}</b>{source} · model <b>{e(sc.domain.title)}</b> ·
+<p class="meta" id="provenance">Scenario <b>{e(sc.name)}</b>{source} · model <b>{e(sc.model_title)}</b> ·
 seed {sc.seed} · {sc.replications} replications per policy · horizon {fmt(sc.horizon_hours)} h
 (warm-up {fmt(sc.warmup_hours)} h) · {level}% confidence · simcity {e(__version__)} · generated {stamp}</p>
 <p>{e(sc.description)}</p>
@@ -490,7 +499,7 @@ Baseline: <b>{e(sc.baseline)}</b>.</p>
 <div class="wide">{table_html(diff_view.set_index("policy"), "differences")}</div>
 {entity_html}
 <details id="resolved"><summary>Resolved scenario (every default filled in; save it as a .toml file to run it again)</summary>
-<pre>{e(sc.to_toml())}</pre></details>""")
+<pre>{e(sc.resolved_toml)}</pre></details>""")
 
 
 def save(results: Results, out: str | Path, *, notes: Sequence[str] = (),
@@ -498,15 +507,76 @@ def save(results: Results, out: str | Path, *, notes: Sequence[str] = (),
     """Write the results folder (tables, plots, report) to the fresh folder ``out``, all-or-nothing.
 
     ``notes`` are shown at the top of the report (e.g. how many replications a precision needed);
-    ``texts`` are extra files (name -> content) of the folder."""
-    sc = results.scenario
+    ``texts`` are extra files (name -> content) of the folder.  The folder carries its own
+    metadata (``meta.json``, ``positions.csv``), so :func:`rerender` draws the report again
+    from it without the model."""
+    meta = results.meta.with_notes(notes)
     plots, fig_notes = _figures(results)
     tables = {"replications": results.table, "summary": results.summary}
     if not results.by_entity.empty:
         tables["by_entity"] = results.by_entity
     if not results.by_time.empty:
         tables["by_time"] = results.by_time
+    if not results.positions.empty:
+        tables["positions"] = results.positions
     files = {"timing.csv": results.timing.to_csv(index=False),
-             "headline.csv": "\ufeff" + headline_csv(results).to_csv(index=False), **texts}
-    return write_results(out, scenario_toml=sc.to_toml(), tables=tables, texts=files, plots=plots,
+             "headline.csv": "\ufeff" + headline_csv(results).to_csv(index=False),
+             "meta.json": meta.to_json(), **texts}
+    return write_results(out, scenario=results.scenario, tables=tables, texts=files, plots=plots,
                          report_html=render_html(results, plots, [*notes, *alerts(results), *fig_notes]))
+
+
+class FolderError(Exception):
+    """A folder that is not a readable ``compare`` results folder."""
+
+
+def _read_table(folder: Path, stem: str, columns: Sequence[str], policies: Sequence[str]) -> pd.DataFrame:
+    path = folder / f"{stem}.parquet"
+    if not path.exists():
+        df = pd.DataFrame(columns=list(columns))
+    else:
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds; name the file
+            raise FolderError(f"{path}: cannot read the table ({type(exc).__name__}: {exc})") from None
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise FolderError(f"{path}: columns {missing} are missing")
+    if "policy" in df.columns:
+        df["policy"] = df["policy"].astype(str).astype(pd.CategoricalDtype(list(policies), ordered=True))
+    return df
+
+
+def load(folder: str | Path) -> Results:
+    """The results of a ``compare`` results folder written by :func:`save`, read back with their
+    metadata only: no scenario, no model, no domain registry (:attr:`Results.scenario` is not
+    available; :attr:`Results.meta` is)."""
+    folder = Path(folder)
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        what = ("a sweep, selection or warm-up folder, or one written by an older simcity"
+                if (folder / "scenario.toml").is_file() else "not a results folder")
+        raise FolderError(f"{folder}: no meta.json ({what}); 'simcity report' re-renders compare results")
+    try:
+        meta = ResultsMeta.from_json(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, MetaError) as exc:
+        raise FolderError(f"{meta_path}: {exc}") from None
+    pols = meta.policy_names
+    timing_path = folder / "timing.csv"
+    timing = (pd.read_csv(timing_path) if timing_path.is_file()
+              else pd.DataFrame(columns=["policy", "replication", "seconds"]))
+    timing["policy"] = timing["policy"].astype(str).astype(pd.CategoricalDtype(pols, ordered=True))
+    return Results(None, _read_table(folder, "replications", TABLE_COLUMNS, pols),
+                   _read_table(folder, "by_entity", ENTITY_COLUMNS, pols),
+                   _read_table(folder, "by_time", TIME_COLUMNS, pols), timing, meta=meta,
+                   positions=_read_table(folder, "positions", POSITION_COLUMNS, pols))
+
+
+def rerender(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Draw the report of a saved ``compare`` folder again from the folder alone (:func:`load`)
+    and write it to ``out`` (default: the folder's ``report.html``, replaced atomically)."""
+    results = load(folder)
+    plots, fig_notes = _figures(results)
+    html_text = render_html(results, plots, [*results.meta.notes, *alerts(results), *fig_notes])
+    target = Path(out) if out is not None else Path(folder) / "report.html"
+    return atomic_write_text(target, html_text)

@@ -24,11 +24,11 @@ from simcity import (
     warmup_report,
 )
 from simcity.backends import Backend, BackendError, make_backend
-from simcity.commands import EXIT_USAGE, report_problems
+from simcity.commands import EXIT_USAGE, load_with_sets, report_problems
 from simcity.experiment import Results, all_tasks, compare, count_finished, discard_work
 from simcity.output import OutputError, check_out_dir, default_out_dir
 from simcity.plugins import PluginError, load_plugins
-from simcity.scenario import ScenarioBase, ScenarioError, load_scenario
+from simcity.scenario import ScenarioBase, ScenarioError
 from simcity.store import DEFAULT_WORK_ROOT
 from simcity.tasks import Task
 
@@ -37,7 +37,7 @@ def _prepare(args: argparse.Namespace) -> tuple[ScenarioBase | None, int]:
     """Load plug-ins and the scenario, check the output folder; (scenario, 0) or (None, status)."""
     try:
         load_plugins()
-        scenario = load_scenario(args.file)
+        scenario = load_with_sets(args)
         if getattr(args, "replications", None) is not None:
             scenario = scenario.with_overrides({"replications": args.replications})
         sweep.check(scenario)
@@ -138,6 +138,19 @@ def _compare_to_precision(args: argparse.Namespace, scenario: ScenarioBase) -> i
     return _run_guarded(args, body)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """``simcity report DIR``: the report of a saved folder drawn again from its tables and metadata."""
+    try:
+        target = report.rerender(args.folder, args.out)
+    except report.FolderError as exc:
+        return report_problems(exc)
+    except OSError as exc:
+        print(_write_failure(exc), file=sys.stderr)
+        return EXIT_USAGE
+    print(f"report written to {target}")
+    return 0
+
+
 def cmd_warmup(args: argparse.Namespace) -> int:
     scenario, status = _prepare(args)
     if scenario is None:
@@ -185,7 +198,9 @@ def cmd_select(args: argparse.Namespace) -> int:
         spec = selection.resolve_spec(scenario, metric=args.metric, goal=args.goal, delta=args.delta,
                                       alpha=args.alpha, max_replications=args.max_replications,
                                       policies=args.policies)
-    except selection.SelectionError as exc:
+        # the options become the scenario's [selection] table, so the saved scenario re-runs the same selection
+        scenario = scenario.with_overrides({"selection": spec.model_dump(mode="json")})
+    except (selection.SelectionError, ScenarioError) as exc:
         return report_problems(exc)
     if args.resume:
         print(f"resuming: finished replications are reused from {_work_root(args)}", file=sys.stderr)

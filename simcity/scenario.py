@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 import tomli_w
 from pydantic import (
+    BaseModel,
     Field,
     PrivateAttr,
     TypeAdapter,
@@ -192,6 +193,42 @@ class ScenarioBase(StrictModel):
         """The resolved scenario (every default filled in) as TOML text that loads back."""
         return tomli_w.dumps(_strip_none(self.model_dump(mode="json")))
 
+    def data_files(self) -> dict[str, Path]:
+        """Every data file the scenario reads, by dotted key (``city.points_file``): the fields
+        holding a path (:data:`simcity.geodata.DataPath`, stored absolute)."""
+        found: dict[str, Path] = {}
+
+        def walk(value: Any, where: str) -> None:
+            if isinstance(value, Path):
+                found[where] = value
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    walk(getattr(value, name), f"{where}.{name}" if where else name)
+            elif isinstance(value, list | tuple):
+                for i, v in enumerate(value):
+                    walk(v, f"{where}.{i}")
+
+        walk(self, "")
+        return found
+
+    def portable_toml(self, data_dir: str = "data") -> tuple[str, dict[str, Path]]:
+        """The resolved scenario for a results folder: :meth:`to_toml` with every data file
+        named ``<data_dir>/<file name>`` relative to the folder, and ``{that relative name:
+        the file to copy there}``.  Loaded from the folder (``simcity compare DIR/scenario.toml``)
+        it reads the copies, so the folder runs again on another machine or in another directory."""
+        data = _strip_none(self.model_dump(mode="json"))
+        copies: dict[str, Path] = {}
+        for dotted, path in self.data_files().items():
+            rel = next((r for r, p in copies.items() if p == path), None)
+            if rel is None:
+                rel, k = f"{data_dir}/{path.name}", 1
+                while rel in copies:
+                    k += 1
+                    rel = f"{data_dir}/{k}-{path.name}"
+                copies[rel] = path
+            _set_path(data, dotted, rel)
+        return tomli_w.dumps(data), copies
+
     def to_json(self) -> str:
         """The resolved scenario as JSON text."""
         return json.dumps(self.model_dump(mode="json"), indent=2)
@@ -213,21 +250,89 @@ def _list_index(entries: list[Any], key: str) -> int:
     return next((j for j, e in enumerate(entries) if isinstance(e, dict) and key in (e.get("name"), e.get("id"))), -1)
 
 
-def lookup(data: Any, dotted: str) -> Any:
-    """The value at the dotted path (as in :meth:`ScenarioBase.with_overrides`) of the plain
-    scenario data ``data``; ``KeyError(key)`` naming the first key that is not there."""
+def _walk(data: Any, dotted: str) -> tuple[list[str], Any]:
+    """Follow the dotted path (as in :meth:`ScenarioBase.with_overrides`) into the plain scenario
+    data: the keys with list entries as positions, and the value; ``KeyError(key)`` naming the
+    first key that is not there."""
     cur = data
+    keys: list[str] = []
     for key in dotted.split("."):
         if isinstance(cur, list):
             idx = _list_index(cur, key)
             if not 0 <= idx < len(cur):
                 raise KeyError(key)
             cur = cur[idx]
+            keys.append(str(idx))
         elif isinstance(cur, dict) and key in cur:
             cur = cur[key]
+            keys.append(key)
         else:
             raise KeyError(key)
-    return cur
+    return keys, cur
+
+
+def lookup(data: Any, dotted: str) -> Any:
+    """The value at the dotted path of the plain scenario data ``data``; ``KeyError(key)`` naming
+    the first key that is not there."""
+    return _walk(data, dotted)[1]
+
+
+def positional_path(data: Any, dotted: str) -> str:
+    """The dotted path with list entries named by ``name``/``id`` turned into positions, as far
+    as it exists in ``data`` (``policies.flat-price.x`` -> ``policies.2.x``); the rest as written."""
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        try:
+            keys, _ = _walk(data, ".".join(parts[:n]))
+        except KeyError:
+            continue
+        return ".".join([*keys, *parts[n:]])
+    return dotted
+
+
+def parse_set(text: str) -> tuple[str, Any]:
+    """A command-line override ``dotted.key=VALUE``: the key and the value read as a TOML value
+    (``5``, ``0.9``, ``true``, ``"text"``, ``[1, 2]``, ``{a = 1}``), or as plain text when it is
+    not one (``--set policies.0.tariff=flat``).  ``ValueError`` when there is no ``=`` or no key."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not k for k in key.split(".")):
+        raise ValueError(f"expected dotted.key=VALUE (e.g. policies.0.fleet_scale=0.9), found {text!r}")
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key, parsed
+
+
+def apply_sets(scenario: ScenarioBase, sets: Sequence[tuple[str, Any]], texts: Sequence[str] | None = None) -> ScenarioBase:
+    """``scenario`` with command-line overrides ``(dotted key, value)`` applied
+    (:meth:`ScenarioBase.with_overrides`) and validated exactly as the file is; each problem is
+    located at the ``--set`` that caused it (``--set policies.0.fleet_scale=9: policies.0.fleet_scale:
+    ...``; ``texts`` are the options as typed).  Raises :class:`ScenarioError`."""
+    if not sets:
+        return scenario
+    labels = [f"--set {t}" for t in texts] if texts is not None else [f"--set {k}={v!r}" for k, v in sets]
+    data = scenario.model_dump(mode="python")
+    where = [positional_path(data, k) for k, _ in sets]
+
+    def owner(path: str) -> str:
+        # the --set whose key is the problem's key, lies under it or above it; else all of them
+        for label, key in zip(labels, where, strict=True):
+            if path == key or path.startswith(key + ".") or key.startswith(path + ".") or not path:
+                return label
+        return " ".join(labels)
+
+    for (key, value), label in zip(sets, labels, strict=True):
+        try:
+            _set_path(data, key, value)
+        except ScenarioError as exc:
+            raise ScenarioError([Problem(label, None, key, p.message) for p in exc.problems]) from None
+    try:
+        src = scenario.source
+        return validate_data(data, source=str(src or "<--set>"), base_dir=src.parent if src else None)
+    except ScenarioError as exc:
+        raise ScenarioError([Problem(owner(p.path), None, p.path, p.message) for p in exc.problems]) from None
 
 
 def _set_path(data: Any, dotted: str, value: Any) -> None:

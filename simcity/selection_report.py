@@ -49,8 +49,8 @@ def save_selection(sel: Selection, out: str | Path) -> Path:
 <p>{e(sel.statement()).replace(chr(10), "<br>")}</p>
 {table_html(sel.summary, "selection", index=False)}
 {figure_html(plot)}
-<h2>Resolved scenario</h2><pre>{e(sc.to_toml())}</pre>"""
-    return write_results(out, scenario_toml=sc.to_toml(), plots=[plot],
+<h2>Resolved scenario</h2><pre>{e(sc.portable_toml()[0])}</pre>"""
+    return write_results(out, scenario=sc, command="select", plots=[plot],
                          tables={"summary": sel.summary, "replications": sel.table},
                          texts={"selection.json": json.dumps(sel.to_json(), indent=2) + "\n"},
                          report_html=page(f"{sc.name} – selecting the best", body))

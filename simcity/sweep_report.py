@@ -143,12 +143,12 @@ def save_sweep(sweep: SweepResults, out: str | Path) -> Path:
 {table_html(sweep.sensitivity, "sensitivity", index=False)}
 <h2>Responses against parameters</h2>{"".join(figure_html(p) for p in plots)}
 <h2>Design</h2>{table_html(sweep.points, "design")}
-<h2>Resolved scenario</h2><pre>{e(sc.to_toml())}</pre>"""
+<h2>Resolved scenario</h2><pre>{e(sc.portable_toml()[0])}</pre>"""
     tables = {"design": sweep.points.reset_index(), "replications": sweep.tidy, "points": sweep.point_summary,
               "effects": sweep.effects, "sensitivity": sweep.sensitivity}
     if not sweep.indices.empty:
         tables["indices"] = sweep.indices
-    return write_results(out, scenario_toml=sc.to_toml(), tables=tables, plots=plots,
+    return write_results(out, scenario=sc, command="sweep", tables=tables, plots=plots,
                          report_html=page(f"{sc.name} – sweep", body))
 
 

@@ -85,7 +85,7 @@ warm-up is the largest over policies of the median per-replication truncation.</
 {notes}
 {table_html(_spread_view(w), "warmup", index=False)}
 {figure_html(plot)}
-<h2>Resolved scenario</h2><pre>{e(sc.to_toml())}</pre>"""
+<h2>Resolved scenario</h2><pre>{e(sc.portable_toml()[0])}</pre>"""
     tables = {"warmup": w.replications, "averaged": w.averaged, "series": w.series}
-    return write_results(out, scenario_toml=sc.to_toml(), tables=tables, plots=[plot],
+    return write_results(out, scenario=sc, command="warmup", tables=tables, plots=[plot],
                          report_html=page(f"{sc.name} – warm-up", body))

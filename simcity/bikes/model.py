@@ -13,7 +13,7 @@ from simcity.bikes.demand import build_demand
 from simcity.bikes.network import build_network
 from simcity.bikes.rebalancing import Rebalancer
 from simcity.bikes.sim import BikeSim, SimResult
-from simcity.domain import Domain, Metric, RunContext, RunOutput
+from simcity.domain import Domain, Metric, Position, RunContext, RunOutput
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,12 @@ class BikesDomain(Domain):
                "trips/day", "none"),
     )
     time_plots: ClassVar[tuple[str, ...]] = ("empty_share", "full_share", "bikes_riding")
+
+    def positions(self, city: Any) -> list[Position]:
+        """Stations (``station``: docked, ``dockless``: a designated parking point), size: docks."""
+        net = build_network(city)
+        return [Position(sid, "station" if bool(net.docked[k]) else "dockless", float(net.xy[k, 0]),
+                         float(net.xy[k, 1]), float(net.capacity[k])) for k, sid in enumerate(net.ids)]
 
     def validate_policy(self, city: Any, policy: Any) -> list[str]:
         """Problems of ``policy`` that only show against ``city`` (``"key: message"`` strings).

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from simcity.domain import Domain, Metric, RunContext, RunOutput
+from simcity.domain import Domain, Metric, Position, RunContext, RunOutput
 from simcity.garbage.config import CATEGORIES, City, Policy
 from simcity.garbage.layout import build_layout
 from simcity.garbage.planning import Timer
@@ -56,6 +56,19 @@ class GarbageDomain(Domain):
     Policy: ClassVar[type[Policy]] = Policy
     metrics: ClassVar[tuple[Metric, ...]] = METRICS
     time_plots: ClassVar[tuple[str, ...]] = ("mean_fill", "trucks_on_road")
+    map_unit: ClassVar[str] = "km"
+
+    def positions(self, city: Any) -> list[Position]:
+        """Drop points ``pt<index>`` (the layout's order, which route stops index), then transfer
+        stations and depots, in km."""
+        lay = build_layout(city)
+        xy = np.asarray(lay.xy, dtype=float)
+        out = [Position(f"pt{i}", "point", float(xy[i, 0]), float(xy[i, 1])) for i in range(lay.n_points)]
+        out += [Position(st.id, "station", float(xy[loc, 0]), float(xy[loc, 1]))
+                for st, loc in zip(city.stations, lay.station_loc, strict=True)]
+        out += [Position(dep.id, "depot", float(xy[loc, 0]), float(xy[loc, 1]))
+                for dep, loc in zip(city.depots, lay.depot_loc, strict=True)]
+        return out
 
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
         """Simulate one replication of ``policy``; see :mod:`simcity.garbage.sim`."""

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from simcity.domain import Domain, Metric, RunContext, RunOutput
+from simcity.domain import Domain, Metric, Position, RunContext, RunOutput
 from simcity.parking.config import City, Policy, check_policy
 from simcity.parking.model import SimResult, simulate
 
@@ -142,6 +142,16 @@ class ParkingDomain(Domain):
     Policy: ClassVar[type[Policy]] = Policy
     metrics: ClassVar[tuple[Metric, ...]] = METRICS
     time_plots: ClassVar[tuple[str, ...]] = ("occupancy", "lost", "price_shift")
+    map_settings: ClassVar[dict[str, Any]] = {"band": list(BAND), "day_hours": list(DAY_HOURS)}
+
+    def positions(self, city: Any) -> list[Position]:
+        """Car parks and kerb segments (size: berths) and destination zones that have a position."""
+        out = [Position(f.id, kind, float(f.x), float(f.y), float(f.berths))
+               for kind, facs in (("car park", city.car_parks), ("kerb", city.kerb_segments))
+               for f in facs if f.x is not None and f.y is not None]
+        out += [Position(z.id, "zone", float(z.x), float(z.y)) for z in city.zones
+                if z.x is not None and z.y is not None]
+        return out
 
     def validate_policy(self, city: Any, policy: Any) -> list[str]:
         """Policy keys that do not fit the city (unknown facility or tariff, review period)."""

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 import simcity
 from simcity import domains, maps
-from simcity.domain import Domain, RunContext, RunOutput
+from simcity.domain import Domain, Position, RunContext, RunOutput
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files, great_circle_m
 from simcity.scenario import ScenarioError
 
@@ -54,9 +54,14 @@ def _with_files(base: Domain, files: dict[str, tuple[str, PointFileSpec]], name:
         Policy = base.Policy
         metrics = base.metrics
         time_plots = base.time_plots
+        map_unit = base.map_unit
+        map_settings = base.map_settings
 
         def run(self, c: Any, policy: Any, ctx: RunContext) -> RunOutput:
             return base.run(c, policy, ctx)
+
+        def positions(self, c: Any) -> list[Position]:
+            return base.positions(c)
 
     FileDomain.name = name  # type: ignore[misc]
     FileDomain.title = f"{base.title} (points from files)"  # type: ignore[misc]

@@ -147,3 +147,20 @@ def test_maps_are_in_the_report_after_the_time_of_day_plots(parking_results: Res
     assert report.headline_table(parking_results).shape[1] == 2  # policies as columns
     csv = pd.read_csv(out / "headline.csv", encoding="utf-8-sig")
     assert csv["policy"].nunique() == 2 and len(csv) == len(parking_results.summary)
+
+
+@pytest.mark.parametrize("which", ["parking", "bikes", "garbage"])
+def test_maps_are_drawn_again_from_a_saved_folder_without_the_model(
+        which: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The positions travel with the results (``positions.parquet``, from the domain's
+    ``positions`` hook): read back with no domain registered, the maps draw the same data."""
+    from simcity import domains
+
+    res = _garbage_results(with_routes=True) if which == "garbage" else request.getfixturevalue(f"{which}_results")
+    out = simcity.save(res, tmp_path / which)
+    (before,) = maps.domain_figures(res)
+    monkeypatch.setattr(domains, "available", lambda: {})
+    back = report.load(out)
+    (after,) = maps.domain_figures(back)
+    assert after.title == before.title
+    pd.testing.assert_frame_equal(after.data.reset_index(drop=True), before.data.reset_index(drop=True))

@@ -192,3 +192,24 @@ def test_select_command_writes_decision_and_plot(tmp_path: Path, capsys: pytest.
 def test_select_command_reports_missing_settings(toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["select", str(toy_file), "--metric", "blocking"]) == 2
     assert "selection needs delta" in capsys.readouterr().err
+
+
+def test_select_options_are_recorded_in_the_saved_scenario(toy_file: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """--metric, --delta, --alpha, --policies shape the selection: the saved scenario carries them
+    in its [selection] table, and selecting again from it (no options) decides the same."""
+    out = tmp_path / "out"
+    assert cli.main(["select", str(toy_file), "--metric", "blocking", "--delta", "0.02", "--alpha", "0.1",
+                     "--policies", "one", "two", "--max-replications", "40", "--out", str(out),
+                     "--work-dir", str(tmp_path / "w")]) == 0
+    saved = parse_scenario_text((out / "scenario.toml").read_text(encoding="utf-8"))
+    spec = saved.selection
+    assert spec is not None
+    assert (spec.metric, spec.delta, spec.alpha, spec.policies, spec.max_replications, spec.goal) == (
+        "blocking", 0.02, 0.1, ["one", "two"], 40, "min")
+    again = tmp_path / "again"
+    assert cli.main(["select", str(out / "scenario.toml"), "--out", str(again),
+                     "--work-dir", str(tmp_path / "w2")]) == 0
+    first, second = (json.loads((d / "selection.json").read_text()) for d in (out, again))
+    assert first == second
+    assert (again / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
