@@ -188,47 +188,83 @@ def _build_strong(
     pairs: list[set[tuple[int, int]]] | None, groups: list[list[int]] | None,
     hint: IndexSchedule | None,
 ) -> _Built:
+    """The strong model (module docstring); ``pairs``/``groups`` = dominance and berth chains."""
     b = _Built()
-    m = b.model
     per_berth: list[list[cp_model.IntervalVar]] = [[] for _ in range(data.m)]
-    completion: list[cp_model.LinearExprT] = []
     master: list[cp_model.IntervalVar] = []
-    for i in range(data.n):
-        feas = _feasible_berths(data, i)
-        lo = min(data.release[i][k] for k in feas)
-        hi = max((horizon if data.limit[i][k] is None else data.limit[i][k]) - data.handling[i][k]  # type: ignore[operator]
-                 for k in feas)
-        s = m.new_int_var(lo, hi, f"S_{i}")
-        b.start.append(s)
-        hs = {k: data.handling[i][k] for k in feas}
-        if len(feas) == 1:
-            (k,) = feas
+    completion = [_add_request(data, b, i, horizon, per_berth,
+                               master if opts.redundant_cumulative else None)
+                  for i in range(data.n)]
+    _add_berth_capacity(data, b, per_berth, master, opts.redundant_cumulative)
+    if pairs is not None:
+        _add_dominance(data, b, pairs)
+    if groups is not None:
+        _add_berth_chains(data, b, groups, horizon)
+    b.objective = _objective_terms(data, b, completion, horizon, scale)
+    b.model.minimize(b.objective)
+    b.model.add_decision_strategy(b.start, cp_model.CHOOSE_LOWEST_MIN, cp_model.SELECT_MIN_VALUE)
+    if hint is not None:
+        _add_hint(data, b, hint)
+    return b
+
+
+def _add_request(
+    data: Compiled, b: _Built, i: int, horizon: int,
+    per_berth: list[list[cp_model.IntervalVar]], master: list[cp_model.IntervalVar] | None,
+) -> cp_model.LinearExprT:
+    """Request ``i``'s start variable and berth intervals; returns its completion time.
+
+    One start ``Sᵢ`` is shared by the optional intervals of its berths, so
+    ``Cᵢ = Sᵢ + Σₖ hᵢₖ·xᵢₖ`` is linear; a berth's own release and limit are enforced by
+    its literal.  ``master`` (the redundant cumulative) gets an interval of the fastest
+    handling.
+    """
+    m = b.model
+    feas = _feasible_berths(data, i)
+    lo = min(data.release[i][k] for k in feas)
+    hi = max((horizon if data.limit[i][k] is None else data.limit[i][k]) - data.handling[i][k]  # type: ignore[operator]
+             for k in feas)
+    s = m.new_int_var(lo, hi, f"S_{i}")
+    b.start.append(s)
+    hs = {k: data.handling[i][k] for k in feas}
+    completion: cp_model.LinearExprT
+    if len(feas) == 1:
+        (k,) = feas
+        h = hs[k]
+        assert h is not None
+        per_berth[k].append(m.new_fixed_size_interval_var(s, h, f"iv_{i}_{k}"))
+        b.presence[i, k] = True
+        completion = s + h
+    else:
+        lits = []
+        expr: list[cp_model.LinearExprT] = [s]
+        for k in feas:
             h = hs[k]
             assert h is not None
-            per_berth[k].append(m.new_fixed_size_interval_var(s, h, f"iv_{i}_{k}"))
-            b.presence[i, k] = True
-            completion.append(s + h)
-        else:
-            lits = []
-            expr: list[cp_model.LinearExprT] = [s]
-            for k in feas:
-                h = hs[k]
-                assert h is not None
-                x = m.new_bool_var(f"x_{i}_{k}")
-                per_berth[k].append(m.new_optional_fixed_size_interval_var(s, h, x, f"iv_{i}_{k}"))
-                if data.release[i][k] > lo:
-                    m.add(s >= data.release[i][k]).only_enforce_if(x)
-                lim = data.limit[i][k]
-                if lim is not None and lim - h < hi:
-                    m.add(s <= lim - h).only_enforce_if(x)
-                b.presence[i, k] = x
-                lits.append(x)
-                expr.append(h * x)
-            m.add_exactly_one(lits)
-            completion.append(sum(expr))  # type: ignore[arg-type]
-        if opts.redundant_cumulative:
-            hmin = min(h for h in hs.values() if h is not None)
-            master.append(m.new_fixed_size_interval_var(s, hmin, f"master_{i}"))
+            x = m.new_bool_var(f"x_{i}_{k}")
+            per_berth[k].append(m.new_optional_fixed_size_interval_var(s, h, x, f"iv_{i}_{k}"))
+            if data.release[i][k] > lo:
+                m.add(s >= data.release[i][k]).only_enforce_if(x)
+            lim = data.limit[i][k]
+            if lim is not None and lim - h < hi:
+                m.add(s <= lim - h).only_enforce_if(x)
+            b.presence[i, k] = x
+            lits.append(x)
+            expr.append(h * x)
+        m.add_exactly_one(lits)
+        completion = sum(expr)  # type: ignore[assignment]
+    if master is not None:
+        hmin = min(h for h in hs.values() if h is not None)
+        master.append(m.new_fixed_size_interval_var(s, hmin, f"master_{i}"))
+    return completion
+
+
+def _add_berth_capacity(
+    data: Compiled, b: _Built, per_berth: list[list[cp_model.IntervalVar]],
+    master: list[cp_model.IntervalVar], redundant_cumulative: bool,
+) -> None:
+    """Blocked periods, one NoOverlap per berth, and the redundant cumulative over all."""
+    m = b.model
     for k, periods in enumerate(data.blocked):
         for a, e in periods:
             iv = m.new_fixed_size_interval_var(a, e - a, f"blocked_{k}_{a}")
@@ -236,59 +272,60 @@ def _build_strong(
             master.append(iv)
     for ivs in per_berth:
         m.add_no_overlap(ivs)
-    if opts.redundant_cumulative and data.n > data.m:
+    if redundant_cumulative and data.n > data.m:
         m.add_cumulative(master, [1] * len(master), data.m)
 
-    if pairs is not None:
-        for k in range(data.m):
-            hk = data.handling
-            for i, j in sorted(pairs[k]):
-                xi, xj = b.presence.get((i, k)), b.presence.get((j, k))
-                if xi is None or xj is None:
+
+def _add_dominance(data: Compiled, b: _Built, pairs: list[set[tuple[int, int]]]) -> None:
+    """``i`` before ``j`` whenever both use berth ``k`` (:func:`rules.dominance_pairs`)."""
+    for k in range(data.m):
+        for i, j in sorted(pairs[k]):
+            xi, xj = b.presence.get((i, k)), b.presence.get((j, k))
+            if xi is None or xj is None:
+                continue
+            h = data.handling[i][k]
+            assert h is not None
+            enf = [x for x in (xi, xj) if not isinstance(x, bool)]
+            ct = b.model.add(b.start[i] + h <= b.start[j])
+            if enf:
+                ct.only_enforce_if(enf)
+
+
+def _add_berth_chains(data: Compiled, b: _Built, groups: list[list[int]], horizon: int) -> None:
+    """Last completion non-increasing along each chain (:func:`rules.berth_chains`)."""
+    m = b.model
+    for chain in groups:
+        last = []
+        for k in chain:
+            ends = []
+            for i in range(data.n):
+                lit = b.presence.get((i, k))
+                if lit is None:
                     continue
-                h = hk[i][k]
-                assert h is not None
-                enf = [x for x in (xi, xj) if not isinstance(x, bool)]
-                ct = m.add(b.start[i] + h <= b.start[j])
-                if enf:
-                    ct.only_enforce_if(enf)
+                hik = data.handling[i][k]
+                assert hik is not None
+                end = m.new_int_var(0, horizon, f"end_{i}_{k}")
+                if isinstance(lit, bool):
+                    m.add(end == b.start[i] + hik)
+                else:
+                    m.add(end == b.start[i] + hik).only_enforce_if(lit)
+                    m.add(end == 0).only_enforce_if(~lit)
+                ends.append(end)
+            lk = m.new_int_var(0, horizon, f"last_{k}")
+            m.add_max_equality(lk, ends or [m.new_constant(0)])
+            last.append(lk)
+        for prev, nxt in zip(last, last[1:], strict=False):
+            m.add(nxt <= prev)
 
-    if groups is not None:
-        for chain in groups:
-            last = []
-            for k in chain:
-                ends = []
-                for i in range(data.n):
-                    lit = b.presence.get((i, k))
-                    if lit is None:
-                        continue
-                    hik = data.handling[i][k]
-                    assert hik is not None
-                    end = m.new_int_var(0, horizon, f"end_{i}_{k}")
-                    if isinstance(lit, bool):
-                        m.add(end == b.start[i] + hik)
-                    else:
-                        m.add(end == b.start[i] + hik).only_enforce_if(lit)
-                        m.add(end == 0).only_enforce_if(~lit)
-                    ends.append(end)
-                lk = m.new_int_var(0, horizon, f"last_{k}")
-                m.add_max_equality(lk, ends or [m.new_constant(0)])
-                last.append(lk)
-            for prev, nxt in zip(last, last[1:], strict=False):
-                m.add(nxt <= prev)
 
-    b.objective = _objective_terms(data, b, completion, horizon, scale)
-    m.minimize(b.objective)
-    m.add_decision_strategy(b.start, cp_model.CHOOSE_LOWEST_MIN, cp_model.SELECT_MIN_VALUE)
-
-    if hint is not None:
-        for i, (k, t) in enumerate(hint):
-            m.add_hint(b.start[i], t)
-            for kk in _feasible_berths(data, i):
-                xh = b.presence[i, kk]
-                if not isinstance(xh, bool):
-                    m.add_hint(xh, kk == k)
-    return b
+def _add_hint(data: Compiled, b: _Built, hint: IndexSchedule) -> None:
+    """A complete solution hint: every start and every berth literal."""
+    for i, (k, t) in enumerate(hint):
+        b.model.add_hint(b.start[i], t)
+        for kk in _feasible_berths(data, i):
+            xh = b.presence[i, kk]
+            if not isinstance(xh, bool):
+                b.model.add_hint(xh, kk == k)
 
 
 def _solver(time_limit: float, seed: int, workers: int, log: bool,
@@ -368,102 +405,151 @@ def solve_berths(
     CP-SAT-driven LNS), then the full CP-SAT model with the hint and the bound.  A schedule
     whose cost meets the bound is proven optimal at any stage.
     """
-    t0 = time.perf_counter()
-
-    def left() -> float:
-        return time_limit - (time.perf_counter() - t0)
-
-    opts = options or SolverOptions()
-    #: work mode (docstring): nothing below may depend on the clock
-    work = deterministic_time is not None and not math.isfinite(time_limit)
-    data = compile_problem(problem)
-    if data.n == 0:
-        return SolveResult(Status.OPTIMAL, (), 0.0, 0.0, time.perf_counter() - t0)
-    per_req = per_request_diagnosis(problem, data)
-    if per_req:
-        return SolveResult(Status.INFEASIBLE, (), None, None, time.perf_counter() - t0,
-                           diagnosis=tuple(per_req))
-
-    scale, exact = _scale(list(data.weight) + list(data.penalty), opts.weight_decimals)
-    pairs = groups = None
-    hint: IndexSchedule | None = None
-    if not opts.plain:
-        pairs = [set(dominance_pairs(data, k)) for k in range(data.m)] if opts.dominance else None
-        groups = berth_chains(data) if opts.symmetry_breaking else None
-        if opts.warm_start:
-            # work mode: an infinite share runs every local search to its local optimum
-            hint = warm_start(data, math.inf if work else opts.warm_start_fraction * time_limit)
-        if hint is not None:
-            hint = conform_to_rules(data, hint, pairs, groups)
-    warm_obj = hint_obj = None if hint is None else schedule_cost(data, hint)
-
-    relaxed: float | None = None
-    lp_used = False
-    if not opts.plain and opts.relaxation_bound and work:
-        relaxed = _safe_bound(mean_busy_time_bound(data), scale, exact)
-    elif not opts.plain and opts.relaxation_bound:
-        relaxed, lp_used = _relaxation_bound(data, hint_obj, 0.5 * left(), opts, scale, exact)
+    run = _Run(problem, compile_problem(problem), options or SolverOptions(), time_limit,
+               time.perf_counter(), work=deterministic_time is not None and not math.isfinite(time_limit))
+    data, opts = run.data, run.opts
+    early = _trivial_result(run)
+    if early is not None:
+        return early
+    hint = _warm_stage(run)
+    hint_obj = run.warm_obj = None if hint is None else schedule_cost(data, hint)
+    lp_used = _bound_stage(run, hint_obj)
     improve_fraction = opts.improve_fraction
     if improve_fraction is None:
         improve_fraction = 0.75 if lp_used else 0.95
     # time kept for the Lagrangian bound, computed after the improvement stage (it then
     # aims at the improved schedule's cost)
     lagrangian_time = 0.0
-    if not opts.plain and opts.relaxation_bound and not lp_used and not work:
+    if not opts.plain and opts.relaxation_bound and not lp_used and not run.work:
         lagrangian_time = opts.lagrangian_share * time_limit
 
-    def proven(cost: float | None) -> bool:
-        return cost is not None and relaxed is not None and cost <= relaxed + 1e-9
-
-    def result(status: Status, sched: IndexSchedule, cost: float, lb: float | None) -> SolveResult:
-        if proven(cost):
-            status, lb = Status.OPTIMAL, cost
-        return SolveResult(status, to_assignments(problem, data, sched), cost, lb,
-                           time.perf_counter() - t0, warm_start_objective=warm_obj)
-
     if hint is not None and hint_obj is not None:
-        if proven(hint_obj):
-            return result(Status.OPTIMAL, hint, hint_obj, relaxed)
-        if improve_fraction > 0 and data.n > 1 and not work:
-            budget = improve_fraction * max(0.0, left() - lagrangian_time)
-            rr_budget = (1.0 - opts.lns_share) * budget
-            hint = parallel_ruin_recreate(data, hint, 0.7 * rr_budget, seed, workers,
-                                          target=relaxed)
-            hint = local_search(data, hint, 0.3 * rr_budget)
-            if opts.lns_share > 0 and not proven(schedule_cost(data, hint)):
-                hint = conform_to_rules(data, hint, pairs, groups)
-                hint, _moves = lns.improve(data, hint, _sub_solver(opts, scale, workers),
-                                           opts.lns_share * budget, seed, target=relaxed)
-            hint = conform_to_rules(data, hint, pairs, groups)
+        if run.proven(hint_obj):
+            return run.result(Status.OPTIMAL, hint, hint_obj, run.relaxed)
+        if improve_fraction > 0 and data.n > 1 and not run.work:
+            budget = improve_fraction * max(0.0, run.left() - lagrangian_time)
+            hint = _improve_stage(run, hint, budget, seed, workers)
             hint_obj = schedule_cost(data, hint)
-            if proven(hint_obj):
-                return result(Status.OPTIMAL, hint, hint_obj, relaxed)
+            if run.proven(hint_obj):
+                return run.result(Status.OPTIMAL, hint, hint_obj, run.relaxed)
 
-    if lagrangian_time > 0 and left() > 0.5:
-        lag = lagrangian_bound(data, hint_obj, min(lagrangian_time, left() - 0.5))
+    if lagrangian_time > 0 and run.left() > 0.5:
+        lag = lagrangian_bound(data, hint_obj, min(lagrangian_time, run.left() - 0.5))
         if lag is not None:
-            relaxed = _best(relaxed, _safe_bound(lag, scale, exact))
-            if hint is not None and hint_obj is not None and proven(hint_obj):
-                return result(Status.OPTIMAL, hint, hint_obj, relaxed)
+            run.relaxed = _best(run.relaxed, _safe_bound(lag, run.scale, run.exact))
+            if hint is not None and hint_obj is not None and run.proven(hint_obj):
+                return run.result(Status.OPTIMAL, hint, hint_obj, run.relaxed)
 
-    if hint is not None and hint_obj is not None and not opts.final_search:
-        return result(Status.FEASIBLE, hint, hint_obj, relaxed)
-    if hint is not None and hint_obj is not None and left() < 0.5:
-        # no time for CP-SAT to even load the full model
-        return result(Status.FEASIBLE, hint, hint_obj, relaxed)
+    if hint is not None and hint_obj is not None and (not opts.final_search or run.left() < 0.5):
+        # returning the warm start was asked for, or no time for CP-SAT to load the model
+        return run.result(Status.FEASIBLE, hint, hint_obj, run.relaxed)
+    return _final_search(run, hint, hint_obj, seed, workers, deterministic_time)
+
+
+class _Run:
+    """One :func:`solve_berths` call: the problem, its settings and what the stages found."""
+
+    def __init__(self, problem: BerthProblem, data: Compiled, opts: SolverOptions,
+                 time_limit: float, t0: float, *, work: bool) -> None:
+        self.problem, self.data, self.opts = problem, data, opts
+        self.time_limit, self.t0 = time_limit, t0
+        #: work mode (see solve_berths): nothing may depend on the clock
+        self.work = work
+        self.scale, self.exact = _scale(list(data.weight) + list(data.penalty), opts.weight_decimals)
+        self.pairs: list[set[tuple[int, int]]] | None = None
+        self.groups: list[list[int]] | None = None
+        #: best proven lower bound so far (None = none yet)
+        self.relaxed: float | None = None
+        self.warm_obj: float | None = None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def left(self) -> float:
+        return self.time_limit - self.elapsed()
+
+    def proven(self, cost: float | None) -> bool:
+        """Whether a schedule of ``cost`` meets the bound (so is optimal)."""
+        return cost is not None and self.relaxed is not None and cost <= self.relaxed + 1e-9
+
+    def result(self, status: Status, sched: IndexSchedule, cost: float, lb: float | None) -> SolveResult:
+        if self.proven(cost):
+            status, lb = Status.OPTIMAL, cost
+        return SolveResult(status, to_assignments(self.problem, self.data, sched), cost, lb,
+                           self.elapsed(), warm_start_objective=self.warm_obj)
+
+
+def _trivial_result(run: _Run) -> SolveResult | None:
+    """The answer without search: no requests, or a request that fits on no berth."""
+    if run.data.n == 0:
+        return SolveResult(Status.OPTIMAL, (), 0.0, 0.0, run.elapsed())
+    per_req = per_request_diagnosis(run.problem, run.data)
+    if per_req:
+        return SolveResult(Status.INFEASIBLE, (), None, None, run.elapsed(),
+                           diagnosis=tuple(per_req))
+    return None
+
+
+def _warm_stage(run: _Run) -> IndexSchedule | None:
+    """The rules of the strong model, and the warm start repaired to satisfy them."""
+    data, opts = run.data, run.opts
+    if opts.plain:
+        return None
+    run.pairs = [set(dominance_pairs(data, k)) for k in range(data.m)] if opts.dominance else None
+    run.groups = berth_chains(data) if opts.symmetry_breaking else None
+    hint = None
+    if opts.warm_start:
+        # work mode: an infinite share runs every local search to its local optimum
+        hint = warm_start(data, math.inf if run.work else opts.warm_start_fraction * run.time_limit)
+    if hint is not None:
+        hint = conform_to_rules(data, hint, run.pairs, run.groups)
+    return hint
+
+
+def _bound_stage(run: _Run, upper: float | None) -> bool:
+    """Set the relaxation bound; whether the time-indexed LP contributed."""
+    opts = run.opts
+    if opts.plain or not opts.relaxation_bound:
+        return False
+    if run.work:
+        run.relaxed = _safe_bound(mean_busy_time_bound(run.data), run.scale, run.exact)
+        return False
+    run.relaxed, lp_used = _relaxation_bound(run.data, upper, 0.5 * run.left(), opts,
+                                             run.scale, run.exact)
+    return lp_used
+
+
+def _improve_stage(run: _Run, hint: IndexSchedule, budget: float, seed: int,
+                   workers: int) -> IndexSchedule:
+    """Ruin-and-recreate, a polish, optionally the CP-SAT-driven LNS; rules re-applied."""
+    data, opts = run.data, run.opts
+    rr_budget = (1.0 - opts.lns_share) * budget
+    hint = parallel_ruin_recreate(data, hint, 0.7 * rr_budget, seed, workers, target=run.relaxed)
+    hint = local_search(data, hint, 0.3 * rr_budget)
+    if opts.lns_share > 0 and not run.proven(schedule_cost(data, hint)):
+        hint = conform_to_rules(data, hint, run.pairs, run.groups)
+        hint, _moves = lns.improve(data, hint, _sub_solver(opts, run.scale, workers),
+                                   opts.lns_share * budget, seed, target=run.relaxed)
+    return conform_to_rules(data, hint, run.pairs, run.groups)
+
+
+def _final_search(run: _Run, hint: IndexSchedule | None, hint_obj: float | None, seed: int,
+                  workers: int, deterministic_time: float | None) -> SolveResult:
+    """The full CP-SAT model from the hint, with the bound as a constraint."""
+    data, opts = run.data, run.opts
     horizon = data.horizon()
-    built = _build_plain(data, horizon, scale) if opts.plain else \
-        _build_strong(data, horizon, scale, opts, pairs, groups, hint)
-    if relaxed is not None and exact:
+    built = _build_plain(data, horizon, run.scale) if opts.plain else \
+        _build_strong(data, horizon, run.scale, opts, run.pairs, run.groups, hint)
+    if run.relaxed is not None and run.exact:
         # CP-SAT prunes with the bound and stops as soon as a schedule meets it.
-        built.model.add(built.objective >= round(relaxed * scale))
-    solver = _solver(left(), seed, workers, opts.log, deterministic_time)
+        built.model.add(built.objective >= round(run.relaxed * run.scale))
+    solver = _solver(run.left(), seed, workers, opts.log, deterministic_time)
     if opts.plain:
         solver.parameters.linearization_level = 1  # CP-SAT's default
     if opts.cpsat_parameters:
         solver.parameters.merge_text_format(opts.cpsat_parameters)
     code = solver.solve(built.model)
-    lb = _best(_bound(solver, scale), relaxed)
+    lb = _best(_bound(solver, run.scale), run.relaxed)
 
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         sched = _read_schedule(data, built, solver)
@@ -471,17 +557,18 @@ def solve_berths(
         cost = schedule_cost(data, sched)
         if hint is not None and hint_obj is not None and hint_obj < cost - 1e-9:
             # a search stopped by its limit before it got back to the hint's cost
-            return result(Status.FEASIBLE, hint, hint_obj, lb)
-        return result(status, sched, cost, cost if status is Status.OPTIMAL else lb)
+            return run.result(Status.FEASIBLE, hint, hint_obj, lb)
+        return run.result(status, sched, cost, cost if status is Status.OPTIMAL else lb)
     if hint is not None and hint_obj is not None:
         # CP-SAT ran out of time (or, infeasible with a feasible hint, only the objective bound
         # can have cut it: the hint meets the bound up to its floating-point margin).
-        return result(Status.FEASIBLE, hint, hint_obj, relaxed if code == cp_model.INFEASIBLE else lb)
+        return run.result(Status.FEASIBLE, hint, hint_obj,
+                          run.relaxed if code == cp_model.INFEASIBLE else lb)
     if code == cp_model.INFEASIBLE:
-        diag: tuple[Diagnosis, ...] = tuple(diagnose(problem, time_limit=max(1.0, time_limit / 2)))
-        return SolveResult(Status.INFEASIBLE, (), None, None, time.perf_counter() - t0,
-                           diagnosis=diag)
-    return SolveResult(Status.UNKNOWN, (), None, lb, time.perf_counter() - t0)
+        diag: tuple[Diagnosis, ...] = tuple(diagnose(run.problem,
+                                                     time_limit=max(1.0, run.time_limit / 2)))
+        return SolveResult(Status.INFEASIBLE, (), None, None, run.elapsed(), diagnosis=diag)
+    return SolveResult(Status.UNKNOWN, (), None, lb, run.elapsed())
 
 
 #: build + HiGHS solve rate of the time-indexed LP, measured on a loaded 2-core machine

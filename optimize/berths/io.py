@@ -69,74 +69,18 @@ def read_dbap(
         raise InstanceFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise InstanceFormatError(f"{p}: not a text file ({exc.reason})") from exc
-    toks = _tokens(text)
-    pos = 0
-
-    def take(what: str, *, integer: bool = True) -> tuple[float, int]:
-        """The next value and its line."""
-        nonlocal pos
-        if pos >= len(toks):
-            last = toks[-1][1] if toks else 1
-            raise InstanceFormatError(f"{p}:{last}: file ends early, expected {what}")
-        tok, line = toks[pos]
-        pos += 1
-        try:
-            val = float(tok)
-        except ValueError:
-            raise InstanceFormatError(f"{p}:{line}: expected {what} (a number), got {tok!r}") from None
-        if not math.isfinite(val):
-            raise InstanceFormatError(f"{p}:{line}: expected {what}, got {tok!r}")
-        if integer and val != int(val):
-            raise InstanceFormatError(f"{p}:{line}: expected {what} as an integer, got {tok!r}")
-        return val, line
-
-    def take_int(what: str) -> int:
-        return int(take(what)[0])
-
-    n = take_int("the number of vessels N")
-    m = take_int("the number of berths M")
+    rd = _Reader(p, _tokens(text))
+    n = rd.take_int("the number of vessels N")
+    m = rd.take_int("the number of berths M")
     if n < 0 or m < 1:
         raise InstanceFormatError(f"{p}:1: expected N >= 0 vessels and M >= 1 berths, got {n}, {m}")
-    arrival = [take_int(f"arrival time of vessel {i + 1}") for i in range(n)]
-    opening = [take_int(f"opening time of berth {k + 1}") for k in range(m)]
-    handling: list[dict[str, int]] = []
-    for i in range(n):
-        row: dict[str, int] = {}
-        for k in range(m):
-            what = f"handling time of vessel {i + 1} at berth {k + 1}"
-            val, line = take(what)
-            h = int(val)
-            if h == forbidden:
-                continue
-            if h < 1:
-                raise InstanceFormatError(f"{p}:{line}: {what}: expected an integer >= 1 "
-                                          f"(or the forbidden sentinel {forbidden}), got {h}")
-            row[f"b{k + 1}"] = h
-        if not row:
-            raise InstanceFormatError(f"{p}:{line}: vessel {i + 1}: no allowed berth (every "
-                                      f"handling time is the forbidden sentinel {forbidden})")
-        handling.append(row)
-    closing: list[int] = []
-    for k in range(m):
-        what = f"closing time of berth {k + 1}"
-        val, line = take(what)
-        if val < opening[k]:
-            raise InstanceFormatError(f"{p}:{line}: {what}: expected a time >= its opening "
-                                      f"{opening[k]}, got {int(val)}")
-        closing.append(int(val))
-    latest = [take_int(f"latest departure of vessel {i + 1}") for i in range(n)]
-    weights: list[float] = []
-    for i in range(n):
-        what = f"weight of vessel {i + 1}"
-        val, line = take(what, integer=False)
-        if val < 0:
-            raise InstanceFormatError(f"{p}:{line}: {what}: expected a number >= 0 (a cost per "
-                                      f"time unit in the system), got {val:g}")
-        weights.append(val)
-    if pos != len(toks):
-        tok, line = toks[pos]
-        raise InstanceFormatError(f"{p}:{line}: unexpected extra value {tok!r} after the weights")
-
+    arrival = [rd.take_int(f"arrival time of vessel {i + 1}") for i in range(n)]
+    opening = [rd.take_int(f"opening time of berth {k + 1}") for k in range(m)]
+    handling = [rd.handling_row(i, m, forbidden) for i in range(n)]
+    closing = [rd.closing(k, opening[k]) for k in range(m)]
+    latest = [rd.take_int(f"latest departure of vessel {i + 1}") for i in range(n)]
+    weights = [rd.weight(i) for i in range(n)]
+    rd.expect_end()
     try:
         berths = tuple(Berth(f"b{k + 1}", opening[k], closing[k]) for k in range(m))
         requests = tuple(
@@ -152,6 +96,76 @@ def read_dbap(
         return BerthProblem(berths, requests)
     except BerthDataError as exc:
         raise InstanceFormatError(f"{p}: {exc}") from exc
+
+
+class _Reader:
+    """The values of a DBAP file in order, each checked with its line for the message."""
+
+    def __init__(self, path: Path, toks: list[tuple[str, int]]) -> None:
+        self.path, self.toks, self.pos = path, toks, 0
+
+    def fail(self, line: int, msg: str) -> InstanceFormatError:
+        return InstanceFormatError(f"{self.path}:{line}: {msg}")
+
+    def take(self, what: str, *, integer: bool = True) -> tuple[float, int]:
+        """The next value and its line."""
+        if self.pos >= len(self.toks):
+            last = self.toks[-1][1] if self.toks else 1
+            raise self.fail(last, f"file ends early, expected {what}")
+        tok, line = self.toks[self.pos]
+        self.pos += 1
+        try:
+            val = float(tok)
+        except ValueError:
+            raise self.fail(line, f"expected {what} (a number), got {tok!r}") from None
+        if not math.isfinite(val):
+            raise self.fail(line, f"expected {what}, got {tok!r}")
+        if integer and val != int(val):
+            raise self.fail(line, f"expected {what} as an integer, got {tok!r}")
+        return val, line
+
+    def take_int(self, what: str) -> int:
+        return int(self.take(what)[0])
+
+    def handling_row(self, i: int, m: int, forbidden: int) -> dict[str, int]:
+        """Handling time of vessel ``i`` per allowed berth id (the sentinel = forbidden)."""
+        row: dict[str, int] = {}
+        line = 1
+        for k in range(m):
+            what = f"handling time of vessel {i + 1} at berth {k + 1}"
+            val, line = self.take(what)
+            h = int(val)
+            if h == forbidden:
+                continue
+            if h < 1:
+                raise self.fail(line, f"{what}: expected an integer >= 1 (or the forbidden "
+                                      f"sentinel {forbidden}), got {h}")
+            row[f"b{k + 1}"] = h
+        if not row:
+            raise self.fail(line, f"vessel {i + 1}: no allowed berth (every handling time is "
+                                  f"the forbidden sentinel {forbidden})")
+        return row
+
+    def closing(self, k: int, opening: int) -> int:
+        what = f"closing time of berth {k + 1}"
+        val, line = self.take(what)
+        if val < opening:
+            raise self.fail(line, f"{what}: expected a time >= its opening {opening}, got {int(val)}")
+        return int(val)
+
+    def weight(self, i: int) -> float:
+        what = f"weight of vessel {i + 1}"
+        val, line = self.take(what, integer=False)
+        if val < 0:
+            raise self.fail(line, f"{what}: expected a number >= 0 (a cost per time unit in "
+                                  f"the system), got {val:g}")
+        return val
+
+    def expect_end(self) -> None:
+        if self.pos != len(self.toks):
+            tok, line = self.toks[self.pos]
+            raise self.fail(line, f"unexpected extra value {tok!r} after the weights")
+
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
