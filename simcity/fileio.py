@@ -123,18 +123,25 @@ def clean_partial_folders(folder: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
-def atomic_folder(out: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def atomic_folder(out: str | os.PathLike[str], write: Callable[[Path], None], *,
+                  replace: Callable[[Path], bool] | None = None) -> Path:
     """Create the fresh folder ``out`` all-or-nothing: ``write(tmp)`` fills a hidden sibling
     folder ``.NAME.partial-PID`` that is renamed into place only when ``write`` returns.  The
     leftovers of killed writers in the same folder are removed first
     (:func:`clean_partial_folders`).
 
-    Raises ``FileExistsError`` when ``out`` exists and is not an empty folder.
+    Raises ``FileExistsError`` when ``out`` exists and is not an empty folder, unless
+    ``replace(out)`` says it may be replaced: then the old folder is moved aside only once the
+    new one is complete, and removed after the new one took its place.
     """
     target = Path(out)
+    old: Path | None = None
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        what = "a results folder" if target.is_dir() else "a file"
-        raise FileExistsError(f"{target}: {what} appeared there while the run was going")
+        if target.is_dir() and replace is not None and replace(target):
+            old = target.parent / f".{target.name}.replaced-{os.getpid()}"
+        else:
+            what = "a results folder" if target.is_dir() else "a file"
+            raise FileExistsError(f"{target}: {what} appeared there while the run was going")
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_partial_folders(target.parent)
     tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
@@ -143,12 +150,18 @@ def atomic_folder(out: str | os.PathLike[str], write: Callable[[Path], None]) ->
     tmp.mkdir()
     try:
         write(tmp)
-        if target.exists():
+        if old is not None and target.exists():
+            os.replace(target, old)
+        elif target.exists():
             target.rmdir()
         os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not target.exists():
+            os.replace(old, target)  # put the old folder back
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return target
 
 

@@ -130,12 +130,31 @@ def default_out_dir(name: str, kind: str | None = None, root: str | Path = "resu
     return Path(root) / "-".join([slug(name), *([kind] if kind else []), stamp])
 
 
-def check_out_dir(out: Path) -> None:
-    """Refuse an existing non-empty folder before any work starts."""
+#: a folder holding this file was written by simcity and may be replaced with ``overwrite=True``
+RESULTS_MARK = "scenario.toml"
+
+
+def is_results_folder(folder: Path) -> bool:
+    """Whether ``folder`` looks like a results folder (what ``overwrite=True`` may replace)."""
+    return (folder / RESULTS_MARK).is_file() and (folder / "report.html").is_file()
+
+
+def check_out_dir(out: Path, option: str = "--out", overwrite: bool = False) -> None:
+    """Refuse an existing non-empty folder before any work starts; ``option`` is how the caller
+    named the folder (``--out`` on the command line, ``out`` in Python).  With ``overwrite`` a
+    previous results folder may be replaced, nothing else."""
+    python = option != "--out"
+    fresh = (f"a fresh folder ({option}= in Python, --out on the command line), or pass overwrite=True "
+             "to replace a previous results folder" if python else f"a fresh {option}")
     if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: --out names a file, not a folder; choose a fresh --out")
+        raise OutputError(f"{out}: {option} names a file, not a folder; choose {fresh}")
     if out.exists() and any(out.iterdir()):
-        raise OutputError(f"{out}: results folder already exists and is not empty; choose a fresh --out")
+        if overwrite and is_results_folder(out):
+            return
+        if overwrite:
+            raise OutputError(f"{out}: overwrite=True replaces only a results folder (with {RESULTS_MARK} and "
+                              "report.html); this folder holds other files - choose a fresh folder name")
+        raise OutputError(f"{out}: results folder already exists and is not empty; choose {fresh}")
 
 
 def scenario_header(command: str) -> str:
@@ -154,6 +173,7 @@ def write_results(
     texts: Mapping[str, str] = {},  # noqa: B006 - read only
     plots: Sequence[Plot] = (),
     command: str = "compare",
+    overwrite: bool = False,
 ) -> Path:
     """Write a results folder to the fresh folder ``out``, all-or-nothing.
 
@@ -161,10 +181,11 @@ def write_results(
     <command>``; :meth:`~simcity.scenario.ScenarioBase.portable_toml`: its data files are
     copied to ``data/`` and named relative to the folder), every table as CSV and parquet
     (:func:`write_frame`), the extra text files ``texts`` (name -> content), the plots as PNG
-    files under ``plots/`` and ``report.html``.  Files get the user's umask.
+    files under ``plots/`` and ``report.html``.  Files get the user's umask.  With ``overwrite``
+    a previous results folder at ``out`` is replaced once the new one is complete.
     """
     out = Path(out)
-    check_out_dir(out)
+    check_out_dir(out, "out", overwrite)
     scenario_toml, copies = scenario.portable_toml()
 
     def write(folder: Path) -> None:
@@ -181,7 +202,7 @@ def write_results(
         atomic_write_text(folder / "report.html", report_html)
 
     try:
-        return atomic_folder(out, write)
+        return atomic_folder(out, write, replace=is_results_folder if overwrite else None)
     except FileExistsError as exc:  # another process took the folder meanwhile
         raise OutputError(str(exc)) from None
 

@@ -503,8 +503,9 @@ Baseline: <b>{e(sc.baseline)}</b>.</p>
 
 
 def save(results: Results, out: str | Path, *, notes: Sequence[str] = (),
-         texts: Mapping[str, str] = {}) -> Path:  # noqa: B006 - read only
-    """Write the results folder (tables, plots, report) to the fresh folder ``out``, all-or-nothing.
+         texts: Mapping[str, str] = {}, overwrite: bool = False) -> Path:  # noqa: B006 - read only
+    """Write the results folder (tables, plots, report) to the fresh folder ``out``, all-or-nothing
+    (``overwrite=True`` replaces a previous results folder there, once the new one is complete).
 
     ``notes`` are shown at the top of the report (e.g. how many replications a precision needed);
     ``texts`` are extra files (name -> content) of the folder.  The folder carries its own
@@ -523,7 +524,7 @@ def save(results: Results, out: str | Path, *, notes: Sequence[str] = (),
              "headline.csv": "\ufeff" + headline_csv(results).to_csv(index=False),
              "meta.json": meta.to_json(), **texts}
     return write_results(out, scenario=results.scenario, tables=tables, texts=files, plots=plots,
-                         report_html=render_html(results, plots, [*notes, *alerts(results), *fig_notes]))
+                         overwrite=overwrite, report_html=render_html(results, plots, [*notes, *alerts(results), *fig_notes]))
 
 
 class FolderError(Exception):

@@ -53,3 +53,35 @@ def test_bad_station_is_reported_with_line_and_key(tmp_path: Path) -> None:
     bad.write_text(text.replace('overnight = "dissatisfaction"', 'overnight = "sometimes"', 1))
     with pytest.raises(simcity.ScenarioError, match="overnight"):
         simcity.load_scenario(bad)
+
+
+def test_sweep_and_select_examples_are_the_gusu_city_with_an_experiment_table() -> None:
+    """The shipped [sweep] and [selection] examples (docs/experiments.md) run the city and
+    policies of bikes_gusu_oldcity.toml, so what they find is about that scenario."""
+    from simcity.scenario import check_specs
+
+    base = simcity.load_scenario(SCENARIOS / "bikes_gusu_oldcity.toml").model_dump(mode="json")
+    for name, table in (("bikes_gusu_sweep.toml", "sweep"), ("bikes_gusu_select.toml", "selection")):
+        sc = simcity.load_scenario(SCENARIOS / name)
+        check_specs(sc)
+        data = sc.model_dump(mode="json")
+        assert data["city"] == base["city"] and data["policies"] == base["policies"], name
+        assert data[table] is not None and data["seed"] == base["seed"]
+
+
+def test_shipped_sweep_and_select_examples_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both run from the command line as docs/experiments.md shows (the sweep with 2 replications
+    instead of 5 to keep the test short) and write a results folder whose saved scenario runs again."""
+    from simcity import cli
+
+    out = tmp_path / "sweep"
+    assert cli.main(["sweep", str(SCENARIOS / "bikes_gusu_sweep.toml"), "--set", "replications=2", "--out", str(out),
+                     "--work-dir", str(tmp_path / "w")]) == 0
+    assert "9 design points x 3 policies x 2 replications" in capsys.readouterr().out
+    assert (out / "effects.csv").is_file() and (out / "data" / "suzhou_gusu_bike_stations.csv").is_file()
+    assert simcity.load_scenario(out / "scenario.toml").sweep is not None
+    sel = tmp_path / "select"
+    assert cli.main(["select", str(SCENARIOS / "bikes_gusu_select.toml"), "--out", str(sel),
+                     "--work-dir", str(tmp_path / "w")]) == 0
+    text = capsys.readouterr().out
+    assert "Best policy for lost_trip_share (lowest is better): dynamic." in text

@@ -129,6 +129,29 @@ def test_save_refuses_existing_folder_and_leaves_it_intact(toy_file: Path, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken", "toy.toml"]  # no partial folder
 
 
+def test_save_names_the_python_argument_and_overwrites_only_results(toy_file: Path, tmp_path: Path) -> None:
+    """A second ``simcity.save`` to the same folder says how to go on in Python (``out=``,
+    ``overwrite=True``); with ``overwrite=True`` it replaces a previous results folder (the new
+    tables, nothing of the old left) but never a folder of other files."""
+    sc = load_scenario(toy_file)
+    first = compare(sc.with_overrides({"replications": 2}), progress=False)
+    second = compare(sc.with_overrides({"replications": 3}), progress=False)
+    out = report.save(first, tmp_path / "run")
+    (out / "stray-old-file.txt").write_text("from the first run")
+    with pytest.raises(report.OutputError, match=r"out= in Python.*overwrite=True"):
+        report.save(second, out)
+    assert report.save(second, out, overwrite=True) == out
+    assert sorted(pd.read_csv(out / "replications.csv")["replication"].unique()) == [0, 1, 2]
+    assert not (out / "stray-old-file.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "toy.toml"]  # nothing moved aside is left
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "keep.txt").write_text("precious")
+    with pytest.raises(report.OutputError, match="replaces only a results folder"):
+        report.save(second, other, overwrite=True)
+    assert (other / "keep.txt").read_text() == "precious"
+
+
 def test_cli_compare_end_to_end(toy_file: Path, tmp_path: Path) -> None:
     code = ("import sys, tests.conftest; from simcity.cli import main; "
             f"sys.exit(main(['compare', {str(toy_file)!r}, '-n', '3', '-j', '2', '--out', "
