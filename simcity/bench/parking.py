@@ -35,8 +35,9 @@ from simcity.bench.common import (
     shipped_scenario,
 )
 from simcity.parking import DOMAIN, City, Policy
+from simcity.parking.demand import Arrivals, draw_arrivals
 from simcity.parking.domain import summarise
-from simcity.parking.model import Arrivals, draw_arrivals, simulate
+from simcity.parking.sim import simulate
 from simcity.rng import Streams
 
 SCENARIO = shipped_scenario("parking_liangxi.toml")

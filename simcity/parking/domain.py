@@ -10,7 +10,7 @@ import numpy as np
 
 from simcity.domain import Domain, Metric, Position, RunContext, RunOutput
 from simcity.parking.config import City, Policy, check_policy
-from simcity.parking.model import SimResult, simulate
+from simcity.parking.sim import SimResult, simulate
 
 #: occupancy band that responsive pricing aims for and ``band_share`` measures (SFpark)
 BAND = (0.6, 0.8)
@@ -158,7 +158,7 @@ class ParkingDomain(Domain):
         return check_policy(city, policy)
 
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
-        """Simulate one replication of ``policy`` on ``city`` (see :mod:`simcity.parking.model`)."""
+        """Simulate one replication of ``policy`` on ``city`` (see :mod:`simcity.parking.sim`)."""
         res = simulate(city, policy, ctx.horizon_hours, ctx.warmup_hours, ctx.streams,
                        environment=ctx.environment)
         return self.check_output(summarise(res))

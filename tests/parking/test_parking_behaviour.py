@@ -19,7 +19,8 @@ from simcity.domain import RunContext
 from simcity.parking import DOMAIN, City, Policy
 from simcity.parking.config import Pavement
 from simcity.parking.domain import summarise
-from simcity.parking.model import TariffCalc, responsive_stay, simulate
+from simcity.parking.layout import TariffCalc, responsive_stay
+from simcity.parking.sim import simulate
 from simcity.rng import Streams
 
 ROOT = Path(__file__).resolve().parents[2]

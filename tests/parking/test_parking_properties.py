@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simcity.parking import DOMAIN, City, Policy
+from simcity.parking.demand import draw_arrivals
 from simcity.parking.domain import summarise
-from simcity.parking.model import draw_arrivals, simulate
+from simcity.parking.sim import simulate
 from simcity.rng import Streams
 
 coord = st.floats(0.0, 1200.0, allow_nan=False).map(lambda v: round(v, 1))

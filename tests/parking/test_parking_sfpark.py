@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from simcity.parking import City, Policy
-from simcity.parking.model import learn_band_prices, simulate
+from simcity.parking.sim import learn_band_prices, simulate
 from simcity.rng import Streams
 
 

@@ -11,7 +11,9 @@ import pytest
 from simcity.domain import RunContext
 from simcity.parking import DOMAIN, City, Policy, check_policy
 from simcity.parking.config import Tariff
-from simcity.parking.model import Arrivals, TariffCalc, simulate
+from simcity.parking.demand import Arrivals
+from simcity.parking.layout import TariffCalc
+from simcity.parking.sim import simulate
 from simcity.rng import Streams
 
 MIN = 1.0 / 60.0
