@@ -48,7 +48,7 @@ from simcity.bench.common import (
 from simcity.bench.parking import suzhou_city
 from simcity.bikes import simulate as simulate_bikes
 from simcity.domain import RunContext
-from simcity.garbage.model import simulate as simulate_garbage
+from simcity.garbage.domain import simulate as simulate_garbage
 from simcity.garbage.planning import Timer
 from simcity.parking import DOMAIN as PARKING
 from simcity.parking import Policy as ParkingPolicy

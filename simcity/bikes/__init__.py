@@ -4,6 +4,6 @@
 """
 
 from simcity.bikes.config import City, Policy
-from simcity.bikes.model import DOMAIN, BikesDomain, simulate
+from simcity.bikes.domain import DOMAIN, BikesDomain, simulate
 
 __all__ = ["DOMAIN", "BikesDomain", "City", "Policy", "simulate"]

@@ -4,6 +4,6 @@ The domain plugs into :mod:`simcity.domain` through :data:`DOMAIN`; see ``docs/g
 """
 
 from simcity.garbage.config import City, Policy
-from simcity.garbage.model import DOMAIN, GarbageDomain, simulate
+from simcity.garbage.domain import DOMAIN, GarbageDomain, simulate
 
 __all__ = ["DOMAIN", "City", "GarbageDomain", "Policy", "simulate"]
