@@ -126,9 +126,10 @@ def _enumerate_type(data: pyvrp.ProblemData, t: int, best: dict[tuple[int, int],
 
 def solve_exact(data: pyvrp.ProblemData, time_limit: float | None,
                 max_orders: int = MAX_ORDERS) -> list[Column] | None:
-    """The routes of a proven optimal solution, or ``None`` when it cannot be proven
-    within the limits (too many orders, out of time) or no solution exists (the caller's
-    search then finds one or diagnoses the problem).
+    """The routes of a proven optimal solution (none when no route can visit any stop and
+    every stop is optional), or ``None`` when it cannot be proven within the limits (too many
+    orders, out of time) or no solution exists (the caller's search then finds one or
+    diagnoses the problem).
 
     ``time_limit=None`` sets no deadline, only the ``max_orders`` budget, so that the
     outcome does not depend on machine speed (for reproducible runs).
@@ -140,6 +141,8 @@ def solve_exact(data: pyvrp.ProblemData, time_limit: float | None,
     columns = enumerate_routes(data, deadline, max_orders)
     if columns is None:
         return None
+    if not columns and not any(c.required for c in data.clients()):
+        return []  # no route can visit any stop and none is required: visiting none is optimal
     # a few thousand columns at most: HiGHS solves it in milliseconds
     left = 60.0 if time_limit is None else max(0.05, deadline - time.perf_counter())
     chosen, proven = best_partition(data, columns, (), left, hard_limit=False)

@@ -140,9 +140,19 @@ def test_small_instances_reach_the_brute_force_optimum(problem: Problem) -> None
     assert ort.cost.total >= best - 1e-6
 
 
+def _unreachable_optional_stop() -> Problem:
+    """Found by hypothesis: the only stop is optional and its window closes (20) before a
+    truck can reach it (39), so no route exists and the empty plan is the proven optimum; the
+    enumeration used to give up on an empty route pool and leave it to the search."""
+    d = np.array([[0, 39, 39, 39], [39, 0, 0, 0], [39, 0, 0, 0], [39, 0, 0, 0]])
+    return Problem(d, d, [Stop(3, (0, 0), time_window=(0, 20), required=False, penalty=0.0, name="s0")],
+                   [VehicleType(capacity=(6, 6), count=1, cost_per_km=1000.0, shift=(0, 600))])
+
+
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(small_problems(max_stops=7, rich=True))
+@example(_unreachable_optional_stop())
 def test_exact_solutions_are_never_beaten_where_the_brute_force_cannot_judge(
         problem: Problem) -> None:
     """Time costs, several compartments, optional stops: beyond the brute force, so the
