@@ -586,9 +586,7 @@ class _Run:
             self.sessions[f] += 1
             self.walk_sum[f] += self.walk_l[z][k]
             if searched:
-                self.acc["search"] += searched
-                self.acc["cruise"] += cruised
-                self.zone_search[z] += searched
+                self._add_search(z, searched, cruised)
         # Gates are SimPy resources (they hold queues).  To keep per-event work small a driver
         # only suspends on a lane request when it is not granted at once, and the lane is handed
         # back by a timer callback after the service time instead of by resuming the driver:
@@ -632,6 +630,12 @@ class _Run:
             if counted:
                 self.exits[f] += 1
 
+    def _add_search(self, z: int, searched: float, cruised: float) -> None:
+        """Count a counted driver's search time and cruising distance (zone ``z``)."""
+        self.acc["search"] += searched
+        self.acc["cruise"] += cruised
+        self.zone_search[z] += searched
+
     def pavement_parker(self, i: int, t_arr: float, z: int, d: float, searched: float, cruised: float) -> None:
         """Driver ``i`` parks on the pavement (no berth) for its intended stay, risking a ticket."""
         if self.log is not None:
@@ -639,9 +643,7 @@ class _Run:
         if t_arr >= self.warm:
             acc = self.acc
             acc["illegal"] += 1
-            acc["search"] += searched
-            acc["cruise"] += cruised
-            self.zone_search[z] += searched
+            self._add_search(z, searched, cruised)
             if self.pav_l[i] < -math.expm1(-self.pav_rate * d):
                 acc["ptickets"] += 1
 
@@ -652,11 +654,9 @@ class _Run:
         if t_arr >= self.warm:
             acc = self.acc
             acc["lost"] += 1
-            acc["search"] += searched
-            acc["cruise"] += cruised
+            self._add_search(z, searched, cruised)
             self.lost_by_hour[int(t_arr)] += 1
             self.zone_lost[z] += 1
-            self.zone_search[z] += searched
 
     # ------------------------------------------------------------------ outcome
     def _result(self) -> SimResult:
