@@ -13,6 +13,7 @@ import contextlib
 import io
 import math
 import re
+import shutil
 import tempfile
 import tomllib
 from functools import cache
@@ -148,7 +149,8 @@ def hostile_scenario(draw: st.DrawFn) -> tuple[Path, str, dict[str, str]]:
         elif kind == "bom" and lines:
             lines[0] = "\ufeff" + lines[0]
     files: dict[str, str] = {}
-    used = [f for f in sorted(DATA.iterdir()) if f.name in text]
+    # text data files only (the OSM extracts in data/osm/ are binary and read by libosmium)
+    used = [f for f in sorted(DATA.iterdir()) if f.name in text and f.suffix in (".csv", ".geojson")]
     if used and draw(st.booleans()):
         f = draw(st.sampled_from(used))
         rows = f.read_text(encoding="utf-8").splitlines()
@@ -174,9 +176,7 @@ def hostile_scenario(draw: st.DrawFn) -> tuple[Path, str, dict[str, str]]:
 
 def _write_case(folder: Path, case: tuple[Path, str, dict[str, str]]) -> Path:
     path, text, files = case
-    (folder / "data").mkdir()
-    for f in DATA.iterdir():
-        (folder / "data" / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(DATA, folder / "data")
     for name, content in files.items():
         (folder / "data" / name).write_text(content, encoding="utf-8")
     target = folder / path.name

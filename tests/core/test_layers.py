@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 LAYERS: dict[str, int] = {
     "simcity": 0, "simcity.rng": 0, "simcity.domain": 0, "simcity.fileio": 0, "simcity.tomlpos": 0,
-    "simcity.stats": 0, "simcity.geodata": 0, "simcity.meta": 0, "simcity.testing": 0,
+    "simcity.stats": 0, "simcity.geodata": 0, "simcity.meta": 0, "simcity.testing": 0, "simcity.roads": 0,
     "simcity.garbage": 1, "simcity.parking": 1, "simcity.bikes": 1, "simcity.domains": 1,
     "simcity.plugins": 1,
     "simcity.specs": 2, "simcity.scenario": 2,

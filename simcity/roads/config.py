@@ -1,0 +1,119 @@
+"""The ``[city.roads]`` keys that put a domain on a real street network.
+
+A domain's road table subclasses :class:`StreetNetwork`: with no ``osm_file`` the domain keeps
+its straight-line model; with one, its matrices come from shortest paths on the extract
+(:func:`simcity.roads.matrices.travel_matrices`).  The file is read, and the profile's network
+built, when the scenario is validated, so a missing or corrupt file or a profile with no usable
+road is a located error of ``simcity validate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field, field_validator, model_validator
+
+from simcity.domain import StrictModel
+from simcity.geodata import DataFileError, DataPath
+from simcity.roads.graph import StreetGraph, load_graph, snap_problems
+from simcity.roads.matrices import RoadMatrices, travel_matrices
+from simcity.roads.profiles import ProfileName, RoadClass, profile
+
+FactorKey = RoadClass | Literal["all"]
+
+
+class StreetNetwork(StrictModel):
+    """A street network from an OpenStreetMap extract (used when ``osm_file`` is given)."""
+
+    osm_file: DataPath | None = Field(
+        default=None,
+        description="OpenStreetMap extract (.osm.pbf or .osm XML), relative to the scenario file; "
+        "when given, distances and travel times are shortest paths on its streets instead of "
+        "straight lines times a detour factor.",
+    )
+    profile: ProfileName = Field(
+        default="truck",
+        description="Vehicle profile: which ways it may use (access tags), whether it obeys "
+        "one-way streets, its free-flow speed per road class (simcity/roads/profiles.py).",
+    )
+    speeds_kmh: dict[RoadClass, float] = Field(
+        default_factory=dict,
+        description="Free-flow speed per road class (km/h), replacing the profile's; a class the "
+        "profile does not use becomes usable.",
+    )
+    speed_factors: dict[FactorKey, list[float]] = Field(
+        default_factory=dict,
+        description="Per road class (or 'all'), 24 multipliers of the free-flow speed for the "
+        "hours 0..23 (e.g. 0.6 in the peak hours); classes not listed take 'all', else 1.  A "
+        "trip takes the travel time of the hour it starts.",
+    )
+    max_snap_m: float = Field(
+        default=250.0, gt=0, le=10_000,
+        description="Farthest a point may lie from the nearest usable road (m); a point farther "
+        "away is an error naming it.",
+    )
+    largest_component: bool = Field(
+        default=True,
+        description="Snap points only to the largest strongly connected part of the network (so "
+        "every point reaches every other); false: to any road, and pairs with no route are errors.",
+    )
+
+    @field_validator("speeds_kmh")
+    @classmethod
+    def _speeds(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, s in v.items():
+            if not 1.0 <= s <= 150.0:
+                raise ValueError(f"{k}: expected a speed in 1..150 km/h, found {s!r}")
+        return v
+
+    @field_validator("speed_factors")
+    @classmethod
+    def _factors(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        for k, f in v.items():
+            if len(f) != 24:
+                raise ValueError(f"{k}: expected 24 factors (hours 0..23), found {len(f)}")
+            bad = [x for x in f if not 0.05 <= x <= 3.0]
+            if bad:
+                raise ValueError(f"{k}: factors must lie in 0.05..3 (multipliers of the free-flow "
+                                 f"speed), found {bad[0]!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _readable(self) -> StreetNetwork:
+        if self.osm_file is not None:
+            try:
+                self.graph()
+            except DataFileError as exc:
+                raise ValueError(f"osm_file: {exc}") from None
+        return self
+
+    # ------------------------------------------------------------------ use
+    @property
+    def enabled(self) -> bool:
+        """True when an extract is given (the straight-line model is off)."""
+        return self.osm_file is not None
+
+    def _speeds_map(self) -> dict[str, float]:
+        return {str(k): v for k, v in self.speeds_kmh.items()}
+
+    def graph(self) -> StreetGraph:
+        """The profile's network of ``osm_file`` (read once per process)."""
+        assert self.osm_file is not None
+        return load_graph(self.osm_file, profile(self.profile, self._speeds_map()))
+
+    def snap_problems(self, names: Sequence[str], lon: NDArray[np.float64],
+                      lat: NDArray[np.float64]) -> list[tuple[int, str]]:
+        """``(index, message)`` of every point farther than ``max_snap_m`` from the network."""
+        return snap_problems(self.graph(), names, lon, lat, self.max_snap_m, largest=self.largest_component)
+
+    def matrices(self, ids: Sequence[str], lon: NDArray[np.float64], lat: NDArray[np.float64], *,
+                 cache_dir: str | Path | None = None, jobs: int = 1) -> RoadMatrices:
+        """Distance and time matrices between the points (disk-cached)."""
+        assert self.osm_file is not None
+        return travel_matrices(self.osm_file, profile(self.profile, self._speeds_map()), ids, lon, lat,
+                               factors={str(k): v for k, v in self.speed_factors.items()}, max_snap_m=self.max_snap_m,
+                               largest=self.largest_component, cache_dir=cache_dir, jobs=jobs)
