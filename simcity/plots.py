@@ -62,15 +62,25 @@ def metric_plot(summary: pd.DataFrame, metric: Metric, policies: list[str]) -> P
     ax1.barh(y, data["mean"], xerr=np.nan_to_num(err), color="#4C72B0", capsize=4)
     ax1.set_yticks(y, [safe_text(p) for p in policies])
     ax1.invert_yaxis()
-    ax1.set_xlabel(safe_text(f"mean ({metric.unit})" if metric.unit else "mean"))
-    ax1.set_title(safe_text(metric.name))
+    unit = f" ({metric.unit})" if metric.unit else ""
+    ax1.set_xlabel(safe_text(f"mean{unit}"))
+    ax1.set_title(safe_text(metric.description or metric.name), fontsize="medium", loc="left")
     derr = np.vstack([data["diff"] - data["diff_ci_low"], data["diff_ci_high"] - data["diff"]])
-    colors = ["#999999" if i == 0 else ("#C44E52" if s else "#8C8C8C")
-              for i, s in enumerate(data["diff_significant"])]
+
+    def colour(i: int, sig: bool, d: float) -> str:
+        # by the metric's direction: green better, red worse, blue changed (no direction), grey unclear
+        if i == 0 or not sig:
+            return "#999999" if i == 0 else "#8C8C8C"
+        if metric.better == "none":
+            return "#4C72B0"
+        return "#55A868" if (d < 0) == (metric.better == "lower") else "#C44E52"
+
+    colors = [colour(i, bool(s), float(d)) for i, (s, d) in enumerate(zip(data["diff_significant"], data["diff"],
+                                                                           strict=True))]
     ax2.barh(y, data["diff"], xerr=np.nan_to_num(derr), color=colors, capsize=4)
     ax2.axvline(0, color="black", lw=0.8)
-    ax2.set_xlabel(safe_text(f"paired difference to {policies[0]}"))
-    ax2.set_title("vs baseline (red: CI excludes 0)")
+    ax2.set_xlabel(safe_text(f"paired difference to {policies[0]}{unit}"))
+    ax2.set_title("vs baseline (green: better, red: worse, grey: no clear change)", fontsize="small")
     for ax in (ax1, ax2):
         ax.grid(axis="x", alpha=0.3)
     drawn = data[["policy", "mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high"]].copy()
