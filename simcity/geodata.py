@@ -438,6 +438,15 @@ def load_point_files(specs: Sequence[PointFileSpec], *, base_dir: str | Path | N
     Returns the projection used (store its origin in the scenario so that a resolved scenario
     reproduces the same coordinates) and the models of each file, in order.
     """
+    proj, models, _ = _load_point_files(specs, base_dir, origin)
+    return proj, models
+
+
+def _load_point_files(specs: Sequence[PointFileSpec], base_dir: str | Path | None,
+                      origin: tuple[float, float] | None
+                      ) -> tuple[Projection, list[list[BaseModel]], list[tuple[Path, list[str]]]]:
+    """:func:`load_point_files`, also returning each file's path and where each of its rows
+    stands (``line 7``, ``feature 3``), in the order of its models."""
     all_rows: list[tuple[Path, list[PointRow]]] = []
     for spec in specs:
         p = resolve(spec.path, base_dir)
@@ -452,7 +461,20 @@ def load_point_files(specs: Sequence[PointFileSpec], *, base_dir: str | Path | N
     models = [to_models(p, rows, spec.model, proj, x_field=spec.x_field, y_field=spec.y_field,
                         metres_per_unit=spec.metres_per_unit)
               for spec, (p, rows) in zip(specs, all_rows, strict=True)]
-    return proj, models
+    return proj, models, [(p, [r.where for r in rows]) for p, rows in all_rows]
+
+
+@dataclass(frozen=True)
+class RowOrigin:
+    """Where the entries of a list filled from a data file came from: the file, the ``[city]``
+    key that names it, and where each entry's row stands in it (``line 7``, ``feature 3``).
+    :func:`expand_point_files` records one per list in the validation context's
+    ``"data_rows"`` (keyed by the list's key), so that a problem found later across rows
+    (a repeated id) can name the file and row."""
+
+    file: Path
+    file_key: str
+    rows: tuple[str, ...]
 
 
 def expand_point_files(data: Any, info: ValidationInfo, files: Mapping[str, tuple[str, PointFileSpec]],
@@ -488,8 +510,8 @@ def expand_point_files(data: Any, info: ValidationInfo, files: Mapping[str, tupl
     specs = [PointFileSpec(str(data[fk]), spec.model, spec.x_field, spec.y_field, spec.metres_per_unit)
              for fk, _, spec in given]
     try:
-        proj, loaded = load_point_files(
-            specs, base_dir=base, origin=None if origin is None else (float(origin[0]), float(origin[1])))
+        proj, loaded, origins = _load_point_files(
+            specs, base, None if origin is None else (float(origin[0]), float(origin[1])))
     except DataFileError as exc:
         # name the [city] key whose file failed, so the scenario error points at that line
         for fk, _, _ in given:
@@ -498,14 +520,16 @@ def expand_point_files(data: Any, info: ValidationInfo, files: Mapping[str, tupl
         raise
     out = dict(data)
     out[origin_key] = [proj.lon0, proj.lat0]
-    for (fk, lk, _), models in zip(given, loaded, strict=True):
+    data_rows = info.context.setdefault("data_rows", {}) if isinstance(info.context, dict) else {}
+    for (fk, lk, _), models, (path, wheres) in zip(given, loaded, origins, strict=True):
         inline = data.get(lk) or []
         if inline:
             ids = [m.get("id") if isinstance(m, dict) else getattr(m, "id", None) for m in inline]
             if ids != [getattr(m, "id", None) for m in models]:
                 raise ValueError(f"give {lk} inline or {fk}, not both")
-            continue
-        out[lk] = models
+        else:
+            out[lk] = models
+        data_rows[lk] = RowOrigin(path, fk, tuple(wheres))
     return out
 
 

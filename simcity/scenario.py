@@ -33,6 +33,7 @@ from pydantic import (
 
 from simcity import domains
 from simcity.domain import CleanProse, CleanText, Domain, PolicyBase, StrictModel, repeated
+from simcity.geodata import RowOrigin
 from simcity.specs import SelectionSpec, SweepSpec
 from simcity.tomlpos import MAX_NESTING, key_lines, line_of, nesting_too_deep
 
@@ -444,7 +445,8 @@ def _key_path(dotted: str) -> list[str | int]:
     return [int(k) if k.isdigit() else k for k in dotted.split(".")]
 
 
-def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, int] | None) -> list[Problem]:
+def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, int] | None,
+                              data_rows: Mapping[str, RowOrigin] | None = None) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
@@ -470,8 +472,35 @@ def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, 
                 msg = m.group(2)
             elif "input" in err and not isinstance(err["input"], dict | list):
                 msg += f"; found {_describe_input(err['input'])}"
-        problems.append(Problem(file, _line(lines, path), ".".join(str(p) for p in path), msg))
+        # a cross-row problem of entries read from a data file ("car_parks.8.id: ..." on a
+        # [city] whose input named car_parks_file) is located in that file
+        m = _KEY_PREFIX.match(msg) if data_rows else None
+        in_file = _in_data_file([*path, *_key_path(m.group(1))], m.group(2), data_rows) if m else None
+        problems.append(in_file or _in_data_file(path, msg, data_rows)
+                        or Problem(file, _line(lines, path), ".".join(str(p) for p in path), msg))
     return problems
+
+
+def _in_data_file(path: Sequence[str | int], msg: str,
+                  data_rows: Mapping[str, RowOrigin] | None) -> Problem | None:
+    """A problem of an entry that came from a data file (``city.car_parks.8.id``), located
+    at the file's row and column instead of the scenario key that names the file."""
+    for j in range(len(path) - 1):
+        key, index = path[j], path[j + 1]
+        origin = (data_rows or {}).get(key) if isinstance(key, str) else None
+        if origin is None or not isinstance(index, int) or not 0 <= index < len(origin.rows):
+            continue
+        try:
+            shown = str(origin.file.relative_to(Path.cwd()))
+        except ValueError:
+            shown = str(origin.file)
+        where = origin.rows[index]
+        column = ".".join(str(p) for p in path[j + 2:])
+        line = int(where.removeprefix("line ")) if where.startswith("line ") else None
+        if line is None:  # a GeoJSON feature has no line of its own
+            msg = f"{where}: {msg}"
+        return Problem(shown, line, f"column {column!r}" if column else "", msg)
+    return None
 
 
 def _line(lines: dict[Any, int] | None, path: Sequence[str | int]) -> int | None:
@@ -498,10 +527,11 @@ def validate_data(
         raise ScenarioError([Problem(source, _line(lines, ["model"]), "model",
                                      f"expected one of {sorted(available)}, found {found}")])
     cls = scenario_class(str(model))
+    context: dict[str, Any] = {"base_dir": base_dir}
     try:
-        scenario = cls.model_validate(dict(data), context={"base_dir": base_dir})
+        scenario = cls.model_validate(dict(data), context=context)
     except ValidationError as exc:
-        raise ScenarioError(_problems_from_validation(exc, source, lines)) from None
+        raise ScenarioError(_problems_from_validation(exc, source, lines, context.get("data_rows"))) from None
     dom = available[model]
     cross: list[Problem] = []
     for i, pol in enumerate(scenario.policy_list):

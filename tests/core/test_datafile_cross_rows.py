@@ -1,0 +1,74 @@
+"""Problems found across the rows of a data file (a repeated id) name the data file, the row and
+the column, not the scenario key that names the file (issue 22: "data-file errors naming file,
+row and column"); `simcity validate` exits 2 with that line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simcity.scenario import ScenarioError, load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _copy(tmp_path: Path, scenario: str) -> Path:
+    shutil.copy(ROOT / "scenarios" / scenario, tmp_path / scenario)
+    shutil.copytree(ROOT / "scenarios" / "data", tmp_path / "data")
+    return tmp_path / scenario
+
+
+def test_repeated_car_park_id_is_located_at_its_csv_row(tmp_path: Path) -> None:
+    """The first car park's row appended again: the duplicate is the file's last line (header
+    + every row + 1), so that line and the 'id' column must be named, in the data file."""
+    scen = _copy(tmp_path, "parking_liangxi_from_files.toml")
+    csv = tmp_path / "data" / "wuxi_liangxi_car_parks.csv"
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    csv.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(scen)
+    (problem,) = exc.value.problems
+    assert Path(problem.file).resolve() == csv.resolve()
+    assert problem.line == len(lines) + 1
+    assert problem.path == "column 'id'"
+    assert lines[1].split(",")[0] in problem.message
+
+
+def test_repeated_drop_point_id_names_the_geojson_feature(tmp_path: Path) -> None:
+    """GeoJSON has no row lines: the duplicate (the first feature appended after the N there
+    are, so feature N counted from 0 as the reader numbers them, like the JSON array index) is
+    named by its feature number inside the data file."""
+    scen = _copy(tmp_path, "garbage_gusu_from_files.toml")
+    path = tmp_path / "data" / "suzhou_gusu_drop_points.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    n = len(doc["features"])
+    doc["features"].append(doc["features"][0])
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(scen)
+    (problem,) = exc.value.problems
+    assert Path(problem.file).resolve() == path.resolve()
+    assert problem.line is None
+    assert problem.path == "column 'id'"
+    assert problem.message.startswith(f"feature {n}: ")
+    assert doc["features"][0]["id"] in problem.message
+
+
+def test_validate_prints_the_data_file_row_and_exits_2(tmp_path: Path) -> None:
+    """End to end through the command line: one line FILE:LINE: column: message, exit 2, no
+    traceback."""
+    scen = _copy(tmp_path, "parking_liangxi_from_files.toml")
+    csv = tmp_path / "data" / "wuxi_liangxi_car_parks.csv"
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    csv.write_text("\n".join([*lines, lines[2]]) + "\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "simcity", "validate", str(scen)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    out = run.stdout + run.stderr
+    assert f"data/wuxi_liangxi_car_parks.csv:{len(lines) + 1}: column 'id': " in out
