@@ -475,16 +475,18 @@ def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, 
         # a cross-row problem of entries read from a data file ("car_parks.8.id: ..." on a
         # [city] whose input named car_parks_file) is located in that file
         m = _KEY_PREFIX.match(msg) if data_rows else None
-        in_file = _in_data_file([*path, *_key_path(m.group(1))], m.group(2), data_rows) if m else None
-        problems.append(in_file or _in_data_file(path, msg, data_rows)
+        in_file = _in_data_file([*path, *_key_path(m.group(1))], m.group(2), data_rows, file, lines) if m else None
+        problems.append(in_file or _in_data_file(path, msg, data_rows, file, lines)
                         or Problem(file, _line(lines, path), ".".join(str(p) for p in path), msg))
     return problems
 
 
-def _in_data_file(path: Sequence[str | int], msg: str,
-                  data_rows: Mapping[str, RowOrigin] | None) -> Problem | None:
+def _in_data_file(path: Sequence[str | int], msg: str, data_rows: Mapping[str, RowOrigin] | None,
+                  file: str, lines: dict[Any, int] | None) -> Problem | None:
     """A problem of an entry that came from a data file (``city.car_parks.8.id``), located
-    at the file's row and column instead of the scenario key that names the file."""
+    at the file's row and column instead of the scenario key that names the file; a row with
+    no line of its own (a GeoJSON feature) is named in the message at the scenario line of the
+    key that names the file."""
     for j in range(len(path) - 1):
         key, index = path[j], path[j + 1]
         origin = (data_rows or {}).get(key) if isinstance(key, str) else None
@@ -496,10 +498,12 @@ def _in_data_file(path: Sequence[str | int], msg: str,
             shown = str(origin.file)
         where = origin.rows[index]
         column = ".".join(str(p) for p in path[j + 2:])
-        line = int(where.removeprefix("line ")) if where.startswith("line ") else None
-        if line is None:  # a GeoJSON feature has no line of its own
-            msg = f"{where}: {msg}"
-        return Problem(shown, line, f"column {column!r}" if column else "", msg)
+        col = f"column {column!r}" if column else ""
+        if where.startswith("line "):
+            return Problem(shown, int(where.removeprefix("line ")), col, msg)
+        file_key: list[str | int] = [*path[:j], origin.file_key]
+        return Problem(file, _line(lines, file_key), ".".join(map(str, file_key)),
+                       f"{shown}: {where}{', ' + col if col else ''}: {msg}")
     return None
 
 

@@ -42,7 +42,7 @@ def test_repeated_car_park_id_is_located_at_its_csv_row(tmp_path: Path) -> None:
 def test_repeated_drop_point_id_names_the_geojson_feature(tmp_path: Path) -> None:
     """GeoJSON has no row lines: the duplicate (the first feature appended after the N there
     are, so feature N counted from 0 as the reader numbers them, like the JSON array index) is
-    named by its feature number inside the data file."""
+    named with its file and feature number at the scenario line of points_file."""
     scen = _copy(tmp_path, "garbage_gusu_from_files.toml")
     path = tmp_path / "data" / "suzhou_gusu_drop_points.geojson"
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -52,10 +52,11 @@ def test_repeated_drop_point_id_names_the_geojson_feature(tmp_path: Path) -> Non
     with pytest.raises(ScenarioError) as exc:
         load_scenario(scen)
     (problem,) = exc.value.problems
-    assert Path(problem.file).resolve() == path.resolve()
-    assert problem.line is None
-    assert problem.path == "column 'id'"
-    assert problem.message.startswith(f"feature {n}: ")
+    assert Path(problem.file).resolve() == scen.resolve()
+    text = scen.read_text(encoding="utf-8").splitlines()
+    assert text[problem.line - 1].startswith("points_file")
+    assert problem.path == "city.points_file"
+    assert f"suzhou_gusu_drop_points.geojson: feature {n}, column 'id': " in problem.message
     assert doc["features"][0]["id"] in problem.message
 
 
