@@ -32,6 +32,9 @@ def cvrp(n: int = 14, seed: int = 3, capacity: int = 4, count: int = 5,
 
 
 def test_only_a_pure_cvrp_fits() -> None:
+    """HGS-CVRP models only distance, one capacity and identical vehicles: each variant adds one
+    thing it cannot model (window, optional stop, fixed or time cost, shift, second vehicle type,
+    facility), so each must be refused by fits(), left out of auto and refused by name."""
     p = cvrp()
     assert fits(p)
     vt = p.vehicle_types[0]
@@ -56,6 +59,9 @@ def test_only_a_pure_cvrp_fits() -> None:
 
 @pytest.mark.parametrize("coordinates", [True, False])
 def test_hgs_answer_passes_the_checker_and_is_never_below_the_optimum(coordinates: bool) -> None:
+    """Nine stops are within the exact enumeration, so PyVRP returns the proven optimum; a checked
+    HGS answer can equal it but never be cheaper (that would mean the optimum or the cost is wrong),
+    with or without coordinates given."""
     # 9 stops: small enough for the exact enumeration to give the optimum to compare with
     p = cvrp(n=9, seed=5, coordinates=coordinates)
     best = solve(p, time_limit=10.0, backend="pyvrp")
@@ -67,6 +73,8 @@ def test_hgs_answer_passes_the_checker_and_is_never_below_the_optimum(coordinate
 
 
 def test_hgs_routes_start_at_a_depot_that_is_not_location_zero() -> None:
+    """HGS numbers its depot 0: with the depot at location 5 the translation must map it back, so
+    the checker passes and every stop is served exactly once."""
     p = cvrp(n=12, seed=7)
     vt = dataclasses.replace(p.vehicle_types[0], start_depot=5, end_depot=5)
     p = dataclasses.replace(p, stops=tuple(s for s in p.stops if s.location != 5),
@@ -78,6 +86,8 @@ def test_hgs_routes_start_at_a_depot_that_is_not_location_zero() -> None:
 
 
 def test_an_unpackable_fleet_is_not_returned_as_a_solution() -> None:
+    """Demands 6, 6, 6 in two trucks of 10: total capacity 20 >= 18 but no two of the bins share a
+    truck, so any answer overloads one; HGS must raise rather than return it."""
     # demands 6, 6, 6 in vehicles of 10: enough capacity in total (20), but no packing
     xs = np.array([0, 10, 20, 30])
     d = np.abs(xs[:, None] - xs[None, :])
@@ -88,6 +98,9 @@ def test_an_unpackable_fleet_is_not_returned_as_a_solution() -> None:
 
 
 def test_auto_leads_with_hgs_on_a_cvrp_and_fills_the_cores_with_its_seeds() -> None:
+    """members(): the leader takes seeds 7, 8, ... for every core the other backends do not take,
+    but at least two when cores allow; the others run once with seed 7 in order while cores remain
+    (hence the four expected lists); on a 14-stop CVRP auto's answer comes from HGS."""
     assert members(["hgs", "pyvrp", "ortools"], 7, 1) == [("hgs", 7)]
     assert members(["hgs", "pyvrp", "ortools"], 7, 2) == [("hgs", 7), ("hgs", 8)]
     assert members(["hgs", "pyvrp", "ortools"], 7, 3) == [("hgs", 7), ("hgs", 8), ("pyvrp", 7)]

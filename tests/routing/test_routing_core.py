@@ -34,6 +34,8 @@ def line_problem(**vt_kwargs: object) -> Problem:
 
 
 def test_line_instance_has_the_obvious_optimum() -> None:
+    """Stops at 10, 20, 30 on a line: any route must reach 30 and come back, 60, and visiting in
+    order (arrivals 10, 20, 30) or reverse (30, 40, 50) achieves it."""
     p = line_problem()
     sol = solve(p, time_limit=0.5)
     assert sol.cost.total == 60.0  # out to 30 and back
@@ -44,6 +46,8 @@ def test_line_instance_has_the_obvious_optimum() -> None:
 
 
 def test_fixed_cost_and_capacity_force_two_routes() -> None:
+    """Capacity 2 needs two routes; of the three splits {10,20}+{30} = 40+60, {10,30}+{20} = 60+40
+    and {20,30}+{10} = 60+20, the last is cheapest: 80 plus two fixed costs of 5 is 90."""
     p = line_problem(fixed_cost=5.0)
     p = dataclasses.replace(p, vehicle_types=(dataclasses.replace(p.vehicle_types[0],
                                                                    capacity=(2,)),))
@@ -55,6 +59,8 @@ def test_fixed_cost_and_capacity_force_two_routes() -> None:
 
 
 def test_optional_stop_skipped_when_penalty_is_low() -> None:
+    """Serving the optional stop at 30 adds 20 to the 40 of the route to 20 and back; its penalty is
+    15 < 20, so it is skipped and the cost is 40 + 15 = 55."""
     p = line_problem()
     stops = list(p.stops)
     stops[2] = dataclasses.replace(stops[2], required=False, penalty=15.0)
@@ -75,6 +81,9 @@ def facility_problem(**kwargs: object) -> Problem:
 
 
 def test_reloads_reset_the_load_and_routes_unload_before_returning() -> None:
+    """Four bins of 6 with one truck of 10: at most one bin per trip, so the route needs at least
+    two facility visits, the last one before returning, and load never exceeds 10 and is 0 after
+    each unload."""
     p = facility_problem()
     sol = solve(p, time_limit=1.0)
     assert check(p, sol).ok
@@ -89,6 +98,9 @@ def test_reloads_reset_the_load_and_routes_unload_before_returning() -> None:
 
 
 def test_break_is_taken_inside_a_route_spanning_its_window() -> None:
+    """About 1000 s of work in an 1100 s shift cannot finish before the 200-300 s break window, so
+    the route spans it and must place the break inside; removing the break must make the checker
+    complain, which shows the checker looks."""
     # About 1000 s of work in a 1100 s shift: the route must span the break window.
     p = facility_problem(break_=Break(200, 300, 30), shift=(0, 1100))
     sol = solve(p, time_limit=1.0)
@@ -102,6 +114,8 @@ def test_break_is_taken_inside_a_route_spanning_its_window() -> None:
 
 
 def test_checker_catches_mutations() -> None:
+    """Each hand-made fault in a valid solution (no final unload, a stop dropped, service before
+    arrival, a truck smaller than a bin, a cost off by one) must be reported by its own message."""
     p = facility_problem()
     sol = solve(p, time_limit=1.0)
     (route,) = sol.routes
@@ -131,6 +145,8 @@ def test_checker_catches_mutations() -> None:
 
 
 def test_compartments_are_separate_capacities() -> None:
+    """Paper 5 and glass 5 fit one truck with 5 + 5 compartments: one route 10 + 1 + 10 = 21; with a
+    glass compartment of 4 the 5 of glass fits no truck, and the diagnosis names it."""
     d = np.array([[0, 10, 10], [10, 0, 1], [10, 1, 0]])
     stops = [Stop(1, (5, 0), name="paper"), Stop(2, (0, 5), name="glass")]
     p = Problem(d, d, stops, [VehicleType(capacity=(5, 5), count=2, cost_per_km=1000.0)])
@@ -142,6 +158,8 @@ def test_compartments_are_separate_capacities() -> None:
 
 
 def test_unreachable_window_is_diagnosed() -> None:
+    """Stop s3 is 30 s from the depot but its window closes at 20: no route can serve it, and the
+    diagnosis must name s3 and say why."""
     p = line_problem(shift=(0, 1000))
     stops = list(p.stops)
     stops[2] = dataclasses.replace(stops[2], time_window=(0, 20))  # 30 s away
@@ -150,6 +168,8 @@ def test_unreachable_window_is_diagnosed() -> None:
 
 
 def test_shift_too_short_to_reach_a_facility_is_diagnosed() -> None:
+    """Routes must unload at the facility 100 away: out to a bin and on to it exceeds 150, so the
+    shift alone makes the problem infeasible and the diagnosis says so."""
     p = facility_problem(shift=(0, 150))  # facility is 100 away: 200 + unload > 150
     with pytest.raises(InfeasibleProblemError, match="too short to reach any facility"):
         solve(p, time_limit=0.5)
@@ -167,6 +187,8 @@ def east_west_windows() -> Problem:
 
 
 def test_jointly_infeasible_stops_are_named_after_the_search() -> None:
+    """East and west are 200 apart with the same 100-110 window: each alone is feasible, so no
+    per-stop check finds it; the relaxed solve after the search must name exactly one of them."""
     # Each stop alone is fine, but one vehicle cannot serve both windows.
     p = east_west_windows()
     with pytest.raises(InfeasibleProblemError) as err:
@@ -175,6 +197,8 @@ def test_jointly_infeasible_stops_are_named_after_the_search() -> None:
 
 
 def test_malformed_problem_is_rejected() -> None:
+    """A non-square matrix and a stop at a location outside the matrix are input errors
+    (ProblemError naming the fault), not infeasibility."""
     with pytest.raises(ProblemError, match="square"):
         Problem(np.zeros((2, 3)), np.zeros((2, 3)), [], [VehicleType(capacity=(1,))])
     p = line_problem()
@@ -184,6 +208,8 @@ def test_malformed_problem_is_rejected() -> None:
 
 
 def test_waste_instance_small_is_feasible_and_checked() -> None:
+    """A generated 40-bin waste instance under a work budget must give a checked solution whose
+    every route ends at a facility (routes must unload before returning)."""
     p = waste_instance(n_bins=40, n_facilities=2, n_trucks=2, seed=3,
                        truck_capacity_kg=(1500, 800))
     sol = solve(p, budget=Budget.work(200))  # work, not the clock: stable on a busy machine
@@ -194,6 +220,8 @@ def test_waste_instance_small_is_feasible_and_checked() -> None:
 
 
 def test_pyvrp_reloads_when_routes_may_return_loaded() -> None:
+    """Without the final-unload rule PyVRP can model reloads: 24 units with capacity 10 still need
+    at least two unloads, and the load is 0 at each."""
     p = dataclasses.replace(facility_problem(), unload_before_return=False)
     sol = solve(p, time_limit=1.0, seed=2, backend="pyvrp")
     assert check(p, sol).ok
@@ -204,11 +232,15 @@ def test_pyvrp_reloads_when_routes_may_return_loaded() -> None:
 
 
 def test_pyvrp_refuses_what_it_cannot_model() -> None:
+    """PyVRP cannot force an unload before returning home, so it must refuse the problem by name
+    rather than return routes that end loaded."""
     with pytest.raises(ValueError, match="cannot model"):
         solve(facility_problem(), time_limit=0.5, backend="pyvrp")  # must unload at the end
 
 
 def test_auto_returns_a_checked_solution_from_one_of_its_backends() -> None:
+    """Three stops are enumerated exactly by auto (the 60 of the line case, proven optimal); breaks
+    are modelled by OR-Tools only, so auto must run OR-Tools alone there."""
     p = line_problem()
     sol = solve(p, time_limit=1.0, seed=1, backend="auto")
     # three stops: solved exactly by enumeration, before any search is started
@@ -220,6 +252,7 @@ def test_auto_returns_a_checked_solution_from_one_of_its_backends() -> None:
 
 
 def test_unknown_backend_is_rejected() -> None:
+    """A backend name not in the registry is an error naming it, not a silent fallback."""
     with pytest.raises(ValueError, match="unknown backend"):
         solve(line_problem(), backend="gurobi")
 
@@ -245,12 +278,16 @@ def test_every_backend_is_one_registry_entry_with_typed_options() -> None:
 
 
 def test_time_out_before_a_first_solution_is_not_called_infeasible() -> None:
+    """300 bins in 0.01 s gives no first solution; that proves nothing about feasibility, so the
+    error must say infeasibility is not proven."""
     p = waste_instance(n_bins=300, seed=1)
     with pytest.raises(NoSolutionFoundError, match="not proven"):
         solve(p, time_limit=0.01)
 
 
 def test_load_independent_stop_criteria_give_identical_runs() -> None:
+    """Iteration and solution limits are work, not time: two runs with the same seed and limit must
+    give the same routes, for PyVRP and OR-Tools, whatever the machine's load."""
     from optimize.routing.ortools_backend import OrToolsOptions
     from optimize.routing.pyvrp_backend import PyVRPOptions
 
@@ -270,6 +307,8 @@ def test_load_independent_stop_criteria_give_identical_runs() -> None:
 
 
 def test_auto_reports_the_diagnosis_that_names_stops() -> None:
+    """The east/west windows are infeasible for both backends; auto must pass on OR-Tools' diagnosis
+    naming one stop rather than a vaguer one."""
     # Two stops with windows one vehicle cannot both meet (see the test above); both
     # backends can model it, and the OR-Tools diagnosis naming a stop must win.
     p = east_west_windows()

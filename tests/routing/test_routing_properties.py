@@ -73,6 +73,9 @@ def small_problems(draw: st.DrawFn, max_stops: int = 8, rich: bool = False) -> P
 @SETTINGS
 @given(small_problems(rich=True))
 def test_every_solution_passes_the_checker(problem: Problem) -> None:
+    """On random rich problems (facilities, breaks, compartments, time cost) every answer passes the
+    independent checker with the cost it reports, routes end empty when they must unload, and an
+    infeasibility verdict always names a reason."""
     try:
         sol = solve(problem, time_limit=0.3, seed=0)
     except InfeasibleProblemError as exc:
@@ -174,6 +177,8 @@ def test_exact_solutions_are_never_beaten_where_the_brute_force_cannot_judge(
 
 
 def test_enumeration_gives_up_beyond_its_budget_and_the_search_takes_over() -> None:
+    """Ten free stops have 10! orders per route, far beyond a 1000-order budget, so the enumeration
+    must give up (None) instead of running on, and solve() must fall back to the search."""
     from optimize.routing.exact import enumerate_routes
     from optimize.routing.pyvrp_backend import to_pyvrp
 
@@ -194,6 +199,8 @@ def test_enumeration_gives_up_beyond_its_budget_and_the_search_takes_over() -> N
 @settings(max_examples=15, deadline=None)
 @given(st.integers(1, 6), st.integers(0, 5), st.data())
 def test_oversized_demand_is_diagnosed(n: int, bad: int, data: st.DataObject) -> None:
+    """One bin of 30 in trucks of 20 can never be served whatever the other bins are; the diagnosis
+    must name exactly that bin and the capacity it exceeds."""
     bad = bad % n
     pts = data.draw(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)),
                              min_size=n + 1, max_size=n + 1))
