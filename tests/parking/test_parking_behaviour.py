@@ -56,6 +56,9 @@ def without_new_behaviour(city: City) -> City:
 
 
 def test_switched_off_is_byte_identical_to_the_model_before_the_options():
+    """With the issue-15 behaviours off, the model must draw none of their streams and reproduce the
+    metrics and a digest of the rows saved from main before issue 15 (tests/parking/data): the
+    options cannot change the old model unasked."""
     # the digests were computed by the code of main before issue 15 (tests/parking/data)
     sc = simcity.load_scenario(ROOT / "scenarios" / "parking_liangxi.toml")
     city = without_new_behaviour(sc.city)
@@ -99,6 +102,9 @@ def flat(rate: float) -> dict[str, Any]:
 
 @pytest.mark.parametrize("e", [-0.4, -1.0])
 def test_ten_percent_price_rise_changes_parked_arrivals_by_the_elasticity(e):
+    """In an isolated car park the price is the whole cost, so a 10 % rise under constant elasticity
+    e must change parked arrivals by 1.1 ** e - 1 (about e x 10 %), inside a 99 % interval of 12
+    paired replications, and the change must be clearly negative."""
     city = isolated_car_park(e)
     base, dearer = Policy(name="base"), Policy.model_validate({"name": "dearer", "tariffs": flat(4.4)})
     change = []
@@ -117,6 +123,8 @@ def test_ten_percent_price_rise_changes_parked_arrivals_by_the_elasticity(e):
 
 
 def test_without_elasticity_a_price_rise_keeps_every_driver():
+    """With elasticity 0 the outside option is never taken: doubling the rate keeps the same
+    sessions and no driver stays away."""
     city = isolated_car_park(0.0)
     m0 = DOMAIN.run(city, Policy(name="b"), RunContext(24.0, 0.0, Streams(5, 0), 0)).metrics
     m1 = DOMAIN.run(city, Policy.model_validate({"name": "d", "tariffs": flat(8.0)}),
@@ -125,6 +133,8 @@ def test_without_elasticity_a_price_rise_keeps_every_driver():
 
 
 def test_a_cheaper_price_attracts_drivers_beyond_the_reference_demand():
+    """Halving the price at elasticity -0.5 must scale demand by 0.5 ** -0.5 = 1.41, so about 2828
+    sessions from the 2000 a day of reference demand."""
     city = isolated_car_park(-0.5)
     m = DOMAIN.run(city, Policy.model_validate({"name": "c", "tariffs": flat(2.0)}),
                    RunContext(24.0, 0.0, Streams(5, 0), 0)).metrics
@@ -141,6 +151,9 @@ def stays(city: City, policy: Policy, rep: int = 0) -> dict[int, float]:
 
 
 def test_doubling_the_rate_after_the_second_hour_shortens_longer_stays():
+    """Hours beyond the second cost twice the reference, so with stay elasticity s they pass 2 ** -s
+    times as fast: each longer stay becomes exactly 2 + (d - 2) x 2 ** s, and stays within two hours
+    are unchanged."""
     s = -0.5
     city = isolated_car_park(stay_elasticity=s, per_day=300.0, mean_hours=2.5, kind="lognormal")
     doubled = Policy.model_validate({"name": "x2", "tariffs": {"t": {
@@ -158,6 +171,9 @@ def test_doubling_the_rate_after_the_second_hour_shortens_longer_stays():
 
 
 def test_responsive_stay_reduces_to_the_intention_under_the_reference_tariff():
+    """Under its own reference tariff a stay is the intended one; a flat 5/h against the tiered
+    4/8/12 is dearer in the first hour (shorter short stays) and cheaper later (longer long stays).
+    """
     sc = simcity.load_scenario(ROOT / "scenarios" / "parking_liangxi.toml")
     kerb = TariffCalc.of(sc.city.tariffs["kerb_tiered"])
     for d in (0.2, 1.0, 1.7, 3.0, 9.0):
@@ -170,6 +186,9 @@ def test_responsive_stay_reduces_to_the_intention_under_the_reference_tariff():
 
 @pytest.mark.parametrize("s", [0.0, -0.5])
 def test_tiered_against_flat_kerb_changes_turnover_only_when_stays_respond(s):
+    """With stay elasticity 0 stays ignore the rate, so tiered and flat kerb tariffs give exactly
+    equal turnover; with -0.5 the dearer later hours shorten stays and turnover must rise in every
+    replication."""
     city = isolated_car_park(stay_elasticity=s, per_day=400.0, berths=20, mean_hours=3.0,
                              kind="lognormal", kerb=True)
     tiered = Policy.model_validate({"name": "tiered", "tariffs": {"t": {"tiers": [
@@ -194,6 +213,9 @@ def pavement_city(give_up: float = 1000.0, disutility: float = 10.0) -> City:
 
 
 def test_failed_searchers_park_on_the_pavement_and_get_pavement_tickets():
+    """When giving up costs more than the pavement, failed searchers park illegally (none lost),
+    pavement tickets are counted apart from kerb tickets and are fewer than the illegal parkers;
+    with giving up free, drivers are lost instead."""
     city = pavement_city()
     res = simulate(city, Policy(name="b"), 24.0, 0.0, Streams(2, 0), trace=True)
     out = summarise(res)
@@ -207,6 +229,8 @@ def test_failed_searchers_park_on_the_pavement_and_get_pavement_tickets():
 
 
 def test_enforcement_deters_pavement_parking():
+    """Stricter pavement patrols raise the expected fine above the cost of giving up, so paired over
+    three replications fewer drivers park on the pavement and more are lost."""
     city = pavement_city(give_up=60.0, disutility=5.0)
     lax = Policy.model_validate({"name": "lax", "pavement_enforcement": 0.2})
     strict = Policy.model_validate({"name": "strict", "pavement_enforcement": 3.0})

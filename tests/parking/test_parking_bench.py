@@ -19,6 +19,9 @@ def _run(tmp_path: Path, *extra: str) -> int:
 
 
 def test_bench_writes_rows_and_gates_against_its_own_baseline(tmp_path: Path, capsys) -> None:
+    """A run compared with the baseline it just saved passes (same rows); most of the 3000-session
+    city's drivers park, and a baseline whose ratio is 1000 times ours is beyond any noise band, so
+    the gate must exit 1 with REGRESSION."""
     base = tmp_path / "base.json"
     assert _run(tmp_path, "--baseline", str(base), "--save-baseline") == 0
     doc = load_results(tmp_path / "r.json")
@@ -38,6 +41,8 @@ def test_bench_writes_rows_and_gates_against_its_own_baseline(tmp_path: Path, ca
 
 
 def test_bench_reports_a_broken_baseline_without_traceback(tmp_path: Path, capsys) -> None:
+    """A baseline that is not JSON and a city with zero car parks are bad input: exit 2 with the
+    file and line named, no traceback."""
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json")
     assert _run(tmp_path, "--baseline", str(bad)) == 2

@@ -45,6 +45,9 @@ def problems(text: str) -> list[str]:
     ],
 )
 def test_bad_values_are_reported_with_location(old: str, new: str, expected: str) -> None:
+    """Each case breaks one value of the shipped Liangxi scenario (the old text is asserted present,
+    so the edit really happens); the validator must report that key's own message, and every problem
+    must start with the file name."""
     assert old in TEXT
     found = problems(TEXT.replace(old, new, 1))
     assert any(expected in p for p in found), found
@@ -60,6 +63,9 @@ def test_bad_values_are_reported_with_location(old: str, new: str, expected: str
     ],
 )
 def test_issue15_errors_point_at_the_line_of_the_key(old: str, new: str, key: str) -> None:
+    """The expected line is counted in the edited text itself (newlines before the new value), not
+    taken from the parser, so the located error must point at the line where the bad key is written.
+    """
     bad = TEXT.replace(old, new, 1)
     line = bad[: bad.index(new)].count("\n") + 1
     found = problems(bad)
@@ -70,6 +76,8 @@ def test_issue15_errors_point_at_the_line_of_the_key(old: str, new: str, key: st
 
 
 def test_cli_validate_exits_2_without_traceback(tmp_path: Path) -> None:
+    """simcity validate on a file with a positive price elasticity is bad input: exit status 2 and
+    the key's message, never a traceback."""
     bad = tmp_path / "bad.toml"
     bad.write_text(TEXT.replace("price_elasticity = -0.4", "price_elasticity = 0.4", 1), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "simcity", "validate", str(bad)],

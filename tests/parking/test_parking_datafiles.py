@@ -47,6 +47,9 @@ def _city(sc: ScenarioBase) -> City:
 
 
 def test_shipped_scenario_reads_its_points_from_files() -> None:
+    """The ids, columns and the 4420 arrivals a day are those written in the shipped CSV files;
+    distances between points from different files, projected from one origin, must equal the
+    great-circle distances of their lon/lat (computed independently) to 0.1 %."""
     city = _city(simcity.load_scenario(SCENARIO))
     assert [p.id for p in city.car_parks] == [f"F0{i}" for i in range(1, 9)]
     assert [k.id for k in city.kerb_segments] == ["K1", "K2", "K3", "K4"]
@@ -73,6 +76,9 @@ def test_shipped_scenario_reads_its_points_from_files() -> None:
 
 
 def test_shipped_scenario_runs_one_short_replication() -> None:
+    """One short day of the file-based scenario gives plausible ranges (every zone lies within a few
+    hundred metres of a car park, so walks are short but not zero), a row for every policy and
+    per-facility rows named by the files' ids."""
     sc = simcity.load_scenario(SCENARIO).with_overrides(
         {"horizon_hours": 14.0, "warmup_hours": 6.0, "replications": 1})
     res = simcity.compare(sc)
@@ -131,6 +137,9 @@ LINE = re.compile(r"^(?P<file>[^:\n]+\.toml):(?P<line>\d+): (?P<key>[\w.]+): (?P
 )
 def test_data_file_errors_come_out_of_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                file: str | None, old: str, new: str, expected: str) -> None:
+    """Each case breaks one thing in a copy of the data (missing file, misspelt column, latitude out
+    of range, swapped columns, a negative value); validate must exit 2 with a FILE:LINE: key: line
+    naming the data file's row and column."""
     folder = _folder(tmp_path)
     _edit(folder / "data" / file if file else folder / "s.toml", old, new)
     assert cli.main(["validate", str(folder / "s.toml")]) == 2
@@ -146,6 +155,8 @@ def test_data_file_errors_come_out_of_validate(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_validate_in_a_fresh_process_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    """Run as a user runs it (a new process), an empty latitude cell gives exit status 2 and the
+    located message on the streams, not a traceback."""
     # the console entry as a user runs it: exit status and stream, not only cli.main's return value
     folder = _folder(tmp_path)
     _edit(folder / "data" / CAR_PARKS, "F03,Nanchang Street,120.3062,31.5651", "F03,Nanchang Street,120.3062,")
@@ -158,6 +169,8 @@ def test_validate_in_a_fresh_process_exits_2_without_a_traceback(tmp_path: Path)
 
 
 def test_inline_lists_and_files_together_must_agree(tmp_path: Path) -> None:
+    """The resolved scenario carries both the file and its points and must load back to an equal
+    city; a hand-written inline zone added beside zones_file is ambiguous and must be refused."""
     # the resolved scenario written with the results carries both the file and its points; it
     # loads back to the same city, while a hand-written inline list that differs is refused
     sc = simcity.load_scenario(SCENARIO)

@@ -19,6 +19,8 @@ MODELS = [
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
 def test_every_field_is_documented(model: type[BaseModel]) -> None:
+    """Every field pydantic declares on this configuration model must have a table row in its own
+    section of docs/parking.md, so a new field cannot go undocumented."""
     text = DOC.read_text(encoding="utf-8")
     assert f"#### `{model.__name__}`" in text
     section = text.split(f"#### `{model.__name__}`", 1)[1].split("####", 1)[0]
@@ -27,5 +29,6 @@ def test_every_field_is_documented(model: type[BaseModel]) -> None:
 
 
 def test_every_metric_is_documented() -> None:
+    """Every metric the parking domain declares (METRICS) must have a row in docs/parking.md."""
     text = DOC.read_text(encoding="utf-8")
     assert not [m.name for m in METRICS if f"| `{m.name}` |" not in text]

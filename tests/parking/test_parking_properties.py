@@ -112,6 +112,10 @@ def capacity_at(city: City, policy: Policy, fid: str, t: float) -> int:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cities(), st.integers(0, 3))
 def test_conservation_and_capacity(case, rep):
+    """On random cities and policies, read from the trace alone: every driver drawn arrives once and
+    ends one way (left, parked, lost, still cruising near the horizon, pavement, stayed away), the
+    metrics count the same drivers, and occupancy never exceeds the capacity the test recomputes
+    from opening hours and added berths."""
     city, policy, horizon, warmup = case
     streams = Streams(17, rep)
     res = simulate(city, policy, horizon, warmup, streams, trace=True)

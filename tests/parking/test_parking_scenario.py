@@ -32,6 +32,9 @@ def liangxi():
 
 
 def test_scenario_figures_from_the_reports(liangxi):
+    """The scenario file must carry the figures of the cited reports, checked against the numbers as
+    the reports state them: 29 public leave-first car parks, 800 shared berths and 389 new berths
+    [003], 41 tiered kerbside berths [004], and a year target of 1000 new berths, so 611 to add."""
     sc, _ = liangxi
     city = sc.city
     public = [c for c in city.car_parks if not c.shared]
@@ -49,6 +52,8 @@ def test_scenario_figures_from_the_reports(liangxi):
 
 
 def test_baseline_is_calibrated_to_reported_occupancy(liangxi):
+    """The reported 62.87 % daytime occupancy of public car parks [003] is an outside figure, not a
+    model output; two replications of the baseline must come within 3 points of it."""
     _, runs = liangxi
     occ = np.mean([m["occupancy_day"] for m in runs["reported_2023h1"]])
     assert abs(occ - TARGET) < 0.03, f"daytime car-park occupancy {occ:.3f} vs target {TARGET}"
@@ -60,6 +65,9 @@ def _paired(runs, metric: str, policy: str) -> float:
 
 
 def test_policies_act_where_they_should(liangxi):
+    """Each policy's mechanism fixes the sign of its paired effect: pay booths make an exit queue
+    where leave-first has none, closing shared berths loses parkers, patrols cut pavement parking,
+    more berths cut lost drivers and cruising, responsive pricing changes revenue."""
     _, runs = liangxi
     base = runs["reported_2023h1"]
     # leave-first-pay-later: no exit queue; pay booths make one
@@ -80,6 +88,9 @@ def test_policies_act_where_they_should(liangxi):
 
 
 def test_common_random_numbers_make_paired_differences_tight(liangxi):
+    """Every policy sees the same drivers, so the variance of paired differences in sessions must be
+    far below the unpaired variance (measured 30-40 times below; a third is asserted to hold with
+    two replications)."""
     # every policy sees the same drivers, so the replication-to-replication noise cancels in a
     # paired difference: its variance is far below that of an unpaired comparison.  (Measured
     # with 6 replications: drivers_lost 6-10x, sessions 30-40x; with REPS = 2 each variance has

@@ -36,6 +36,9 @@ def sfpark(**kw: Any) -> Policy:
 
 
 def test_learning_moves_each_band_towards_the_target_by_fixed_steps():
+    """Six learning days in periods of two give three reviews of 0.5 each: the overfull near car
+    park must end 3 x 0.5 = 1.5 dearer and the underused far one 1.5 cheaper, one price per band, on
+    the step grid, within the bounds, and the same for the same stream."""
     city = two_car_parks()
     prices = learn_band_prices(city, sfpark(), 24.0, 0.0, Streams(1, 0))
     assert prices.shape == (2, 24)
@@ -52,6 +55,9 @@ def test_learning_moves_each_band_towards_the_target_by_fixed_steps():
 
 
 def test_prices_are_frozen_and_evaluated_on_the_days_every_policy_sees():
+    """The evaluation days are the baseline's (same arrivals in the trace), the prices learnt
+    separately are the ones in force on both days, and their purpose shows: more sessions in the far
+    car park and none gained in the full one."""
     city = two_car_parks()
     pol = sfpark()
     base = simulate(city, Policy(name="base"), 48.0, 0.0, Streams(2, 3), trace=True)
@@ -69,6 +75,8 @@ def test_prices_are_frozen_and_evaluated_on_the_days_every_policy_sees():
 
 
 def test_without_a_learning_phase_prices_follow_the_within_day_reviews():
+    """With hourly reviews and no learning phase, the near car park's price must change within the
+    day rather than stay at one value."""
     city = two_car_parks()
     pol = Policy.model_validate({"name": "p", "responsive_pricing": {"period_hours": 1.0, "step_per_hour": 0.5}})
     run = simulate(city, pol, 24.0, 0.0, Streams(2, 0))

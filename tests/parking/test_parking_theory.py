@@ -57,6 +57,10 @@ DURATIONS = {
 
 @pytest.mark.parametrize("dist", sorted(DURATIONS))
 def test_blocking_matches_erlang_b_and_littles_law(erlang_city, dist):
+    """One car park of 10 berths, 8 arrivals an hour, mean stay 1 h is M/G/10/10: the Erlang-B
+    formula (computed here by its own recursion, no model code) must lie in the 99 % interval of the
+    lost share and of the time full (PASTA), for exponential and lognormal stays alike
+    (insensitivity); Little's law and L = a (1 - B) must hold too."""
     city = erlang_city(BERTHS, LAM, DURATIONS[dist])
     runs = _runs(city, seed=7 if dist == "exponential" else 11)
     a = LAM * MEAN_STAY
@@ -82,6 +86,8 @@ def test_blocking_matches_erlang_b_and_littles_law(erlang_city, dist):
 
 
 def test_erlang_b_reference_values():
+    """The recursion used as the reference must give the textbook values B(1, 1) = 1/2, B(2, 1) =
+    1/5 and B(10, 8) = 0.1217 before it may judge the model."""
     # textbook values: B(1, 1) = 1/2; B(2, 1) = 1/5; B(10, 8) ~ 0.1217
     assert erlang_b(1, 1.0) == pytest.approx(0.5)
     assert erlang_b(2, 1.0) == pytest.approx(0.2)
@@ -89,6 +95,9 @@ def test_erlang_b_reference_values():
 
 
 def test_lost_share_rises_with_load(erlang_city):
+    """At twice the load the simulated blocking must match the much larger Erlang-B value and lie
+    clearly above B at the base load, so the interval test above cannot pass because every interval
+    is wide."""
     # a sanity check that the CI test above is not passing vacuously: at twice the load the
     # simulated blocking must move towards the (much larger) Erlang-B value
     city = erlang_city(BERTHS, 2 * LAM, DURATIONS["exponential"])
@@ -109,6 +118,9 @@ def test_lost_share_rises_with_load(erlang_city):
     ],
 )
 def test_erlang_b_other_loads_and_distributions(erlang_city, berths, lam, duration):
+    """Erlang-B must hold for each case's own load and stay distribution (near saturation with fixed
+    stays, a tiny lot with very variable stays, high turnover): insensitivity says the stay's shape
+    must not matter."""
     # more of the same theory check: a large lot near saturation with deterministic stays, a
     # tiny lot with very variable stays, a short-stay lot at high turnover
     city = erlang_city(berths, lam, duration)

@@ -52,6 +52,10 @@ def hand_arrivals(times: list[float], durations: list[float]) -> Arrivals:
 
 
 def test_exact_trace_two_car_parks():
+    """Four hand-placed drivers in a two-car-park city: every event time, the metrics (two 1-min
+    cruises over 4 drivers, revenue 12 + 6 + 3 + 3 = 24 billed by started half hour at 6/h, one 108
+    s booth wait) and the berth-hours per hour bin were worked out by hand, so the model must
+    reproduce them exactly."""
     # driver 0: 1.00 parks at A for 2 h, leaves the berth at 3.00, pays at the booth 3.00-3.10
     # driver 1: 1.50 finds A full, cruises 1 min to B, parks 1.5167-2.5167
     # driver 2: 2.90 finds A full, cruises to B (free again), parks 2.9167-3.4167
@@ -90,6 +94,9 @@ def test_exact_trace_two_car_parks():
 
 
 def test_recent_refusals_steer_drivers_away():
+    """A refused every attempt in the hour before driver 3, so its expected search costs 0.9 / 0.1 x
+    1 min x 2 x 30/h = 9 against B's 300 m walk at 4: driver 3 tries B first, finds it taken and
+    parks at A one cruise minute later."""
     # same arrivals, but drivers weigh the expected search: A refused every attempt in the hour
     # before driver 3 arrives, so its expected search (0.9 / 0.1 refusal odds x 1 min cruise,
     # x2 weight x 30 yuan/h = 9 yuan) outweighs B's 300 m walk (4 yuan): driver 3 tries B first,
@@ -103,6 +110,9 @@ def test_recent_refusals_steer_drivers_away():
 
 
 def test_lost_when_search_budget_spent():
+    """Both berths are held for 5 h, so the third driver finds A full, cruises to B (1 min) and
+    finds it full: lost, with two cruises in total; with a 0.5 min budget drivers are lost at the
+    first full option without cruising."""
     # both berths taken; the third driver tries A, cruises to B (1 min), finds it full: lost
     city = tiny_city()
     arr = hand_arrivals([0.1, 0.2, 0.3], [5.0, 5.0, 1.0])
@@ -118,6 +128,9 @@ def test_lost_when_search_budget_spent():
 
 
 def test_tariff_tiers_free_minutes_and_cap():
+    """Charges worked out by hand from the tariff: free within 15 min, started half hours at the
+    tier's rate (4, 8, then 12 an hour), capped at 20 a day, and a responsive shift of 1 added to
+    every band's rate."""
     t = TariffCalc.of(Tariff.model_validate({
         "free_minutes": 15, "billing_minutes": 30, "daily_cap": 20.0,
         "tiers": [{"up_to_hours": 1.0, "rate_per_hour": 4.0}, {"up_to_hours": 2.0, "rate_per_hour": 8.0},
@@ -133,6 +146,8 @@ def test_tariff_tiers_free_minutes_and_cap():
 
 
 def test_same_seed_same_output_and_seed_matters():
+    """Same seed and replication must give identical metrics, entity rows and time rows; another
+    seed must change the metrics, so the equality is not vacuous."""
     city = tiny_city().model_copy(update={"zones": [tiny_city().zones[0].model_copy(update={"arrivals_per_day": 40.0})]})
     pol = Policy(name="p", payment="pay_at_exit")
     a = DOMAIN.run(city, pol, RunContext(24.0, 2.0, Streams(5, 1), 1))
@@ -144,6 +159,8 @@ def test_same_seed_same_output_and_seed_matters():
 
 
 def test_policies_share_the_random_inputs():
+    """Common random numbers: a policy with other payment and more berths must see exactly the same
+    arrivals (ids and times, more than 20 of them) as the base policy."""
     # common random numbers: the drivers (times, zones, durations) do not depend on the policy
     city = tiny_city().model_copy(update={"zones": [tiny_city().zones[0].model_copy(update={"arrivals_per_day": 40.0})]})
     r1 = simulate(city, Policy(name="a"), 24.0, 0.0, Streams(1, 0), trace=True)
@@ -156,6 +173,9 @@ def test_policies_share_the_random_inputs():
 
 
 def test_occupancy_integral_equals_sum_of_parked_spans():
+    """The berth-hours reported per car park must equal the sum of park-to-leave spans read from the
+    trace (open sessions to the horizon), a sample-path identity computed without the statistics
+    code."""
     # sample-path identity behind Little's law, checked against the trace (independent of the
     # statistics code): berth-hours in [0, H] = sum over sessions of their time on the berth
     city = tiny_city().model_copy(update={"zones": [tiny_city().zones[0].model_copy(update={"arrivals_per_day": 60.0})]})
@@ -177,6 +197,9 @@ def test_occupancy_integral_equals_sum_of_parked_spans():
 
 
 def test_policy_cross_check_names_the_problem():
+    """A policy naming an unknown car park, an unknown tariff and a review period shorter than the
+    update interval must get one message per problem, each starting with its key, and refuse to run.
+    """
     city = tiny_city()
     pol = Policy.model_validate({"name": "bad", "add_berths": {"NOPE": 3}, "tariffs": {"other": {"tiers": [{"rate_per_hour": 1}]}},
                                  "responsive_pricing": {"period_hours": 0.5}})
@@ -189,6 +212,8 @@ def test_policy_cross_check_names_the_problem():
 
 
 def test_scenario_loader_reports_policy_problems_with_lines():
+    """Renaming a car park id in the shipped scenario's policy must give exactly one problem, naming
+    the key and the id, at the line where the edited text stands."""
     from simcity.scenario import ScenarioError, parse_scenario_text
 
     text = (Path(__file__).resolve().parents[2] / "scenarios" / "parking_liangxi.toml").read_text(encoding="utf-8")
@@ -201,6 +226,9 @@ def test_scenario_loader_reports_policy_problems_with_lines():
 
 
 def test_walking_links_instead_of_coordinates():
+    """With links of 600, 100 and 5000 m and no noise, the first driver takes B (nearer), the second
+    cruises to A via the zone (700 m at 42 km/h = 1 min) and the third is lost since C is beyond the
+    800 m walk limit."""
     # no coordinates at all: the zone reaches A at 600 m and B at 100 m; C is beyond max_walk
     city = City.model_validate({
         "tariffs": {"t": {"tiers": [{"rate_per_hour": 2.0}]}},
