@@ -19,6 +19,10 @@ SCENARIO = ROOT / "scenarios" / "garbage_gusu_from_files.toml"
 
 
 def test_points_come_from_the_file_at_their_projected_places() -> None:
+    """The 36 points, stations and depot are the rows of the shipped CSV files (D01's zone and
+    factor as written there); two points' projected distance must equal the great-circle distance of
+    their lon/lat to 0.1 %, and the layout must hold exactly the file's positions, none drawn at
+    random."""
     sc = simcity.load_scenario(SCENARIO)
     city = getattr(sc, "city")  # noqa: B009
     assert city.points is not None and len(city.points) == 36
@@ -36,6 +40,8 @@ def test_points_come_from_the_file_at_their_projected_places() -> None:
 
 
 def test_one_replication_runs_on_file_points() -> None:
+    """A two-day run on the file-based city must visit points and give a service level that is a
+    share (0..1)."""
     sc = simcity.load_scenario(SCENARIO).with_overrides({"horizon_hours": 48.0})
     out = sc.domain.run(getattr(sc, "city"), sc.policy_list[0],  # noqa: B009
                         RunContext(48.0, 24.0, Streams(sc.seed, 0), 0))
@@ -44,6 +50,9 @@ def test_one_replication_runs_on_file_points() -> None:
 
 
 def test_zone_counts_must_match_and_file_errors_are_located(tmp_path: Path) -> None:
+    """A zone declaring 8 points when 7 rows name it is refused with both counts; a latitude of
+    231.3 in the depots file is reported at the line of depots_file in the scenario, with the file's
+    row and column."""
     shutil.copytree(ROOT / "scenarios" / "data", tmp_path / "data")
     text = SCENARIO.read_text(encoding="utf-8")
     bad = tmp_path / "s.toml"

@@ -80,6 +80,9 @@ def one_point_city() -> City:
 
 
 def test_one_point_trace_matches_hand_computation() -> None:
+    """One deterministic bin 1 km from the depot, truck at 20 km/h from 06:00: fills (7/24 t of a 2
+    t bin on day 0, then one day's 1 t), 4 km a day, 24 min of truck time, tonnes, cost and the
+    route's times were all worked out by hand from the city's figures."""
     # 1/24 t arrives at the start of every hour; the truck leaves at 06:00, reaches the bin
     # 1 km away at 06:03 (20 km/h), so on day 0 it finds the drops of hours 0..6 = 7/24 t
     # in a 2 t bin; on later days it finds exactly one day's waste (17/24 + 7/24 = 1 t).
@@ -98,6 +101,9 @@ def test_one_point_trace_matches_hand_computation() -> None:
 
 
 def test_every_other_day_fills_the_bin_and_overflows_exactly() -> None:
+    """A 2 t bin receiving 1 t a day: visited every second day it never overflows; every third day
+    it is full 48 h after the day-0 visit and spills exactly the 17/24 t that arrive beyond its
+    size, on one day only."""
     # visits on days 0 and 2 (point 0 is on the k=2 schedule on even days); the bin holds 2 t
     # and receives 1 t/day, so the drops of day 1 fit, and after the day-2 visit at 06:03
     # the bin is never emptied again before the run ends at 96 h: no overflow.  With k=3
@@ -117,6 +123,8 @@ def test_every_other_day_fills_the_bin_and_overflows_exactly() -> None:
 
 
 def test_step_shares_respect_opening_hours_and_sum_to_one() -> None:
+    """A day's drops are split over half-hour steps: the shares must sum to one, be zero outside the
+    opening windows 7-9 and 18-20.30 and positive inside them."""
     city = City.model_validate(city_data(drop_step_minutes=30))
     pol = policy(name="windows", opening_hours=[(7.0, 9.0), (18.0, 20.5)])
     s = step_shares(city, pol)
@@ -175,6 +183,8 @@ def test_mass_balance(points: int, other_t: float, cap_days: float, cv: float, t
 
 
 def test_same_seed_same_run_and_policies_share_generation() -> None:
+    """Same seed gives the same metrics; a policy with other selection and opening hours must see
+    the very same waste generated (common random numbers)."""
     city = City.model_validate(city_data())
     a, sa = run(city, policy(name="daily"), seed=5)
     b, _ = run(city, policy(name="daily"), seed=5)
@@ -188,6 +198,8 @@ def test_same_seed_same_run_and_policies_share_generation() -> None:
 
 
 def test_ample_capacity_gives_zero_overflow() -> None:
+    """Bins holding six days of waste under daily collection can never fill between visits: no
+    overflow, full service, no skipped or dropped stops."""
     data = city_data()
     for w in data["waste"]:
         w["capacity_days"] = 6.0
@@ -197,6 +209,8 @@ def test_ample_capacity_gives_zero_overflow() -> None:
 
 
 def test_halving_the_fleet_raises_overflow() -> None:
+    """Four trucks with 1.6 h shifts are just enough for 24 points, two are not: the paired 95 %
+    interval of the overflow difference over five replications must lie above zero."""
     # 4 trucks with 1.6 h shifts are just enough for 24 points; 2 trucks are not
     data = city_data(
         zones=[{"id": "a", "x_km": 0.0, "y_km": 0.0, "radius_km": 1.5, "points": 24}],
@@ -215,6 +229,9 @@ def test_halving_the_fleet_raises_overflow() -> None:
 
 
 def test_overflow_probability_matches_scipy_gamma() -> None:
+    """The chance that a day's gamma-distributed waste exceeds the room left in a bin must equal
+    scipy's gamma survival function at that room (1 where the bin is already full), computed
+    independently."""
     content = np.array([[0.2, 0.9, 1.5], [0.0, 0.5, 1.0]])
     cap = np.array([[2.0, 2.0, 1.4], [1.0, 1.0, 1.0]])
     mean = np.array([[1.0, 1.0, 1.0], [0.4, 0.4, 0.4]])
@@ -231,6 +248,8 @@ def test_overflow_probability_matches_scipy_gamma() -> None:
 
 
 def test_co_collection_uses_the_two_compartment_fleet() -> None:
+    """Collecting other and perishable waste together must plan one group served by the fleet that
+    carries both (fleet 2) and deliver both streams."""
     city = City.model_validate(city_data())
     m, sim = run(city, policy(name="co", co_collect=["other", "perishable"]), days=2)
     assert len(sim.planner.groups) == 1 and sim.planner.groups[0].fleets == (2,)
@@ -238,6 +257,8 @@ def test_co_collection_uses_the_two_compartment_fleet() -> None:
 
 
 def test_threshold_visits_fewer_points_with_fuller_bins_than_daily() -> None:
+    """A threshold of 90 % visits only nearly full bins, so it must visit fewer points a day than
+    daily collection and find them fuller when emptied."""
     data = city_data()
     data["waste"][0]["capacity_days"] = 3.0
     city = City.model_validate(data)
@@ -249,6 +270,8 @@ def test_threshold_visits_fewer_points_with_fuller_bins_than_daily() -> None:
 
 
 def test_planned_bays_follow_the_berth_schedule() -> None:
+    """With planned bays the berth scheduler must be called (at least once a day over two days),
+    leave a plan, and give a finite bay wait."""
     city = City.model_validate(city_data())
     m, sim = run(city, policy(name="bays", bay_rule="planned"), days=2)
     assert sim.timer.berth_calls >= 2 and sim.bay_plan
@@ -256,6 +279,8 @@ def test_planned_bays_follow_the_berth_schedule() -> None:
 
 
 def test_missing_co_collection_fleet_is_a_clear_error() -> None:
+    """Without a fleet carrying both streams, co-collection cannot be planned: a PlanningError
+    saying no fleet carries exactly those streams."""
     data = city_data()
     data["fleets"] = data["fleets"][:2]
     with pytest.raises(PlanningError, match="no fleet carries exactly"):
@@ -263,6 +288,8 @@ def test_missing_co_collection_fleet_is_a_clear_error() -> None:
 
 
 def test_time_series_follow_shifts_and_opening_hours() -> None:
+    """Shifts run 06:00-14:00 with at most an hour's overtime, so no truck is on the road at night
+    and some are by day; drops only 18-21 make bins fuller at 22:00 than at 17:00."""
     city = City.model_validate(city_data())
     out, _ = simulate(city, policy(name="evening", opening_hours=[(18.0, 21.0)]),
                       RunContext(72.0, 24.0, Streams(2, 0), 0))

@@ -57,23 +57,33 @@ def busy_cpu() -> Iterator[None]:
 
 
 def test_limit_binds_in_the_reference_run(quick: ScenarioBase, reference: tuple[str, str, str]) -> None:
+    """Guards the premise of the equality tests below: with effort 40 some routing searches must
+    stop at their work limit, otherwise equal tables would prove nothing about stopping by work
+    rather than by convergence."""
     # guards the premise of the tests below: with this effort some searches were cut by work
     res = compare(quick, backend=SerialBackend())
     assert (res.table.query("metric == 'routing_limit_share'")["value"] > 0).any()
 
 
 def test_process_pool_gives_identical_tables(quick: ScenarioBase, reference: tuple[str, str, str]) -> None:
+    """Routing budgets are work, not time, so two forked worker processes must write tables
+    byte-identical to the serial reference run."""
     with ProcessBackend(2, start_method="fork") as be:
         assert tables(compare(quick, backend=be)) == reference
 
 
 def test_busy_machine_and_empty_cache_give_identical_tables(
         quick: ScenarioBase, reference: tuple[str, str, str], busy_cpu: None) -> None:
+    """With the plan cache emptied and two processes taking the CPU, every plan is solved again
+    under load; a work budget makes the tables byte-identical to the serial reference, where a time
+    limit would not."""
     PLAN_CACHE.clear()  # every plan solved again, now with the CPU taken by other processes
     assert tables(compare(quick, backend=SerialBackend())) == reference
 
 
 def test_dask_gives_identical_tables(quick: ScenarioBase, reference: tuple[str, str, str]) -> None:
+    """The Dask backend must write tables byte-identical to the serial reference run (skipped when
+    Dask is not installed)."""
     pytest.importorskip("dask.distributed", reason="Dask is optional: pip install 'dask[distributed]'")
     from simcity.backends import DaskBackend
 
@@ -91,6 +101,9 @@ def test_dask_gives_identical_tables(quick: ScenarioBase, reference: tuple[str, 
 ])
 def test_bad_routing_settings_are_refused_at_validate(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, key: str, message: str) -> None:
+    """Each case adds one bad line to [city.routing] (wall-clock limits now named by their effort
+    replacement, unknown OR-Tools names, effort 0, a backend that cannot model the routes): validate
+    must exit 2 naming the key and the reason, at the line the test counted in the file it wrote."""
     text = QUICK.read_text(encoding="utf-8")
     assert "[city.routing]\n" in text
     text = text.replace('metaheuristic = "GREEDY_DESCENT"\n', "") if key == "metaheuristic" else text
