@@ -73,6 +73,9 @@ def optimum(p: BerthProblem) -> float | None:
 @settings(max_examples=60, deadline=None)
 @given(problems())
 def test_bounds_never_exceed_the_optimum(p: BerthProblem) -> None:
+    """The optimum comes from brute force over every berth and order (no solver code), and a lower
+    bound above it would be wrong: the mean-busy-time and time-indexed LP bounds must not exceed it,
+    and the Lagrangian value must not exceed the LP it relaxes (weak duality)."""
     opt = optimum(p)
     data = compile_problem(p)
     mbt = mean_busy_time_bound(data)
@@ -87,6 +90,9 @@ def test_bounds_never_exceed_the_optimum(p: BerthProblem) -> None:
 
 
 def test_lagrangian_bound_sees_berth_eligibility_that_mean_busy_time_ignores() -> None:
+    """Three 10-minute requests allowed only at b0 finish at 10, 20 and 30, so the optimum is 60 by
+    hand; the mean-busy-time bound pools the idle b1 and stays below 50, while the Lagrangian bound
+    must price the queue at b0 exactly (60)."""
     # Three identical requests that may only use b0, while b1 stands idle: the optimum
     # serves them one after another (completions 10, 20, 30).  The mean-busy-time bound
     # pools both berths; the Lagrangian bound prices the queue at b0 exactly.
@@ -102,6 +108,9 @@ def test_lagrangian_bound_sees_berth_eligibility_that_mean_busy_time_ignores() -
 @settings(max_examples=60, deadline=None)
 @given(problems())
 def test_heuristics_give_valid_schedules_with_their_claimed_cost(p: BerthProblem) -> None:
+    """Every heuristic schedule (greedy, dispatch, local search, ruin and recreate) must pass the
+    independent checker with the cost the heuristic claims, and the rule exchanges must keep it
+    valid and never make it worse."""
     data = compile_problem(p)
     pairs = [set(dominance_pairs(data, k)) for k in range(data.m)]
     chains = berth_chains(data)
@@ -122,6 +131,9 @@ def test_heuristics_give_valid_schedules_with_their_claimed_cost(p: BerthProblem
 @settings(max_examples=80, deadline=None)
 @given(problems(), st.data())
 def test_incremental_insertion_cost_matches_full_evaluation(p: BerthProblem, extra: st.DataObject) -> None:
+    """The fast insertion costs of request i at every position of a berth's sequence must equal the
+    full sequence cost evaluated afresh at each position (None where the insertion is infeasible).
+    """
     data = compile_problem(p)
     k = extra.draw(st.integers(0, data.m - 1))
     members = [i for i in range(data.n) if data.handling[i][k] is not None]

@@ -33,6 +33,9 @@ TINY = """2
 
 
 def test_read_tiny_file_with_crlf(tmp_path: Path) -> None:
+    """The expected berths, handling times (99999 = forbidden), deadlines and weights are those
+    written in the tiny file; CRLF line ends must not change them, --unit weights sets every weight
+    to 1, and the Cordeau sentinel 5 forbids the handling of 5."""
     f = tmp_path / "tiny.txt"
     f.write_bytes(TINY.replace("\n", "\r\n").encode())
     p = read_dbap(f)
@@ -48,6 +51,8 @@ def test_read_tiny_file_with_crlf(tmp_path: Path) -> None:
 
 
 def test_write_read_roundtrip(tmp_path: Path) -> None:
+    """A problem written and read back keeps handling times and weights (berths renamed b1, b2 by
+    the format), and 'no closing time' / 'no deadline' come back as the format's 99999."""
     p = BerthProblem(
         (Berth("x", 0, 100), Berth("y", 2, None)),
         (Request("a", 1, {"x": 3}, weight=2.0, latest_completion=50),
@@ -61,6 +66,8 @@ def test_write_read_roundtrip(tmp_path: Path) -> None:
 
 
 def test_soft_deadline_cannot_be_written(tmp_path: Path) -> None:
+    """The DBAP format has no lateness penalty, so a soft deadline cannot be written without losing
+    it: refused."""
     p = BerthProblem((Berth("x"),), (Request("a", 0, {"x": 1}, latest_completion=3,
                                               lateness_penalty=1.0),))
     with pytest.raises(BerthDataError, match="soft"):
@@ -78,6 +85,9 @@ def test_soft_deadline_cannot_be_written(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_files_name_file_and_line(tmp_path: Path, text: str, match: str) -> None:
+    """Each malformed file (a non-number, an early end, a non-integer arrival, an extra value, a
+    vessel with no allowed berth) must give an error naming the file, the line counted in the text
+    and what was expected."""
     f = tmp_path / "tiny.txt"
     f.write_text(text)
     with pytest.raises(InstanceFormatError, match=match):
@@ -85,6 +95,8 @@ def test_malformed_files_name_file_and_line(tmp_path: Path, text: str, match: st
 
 
 def test_validation_messages() -> None:
+    """Unknown berth, zero handling time, a penalty without a deadline and a berth closing before it
+    opens are each refused with a message naming the fault."""
     with pytest.raises(BerthDataError, match="unknown berth"):
         BerthProblem((Berth("x"),), (Request("a", 0, {"y": 1}),))
     with pytest.raises(BerthDataError, match="handling"):
@@ -96,6 +108,9 @@ def test_validation_messages() -> None:
 
 
 def test_checker_catches_each_violation() -> None:
+    """The good schedule's objective is (7 - 0) + (11 - 1) = 17 by hand; each mutation (overlap,
+    before opening, past the hard deadline, forbidden berth, missing request, wrong handling time,
+    before arrival) must be reported by its own message."""
     p = BerthProblem(
         (Berth("x", 2, 20), Berth("y")),
         (Request("a", 0, {"x": 5}, latest_completion=12), Request("b", 1, {"x": 4, "y": 4})),
@@ -118,6 +133,9 @@ def test_checker_catches_each_violation() -> None:
 
 
 def test_bench_cli_writes_json_and_gates_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The tiny optimum is 20 by hand (v1 on b1 1-5 costs 5, v2 on b2 3-9 costs 6 x 2.5 = 15): the
+    row must be optimal at 20 with gap 0 and bound 20, and a baseline 5 % better must be flagged as
+    a regression."""
     folder = tmp_path / "set"
     folder.mkdir()
     (folder / "tiny.txt").write_text(TINY)
@@ -140,6 +158,8 @@ def test_bench_cli_writes_json_and_gates_baseline(tmp_path: Path, capsys: pytest
 
 
 def test_bench_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing file and a malformed one give exit 2 and one line naming the file (and line), never
+    a traceback."""
     assert cli_main(["bench", "berths", str(tmp_path / "missing.txt")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such file" in err
@@ -152,6 +172,8 @@ def test_bench_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_bench_reports_an_infeasible_instance_with_its_diagnosis(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Vessel 2 arrives at 3, needs 5 on b1 only, and must finish by 6: it fits nowhere, so the
+    bench must report the instance infeasible with v2 named, not count it as a checker failure."""
     # vessel 2 arrives at 3 and needs 5 on b1 (b2 forbidden) but must leave by 6: it fits
     # nowhere, so the instance is infeasible and the diagnosis names it
     f = tmp_path / "late.txt"
@@ -168,6 +190,8 @@ def test_bench_reports_an_infeasible_instance_with_its_diagnosis(
 
 
 def test_bench_weight_convention_is_a_flag(tmp_path: Path) -> None:
+    """By hand v1 costs 5 and v2 costs 6 x its weight: 20 with the file's weight 2.5, 11 with unit
+    weights; the sentinel 5 leaves v2 on b2, so the objective stays 20."""
     f = tmp_path / "tiny.txt"
     f.write_text(TINY)
     runs = {}
@@ -189,6 +213,8 @@ def test_bench_weight_convention_is_a_flag(tmp_path: Path) -> None:
 
 def test_bench_refuses_a_baseline_run_under_other_conventions(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A baseline measured with unit weights is not comparable with a file-weights run: exit 2 with
+    one line naming settings.weights and the flag to use."""
     f = tmp_path / "tiny.txt"
     f.write_text(TINY)
     out = tmp_path / "unit.json"
@@ -212,6 +238,8 @@ def test_bench_refuses_a_baseline_run_under_other_conventions(
 )
 def test_bad_values_name_file_line_and_key(tmp_path: Path, text: str, match: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A negative weight, a zero handling time and a closing before the opening must each name the
+    file, the line and the value, from read_dbap and as one line from the bench (exit 2)."""
     f = tmp_path / "tiny.txt"
     f.write_text(text)
     with pytest.raises(InstanceFormatError, match=match):
@@ -222,6 +250,7 @@ def test_bad_values_name_file_line_and_key(tmp_path: Path, text: str, match: str
 
 
 def test_weights_of_the_wrong_sign_name_the_request() -> None:
+    """A negative weight or lateness penalty must be refused naming the request and the field."""
     with pytest.raises(BerthDataError, match=r"request 'a'.weight: expected a number >= 0, got -1"):
         Request("a", 0, {"x": 1}, weight=-1.0)
     with pytest.raises(BerthDataError, match=r"request 'a'.lateness_penalty: expected a number >= 0"):

@@ -105,6 +105,9 @@ def berth_problems(draw: st.DrawFn, max_requests: int = 6) -> BerthProblem:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(berth_problems(max_requests=7))
 def test_small_instances_match_brute_force(p: BerthProblem) -> None:
+    """The brute force tries every berth and order (no solver code), so on instances of up to seven
+    requests the solver must be proven optimal at that value with a matching bound and a schedule
+    the checker accepts, or, when none exists, infeasible with a diagnosis naming requests."""
     expected = brute_force(p)
     res = solve(p, time_limit=20, seed=1, workers=1)
     if expected is None:
@@ -159,6 +162,8 @@ def test_plain_model_agrees(p: BerthProblem) -> None:
 
 
 def test_hand_checked_two_trucks() -> None:
+    """t1 on bay2 at 0-7 and t2 on bay1 at 1-6 cost 7 + 5 = 12, against 5 + 9 = 14 with both on
+    bay1: the solver must find the 12 and that assignment."""
     p = BerthProblem(
         (Berth("bay1"), Berth("bay2")),
         (Request("t1", 0, {"bay1": 5, "bay2": 7}), Request("t2", 1, {"bay1": 5})),
@@ -171,6 +176,9 @@ def test_hand_checked_two_trucks() -> None:
 
 
 def test_hard_deadline_unreachable_names_the_request() -> None:
+    """The berth opens at 10 and 'late' needs 8, so it finishes at 18 > 15: infeasible, with the
+    diagnosis naming it and the numbers; made soft, the problem must solve to the brute-force
+    optimum."""
     p = BerthProblem(
         (Berth("b1", open=10, close=100),),
         (Request("late", 5, {"b1": 8}, latest_completion=15), Request("ok", 0, {"b1": 3})),
@@ -189,6 +197,8 @@ def test_hard_deadline_unreachable_names_the_request() -> None:
 
 
 def test_joint_conflict_gives_a_core() -> None:
+    """Each 10-long job alone ends by 20 but three cannot on one berth: the diagnosis must be one
+    conflict of at least two of them and must not blame the free request."""
     # each request fits alone, but three 10-long jobs cannot all end by 20 on one berth
     reqs = tuple(Request(f"r{i}", 0, {"b": 10}, latest_completion=20) for i in range(3))
     p = BerthProblem((Berth("b"),), reqs + (Request("free", 0, {"b": 1}),))
@@ -200,6 +210,8 @@ def test_joint_conflict_gives_a_core() -> None:
 
 
 def test_identical_berths_and_dominance_keep_the_optimum() -> None:
+    """Berths differing only in closing time make the chain and dominance rules apply; CP-SAT alone
+    (no LP bound, no improvement) must still reach the brute-force optimum."""
     # near-identical requests on berths differing only in closing time: chains and dominance
     reqs = tuple(Request(f"r{i}", i % 3, {"a": 4, "b": 4, "c": 4}, latest_completion=9 + 2 * i)
                  for i in range(7))
@@ -212,6 +224,7 @@ def test_identical_berths_and_dominance_keep_the_optimum() -> None:
 
 
 def test_same_seed_same_schedule() -> None:
+    """Two solves with the same seed on one worker must give the same schedule and objective."""
     reqs = tuple(Request(f"r{i}", (7 * i) % 11, {"a": 3 + i % 4, "b": 5}) for i in range(9))
     p = BerthProblem((Berth("a"), Berth("b")), reqs)
     a = solve(p, time_limit=10, seed=3, workers=1)
@@ -223,6 +236,8 @@ def test_same_seed_same_schedule() -> None:
 
 
 def test_kerb_mixed_lengths_hand_checked() -> None:
+    """On a 10 m kerb the 6 m lorry and a 4 m van fit side by side from 0 to 10, the second van
+    waits until 10 and leaves at 20: 10 + 10 + 20 = 40 by hand."""
     # 10 m kerb: a 6 m lorry and a 4 m van fit side by side; the second van waits
     p = KerbProblem(10.0, (KerbRequest("lorry", 0, 10, 6.0), KerbRequest("van1", 0, 10, 4.0),
                            KerbRequest("van2", 0, 10, 4.0)))
@@ -232,6 +247,8 @@ def test_kerb_mixed_lengths_hand_checked() -> None:
 
 
 def test_kerb_too_long_vehicle_is_diagnosed() -> None:
+    """A 12 m bus can never fit a 5 m kerb: infeasible, with the diagnosis naming the bus and its
+    length."""
     p = KerbProblem(5.0, (KerbRequest("bus", 0, 10, 12.0),))
     res = solve(p, time_limit=5)
     assert res.status is Status.INFEASIBLE
@@ -239,6 +256,8 @@ def test_kerb_too_long_vehicle_is_diagnosed() -> None:
 
 
 def test_kerb_checker_catches_overlap() -> None:
+    """Two 6 m vehicles at 0 m and 3.5 m share kerb, so overlapping in time is a violation, while
+    one after the other is accepted: the checker must tell the two apart."""
     from optimize.berths import Assignment
 
     p = KerbProblem(10.0, (KerbRequest("a", 0, 5, 6.0), KerbRequest("b", 0, 5, 6.0)))
@@ -268,6 +287,9 @@ def equal_length_kerbs(draw: st.DrawFn) -> tuple[KerbProblem, BerthProblem]:
 @settings(max_examples=25, deadline=None)
 @given(equal_length_kerbs())
 def test_kerb_equals_identical_berths(pair: tuple[KerbProblem, BerthProblem]) -> None:
+    """A kerb holding exactly c vehicles of equal length is c identical berths, so its optimum must
+    equal the berth brute force of the same requests; the fast-machine bound given to CP-SAT must
+    not exceed that optimum."""
     kerb, berth = pair
     res = solve(kerb, time_limit=20, seed=0, workers=1)
     assert res.status is Status.OPTIMAL
@@ -289,6 +311,9 @@ def test_kerb_equals_identical_berths(pair: tuple[KerbProblem, BerthProblem]) ->
 
 
 def test_cordeau_instance_quick(instances_dir: Path) -> None:
+    """Cordeau scenario01 with unit weights has the proven optimum 1409 (known_values.csv): a
+    checked schedule whose bound and objective bracket it, and equal to it when the solver says
+    optimal."""
     from optimize.berths import read_dbap
 
     f = instances_dir / "bap" / "cordeau60x13" / "scenario01.txt"
@@ -304,6 +329,8 @@ def test_cordeau_instance_quick(instances_dir: Path) -> None:
 
 
 def test_cpsat_lns_path_keeps_schedules_valid() -> None:
+    """The CP-SAT-driven LNS path (lns_share 1) on a problem with soft and hard deadlines must still
+    give a checked schedule at the brute-force optimum."""
     # the optional CP-SAT-driven LNS (lns_share=1) on a problem the warm start does not solve
     reqs = tuple(Request(f"r{i}", (5 * i) % 13, {"a": 2 + i % 5, "b": 3 + (i * 7) % 4},
                          latest_completion=60 + i, lateness_penalty=1.0 if i % 2 else None)
@@ -334,6 +361,8 @@ def chained_berths(draw: st.DrawFn) -> BerthProblem:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chained_berths())
 def test_symmetry_breaking_on_chained_berths_keeps_the_optimum(p: BerthProblem) -> None:
+    """On berths alike but for their closing time, the berth-chain symmetry breaking must not cut
+    off the optimum: CP-SAT alone must prove the brute-force value."""
     assert_cpsat_alone_is_optimal(p, seed=0)
 
 
