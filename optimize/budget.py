@@ -17,6 +17,7 @@ backend               one unit of ``effort``
 routing ``ortools``   one solution accepted by the local search (``solution_limit``)
 routing ``pyvrp``     one iteration of the iterated local search (``MaxIterations``)
 routing ``hgs``       one iteration without improvement (HGS-CVRP's ``nbIter``)
+rebalancing           one solution accepted by the greedy descent (``solution_limit``)
 berths (CP-SAT)       one deterministic second (``max_deterministic_time``)
 ====================  ==================================================================
 """

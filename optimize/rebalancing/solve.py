@@ -20,6 +20,14 @@ Search is deterministic by default (cheapest insertion, then greedy descent to a
 optimum) so that the same problem always gives the same plan; a time limit only guards
 against pathological instances.  ``guided_local_search_s`` switches to guided local search
 with a time limit for better plans at the price of run-to-run determinism.
+
+``budget`` (an :class:`optimize.budget.Budget`) bounds the greedy descent instead: one unit of
+effort is one solution accepted by the local search (OR-Tools' ``solution_limit``, the routing
+``ortools`` unit), so a work-only budget is reproducible on any machine and under any load.
+``initial_routes`` warm-starts the search (e.g. from the previous hour's plan): the stations
+of each van's route, in order, each taking the next unused visit node of that station; stations
+that are no longer candidates are skipped and a start the model refuses falls back to
+cheapest insertion.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from optimize.budget import Budget
 from optimize.rebalancing.problem import Plan, RebalancingProblem, Route, Stop
 
 
@@ -53,6 +62,11 @@ class SolveParams:
     binary_split:
         Split a station's imbalance into chunks 1, 2, 4, ... (then ``chunk``-sized ones) so any
         quantity can be served; ``False`` uses equal chunks only (fewer nodes, coarser).
+    budget:
+        Search budget (module doc); when given it replaces ``time_limit_s`` (greedy descent
+        stops after ``effort`` accepted solutions or at its wall-clock limit, whichever first).
+    initial_routes:
+        Warm start: per van, the stations (problem indices) of a previous route, in order.
     """
 
     chunk: int = 0
@@ -61,6 +75,8 @@ class SolveParams:
     time_limit_s: float = 10.0
     guided_local_search_s: float = 0.0
     binary_split: bool = False
+    budget: Budget | None = None
+    initial_routes: tuple[tuple[int, ...], ...] | None = None
 
 
 def _chunks(total: int, size: int, binary: bool) -> list[int]:
@@ -82,6 +98,26 @@ def _chunks(total: int, size: int, binary: bool) -> list[int]:
     if rest % size:
         out.append(rest % size)
     return out
+
+
+def _warm_start(routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager,
+                sp: object, node_station: list[int], nv: int,
+                initial: tuple[tuple[int, ...], ...] | None) -> pywrapcp.Assignment | None:
+    """The assignment of ``initial`` routes on this model's visit nodes, or ``None``."""
+    if not initial:
+        return None
+    free: dict[int, list[int]] = {}
+    for node in range(len(node_station) - 1, -1, -1):  # popped from the end: first node first
+        free.setdefault(node_station[node], []).append(nv + 1 + node)
+    routes: list[list[int]] = []
+    for k in range(nv):
+        stations = initial[k] if k < len(initial) else ()
+        routes.append([manager.NodeToIndex(free[st].pop()) for st in stations if free.get(st)])
+    if not any(routes):
+        return None
+    routing.CloseModelWithParameters(sp)
+    start = routing.ReadAssignmentFromRoutes(routes, True)
+    return start if start is not None else None
 
 
 def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Plan:
@@ -174,8 +210,19 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
         sp.time_limit.FromMilliseconds(int(p.guided_local_search_s * 1000))
     else:
         sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-        sp.time_limit.FromMilliseconds(int(p.time_limit_s * 1000))
-    sol = routing.SolveWithParameters(sp)
+        if p.budget is None:
+            sp.time_limit.FromMilliseconds(int(p.time_limit_s * 1000))
+        else:
+            if p.budget.effort is not None:
+                sp.solution_limit = max(1, int(p.budget.effort))
+            if p.budget.time_limit is not None:
+                sp.time_limit.FromMilliseconds(max(1, int(p.budget.time_limit * 1000)))
+    sol = None
+    start = _warm_start(routing, manager, sp, node_station, nv, p.initial_routes)
+    if start is not None:
+        sol = routing.SolveFromAssignmentWithParameters(start, sp)
+    if sol is None:
+        sol = routing.SolveWithParameters(sp)
     if sol is None:
         # Always feasible (every route may stay empty), so this is a search failure.
         return Plan(empty.routes, math.nan, time.perf_counter() - t0, "no solution found")

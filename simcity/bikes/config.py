@@ -314,6 +314,14 @@ class Policy(PolicyBase):
         3000.0, gt=0.0, le=1.0e6,
         description="Van metres worth driving to avoid one expected failed trip (router objective).",
     )
+    plan_effort: int = Field(
+        50, ge=1, le=10_000_000,
+        description="Work budget of one van-route plan: solutions accepted by the router's greedy descent "
+        "(reproducible: no wall-clock limit inside the simulation; a large value descends to a local optimum).",
+    )
+    warm_start: bool = Field(
+        True, description="Dynamic rebalancing: start each van's route search from its previous plan's stations.",
+    )
 
     @model_validator(mode="after")
     def _shifts(self) -> Policy:

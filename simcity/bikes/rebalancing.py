@@ -25,6 +25,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from optimize.budget import Budget
 from optimize.rebalancing import RebalancingProblem, SolveParams, Van, solve
 from simcity.bikes.config import City, Policy
 from simcity.bikes.dissatisfaction import allocate, dissatisfaction
@@ -78,6 +79,8 @@ class Rebalancer:
             else:
                 x, y = self.net.xy.mean(axis=0)
             self.vans.append(sim.add_van(self.van_cap, float(x), float(y)))
+        # the stations of each van's last plan (warm start of its next one)
+        self._last: list[tuple[int, ...]] = [() for _ in self.vans]
         self._F_cache: dict[tuple[float, float], NDArray[np.float64]] = {}
         env = sim.env
         if policy.overnight != "none":
@@ -144,9 +147,16 @@ class Rebalancer:
                 metres_per_value=self.policy.bike_value_m,
                 circuity=self.net.circuity,
             )
+            initial = None
+            if self.policy.warm_start and self._last[v]:
+                local = {int(st): k for k, st in enumerate(zone)}
+                initial = (tuple(local[st] for st in self._last[v] if st in local),)
             plan = solve(problem, SolveParams(max_candidates=self.policy.candidates_per_van,
-                                              chunk=max(1, van.capacity // 2)))
+                                              chunk=max(1, van.capacity // 2),
+                                              budget=Budget.work(self.policy.plan_effort),
+                                              initial_routes=initial))
             stops = [(int(zone[s.station]), s.quantity) for s in plan.routes[0].stops]
+            self._last[v] = tuple(st for st, _ in stops)
             sim.c.plans += 1
             if stops or (last_of_shift and van.load > 0):
                 sim.drive(van, stops, unload=last_of_shift)

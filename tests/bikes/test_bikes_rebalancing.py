@@ -181,3 +181,26 @@ def test_same_problem_same_plan() -> None:
     a, b = solve(problem), solve(problem)
     assert a.routes == b.routes
     assert math.isclose(a.objective, b.objective)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 25), vans=st.integers(1, 3),
+       effort=st.integers(1, 40))
+def test_budgeted_warm_started_plans_pass_the_checker_and_repeat(seed: int, n: int, vans: int,
+                                                                effort: int) -> None:
+    """An effort budget (no clock) and a warm start from another plan: still checked-valid,
+    and the same problem, start and budget give the same plan."""
+    from optimize.budget import Budget
+
+    problem = _problem(seed, n, vans)
+    cold = solve(problem, SolveParams(budget=Budget.work(effort)))
+    # warm start from a plan of a different problem (the previous hour's stations, reversed)
+    previous = tuple(tuple(s.station for s in r.stops)[::-1] for r in solve(_problem(seed + 1, n, vans)).routes)
+    params = SolveParams(budget=Budget.work(effort), initial_routes=previous)
+    warm = solve(problem, params)
+    for plan in (cold, warm):
+        res = check_plan(problem, plan)
+        assert res.ok, res.violations
+        assert res.imbalance_after <= res.imbalance_before
+    again = solve(problem, params)
+    assert again.routes == warm.routes and again.objective == warm.objective
