@@ -454,6 +454,10 @@ def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, 
         path: list[str | int] = [p for p in loc if isinstance(p, int)
                                  or (isinstance(p, str) and not p.startswith("function-"))]
         kind = err["type"]
+        too_many = _too_many_rows(err, path, data_rows, file, lines)
+        if too_many is not None:
+            problems.append(too_many)
+            continue
         if kind == "extra_forbidden":
             msg = "unknown key (not part of the schema; check the spelling)"
         elif kind == "missing":
@@ -479,6 +483,23 @@ def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, 
         problems.append(in_file or _in_data_file(path, msg, data_rows, file, lines)
                         or Problem(file, _line(lines, path), ".".join(str(p) for p in path), msg))
     return problems
+
+
+def _too_many_rows(err: Any, path: Sequence[str | int], data_rows: Mapping[str, RowOrigin] | None,
+                   file: str, lines: dict[Any, int] | None) -> Problem | None:
+    """A list filled from a data file that has more entries than the schema allows, located in
+    that file at the first row over the limit (or, for a GeoJSON feature, named in the message
+    at the scenario line of the key that names the file)."""
+    if err["type"] != "too_long" or not path or not isinstance(path[-1], str):
+        return None
+    origin = (data_rows or {}).get(path[-1])
+    limit = (err.get("ctx") or {}).get("max_length")
+    if origin is None or not isinstance(limit, int) or not 0 <= limit < len(origin.rows):
+        return None
+    rows = "features" if origin.rows[limit].startswith("feature ") else "rows"
+    msg = (f"{len(origin.rows)} {rows}, at most {limit} allowed in {path[-1]} "
+           f"(split the city into districts, or merge entries)")
+    return _in_data_file([*path, limit], msg, data_rows, file, lines)
 
 
 def _in_data_file(path: Sequence[str | int], msg: str, data_rows: Mapping[str, RowOrigin] | None,

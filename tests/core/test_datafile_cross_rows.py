@@ -73,3 +73,64 @@ def test_validate_prints_the_data_file_row_and_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
     out = run.stdout + run.stderr
     assert f"data/wuxi_liangxi_car_parks.csv:{len(lines) + 1}: column 'id': " in out
+
+
+def _car_parks(tmp_path: Path, n: int) -> tuple[Path, Path, list[str]]:
+    """The Liangxi car-park file grown to ``n`` rows (the first row repeated under new ids)."""
+    scen = _copy(tmp_path, "parking_liangxi_from_files.toml")
+    csv = tmp_path / "data" / "wuxi_liangxi_car_parks.csv"
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(",")
+    rows = [",".join([f"X{i}", *first[1:]]) for i in range(n)]
+    return scen, csv, [lines[0], *rows]
+
+
+def test_too_many_rows_is_located_at_the_first_row_over_the_limit(tmp_path: Path) -> None:
+    """A car-park file one row over the schema's 20,000 (issue 22 item 4, "row-count limits"
+    naming the data file): the problem is in the CSV, at the line of row 20,001 (header + 20,001
+    = line 20,002), and says how many rows there are and how many are allowed."""
+    scen, csv, lines = _car_parks(tmp_path, 20_001)
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(scen)
+    (problem,) = exc.value.problems
+    assert Path(problem.file).resolve() == csv.resolve()
+    assert problem.line == 20_002
+    assert "20001 rows, at most 20000 allowed in car_parks" in problem.message
+
+
+def test_too_many_geojson_features_are_named_at_the_file_key(tmp_path: Path) -> None:
+    """The same file as GeoJSON has no row lines: the problem stands at the scenario line of
+    car_parks_file and names the file and the first feature over the limit (20000, counted
+    from 0)."""
+    scen, csv, lines = _car_parks(tmp_path, 20_001)
+    header = lines[0].split(",")
+    feats = []
+    for row in lines[1:]:
+        rec = dict(zip(header, row.split(","), strict=True))
+        lon, lat = float(rec.pop("lon")), float(rec.pop("lat"))
+        props = {k: v for k, v in rec.items() if v != ""}
+        props["berths"] = int(props["berths"])
+        props["entry_gates"], props["exit_gates"] = int(props["entry_gates"]), int(props["exit_gates"])
+        props["shared"] = props["shared"] == "true"
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                      "properties": props})
+    geo = csv.with_suffix(".geojson")
+    geo.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    text = scen.read_text(encoding="utf-8").replace("wuxi_liangxi_car_parks.csv", "wuxi_liangxi_car_parks.geojson")
+    scen.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(scen)
+    (problem,) = exc.value.problems
+    assert Path(problem.file).resolve() == scen.resolve()
+    assert text.splitlines()[problem.line - 1].startswith("car_parks_file")
+    assert problem.path == "city.car_parks_file"
+    assert "wuxi_liangxi_car_parks.geojson: feature 20000: 20001 features, at most 20000 allowed" in problem.message
+
+
+def test_a_file_at_the_limit_is_accepted(tmp_path: Path) -> None:
+    """The limit itself is allowed: exactly 20,000 rows validate (so the check above is the
+    limit, not any large file)."""
+    scen, csv, lines = _car_parks(tmp_path, 20_000)
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert len(load_scenario(scen).city.car_parks) == 20_000  # type: ignore[attr-defined]
