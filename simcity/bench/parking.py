@@ -34,6 +34,7 @@ from simcity.bench.common import (
     median_ratio_row,
     shipped_scenario,
 )
+from simcity.domain import RunContext
 from simcity.parking import DOMAIN, City, Policy
 from simcity.parking.demand import Arrivals, draw_arrivals
 from simcity.parking.domain import summarise
@@ -126,7 +127,7 @@ def _measure(city: City, policy: Policy, horizon: float, warmup: float, seed: in
         bare_wall += time.perf_counter() - w0
         del arr
         c0, w0 = time.process_time(), time.perf_counter()
-        out = DOMAIN.check_output(summarise(simulate(city, policy, horizon, warmup, Streams(seed, rep))))
+        out = DOMAIN.check_output(summarise(simulate(city, policy, RunContext(horizon, warmup, Streams(seed, rep), rep))))
         model_s += time.process_time() - c0
         model_wall += time.perf_counter() - w0
         sessions += out.metrics["sessions"]

@@ -159,6 +159,5 @@ class ParkingDomain(Domain):
 
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
         """Simulate one replication of ``policy`` on ``city`` (see :mod:`simcity.parking.sim`)."""
-        res = simulate(city, policy, ctx.horizon_hours, ctx.warmup_hours, ctx.streams,
-                       environment=ctx.environment)
+        res = simulate(city, policy, ctx)
         return self.check_output(summarise(res))

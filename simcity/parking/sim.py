@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
 import simpy
 
+from simcity.domain import RunContext
 from simcity.parking.config import City, Policy
 from simcity.parking.demand import (
     RATIO_FLOOR,
@@ -137,14 +138,7 @@ class _PrefixedStreams(Streams):
         return super().__getitem__(f"{self.prefix}/{name}")
 
 
-def learn_band_prices(
-    city: City,
-    policy: Policy,
-    horizon_hours: float,
-    warmup_hours: float,
-    streams: Streams,
-    environment: Callable[[], simpy.Environment] = simpy.Environment,
-) -> np.ndarray:
+def learn_band_prices(city: City, policy: Policy, ctx: RunContext) -> np.ndarray:
     """SFpark as it was run: the learning phase of ``policy.responsive_pricing``.
 
     Prices start at the tariffs (shift 0).  In each learning period of ``period_days`` fresh
@@ -156,6 +150,7 @@ def learn_band_prices(
     """
     rp = policy.responsive_pricing
     assert rp is not None and rp.learning_days > 0
+    horizon_hours, warmup_hours = ctx.horizon_hours, ctx.warmup_hours
     band = np.asarray(rp.band_of_hour())
     B = int(band.max()) + 1
     lay = build_layout(city, policy, horizon_hours)
@@ -172,8 +167,8 @@ def learn_band_prices(
         area = np.zeros((F, B))
         cap = np.zeros((F, B))
         for _ in range(rp.period_days):
-            res = simulate(city, policy, horizon_hours, warmup_hours, _PrefixedStreams(streams, f"sfpark-day{day}"),
-                           band_shift=prices[:, band], environment=environment)
+            day_ctx = replace(ctx, streams=_PrefixedStreams(ctx.streams, f"sfpark-day{day}"))
+            res = simulate(city, policy, day_ctx, band_shift=prices[:, band])
             day += 1
             for b in range(B):
                 cols = stat & (band_of_bin == b)
@@ -190,13 +185,10 @@ def learn_band_prices(
 def simulate(
     city: City,
     policy: Policy,
-    horizon_hours: float,
-    warmup_hours: float,
-    streams: Streams,
+    ctx: RunContext,
     *,
     arrivals: Arrivals | None = None,
     trace: bool = False,
-    environment: Callable[[], simpy.Environment] = simpy.Environment,
     band_shift: np.ndarray | None = None,
 ) -> SimResult:
     """Run the parking model once.
@@ -205,17 +197,16 @@ def simulate(
     ----------
     city, policy:
         Validated configuration.
-    horizon_hours, warmup_hours:
-        Simulated time from midnight, and the part of it excluded from statistics.
-    streams:
-        The replication's random streams.
+    ctx:
+        The replication: simulated time from midnight (``horizon_hours``), the part of it
+        excluded from statistics (``warmup_hours``), its random streams, and the factory of the
+        SimPy environment (the benchmarks pass one that counts events); the same shape as
+        every domain's ``simulate(city, policy, ctx)``.
     arrivals:
         Drivers to simulate instead of drawing them (for hand-checked traces).
     trace:
         Record every arrival, parking, departure and loss as ``(kind, driver, time, facility)``
         (facility -1 for arrivals and losses) in :attr:`SimResult.trace`.
-    environment:
-        Makes the SimPy environment (the benchmarks pass one that counts events).
     band_shift:
         Price shift of every facility in every hour of the day, shape (F, 24), fixed for the run.
         A policy whose responsive pricing has a learning phase gets it from
@@ -223,10 +214,11 @@ def simulate(
     """
     rp = policy.responsive_pricing
     if band_shift is None and rp is not None and rp.learning_days:
-        band_shift = learn_band_prices(city, policy, horizon_hours, warmup_hours, streams, environment)
+        band_shift = learn_band_prices(city, policy, ctx)
+    horizon_hours = ctx.horizon_hours
     lay = build_layout(city, policy, horizon_hours)
-    arr = arrivals if arrivals is not None else draw_arrivals(city, horizon_hours, streams, lay.opts.shape[1])
-    return _Run(city, policy, lay, arr, horizon_hours, warmup_hours, environment(), trace, band_shift).run()
+    arr = arrivals if arrivals is not None else draw_arrivals(city, horizon_hours, ctx.streams, lay.opts.shape[1])
+    return _Run(city, policy, lay, arr, horizon_hours, ctx.warmup_hours, ctx.environment(), trace, band_shift).run()
 
 
 class _Run:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simcity.domain import RunContext
 from simcity.parking import DOMAIN, City, Policy
 from simcity.parking.demand import draw_arrivals
 from simcity.parking.domain import summarise
@@ -118,7 +119,7 @@ def test_conservation_and_capacity(case, rep):
     from opening hours and added berths."""
     city, policy, horizon, warmup = case
     streams = Streams(17, rep)
-    res = simulate(city, policy, horizon, warmup, streams, trace=True)
+    res = simulate(city, policy, RunContext(horizon, warmup, streams, streams.replication), trace=True)
     assert res.trace is not None
     ids = res.layout.ids
 

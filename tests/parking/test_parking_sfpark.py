@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from simcity.domain import RunContext
 from simcity.parking import City, Policy
 from simcity.parking.sim import learn_band_prices, simulate
 from simcity.rng import Streams
@@ -40,7 +41,7 @@ def test_learning_moves_each_band_towards_the_target_by_fixed_steps():
     park must end 3 x 0.5 = 1.5 dearer and the underused far one 1.5 cheaper, one price per band, on
     the step grid, within the bounds, and the same for the same stream."""
     city = two_car_parks()
-    prices = learn_band_prices(city, sfpark(), 24.0, 0.0, Streams(1, 0))
+    prices = learn_band_prices(city, sfpark(), RunContext(24.0, 0.0, Streams(1, 0), 0))
     assert prices.shape == (2, 24)
     near, far = prices
     # three periods of fixed 0.5 steps: the full car park dearer, the empty one cheaper
@@ -51,7 +52,7 @@ def test_learning_moves_each_band_towards_the_target_by_fixed_steps():
     assert np.allclose(prices / 0.5, np.round(prices / 0.5))
     assert prices.max() <= 3.0 and prices.min() >= -1.5
     # reproducible, and a different replication learns on different days
-    assert np.array_equal(prices, learn_band_prices(city, sfpark(), 24.0, 0.0, Streams(1, 0)))
+    assert np.array_equal(prices, learn_band_prices(city, sfpark(), RunContext(24.0, 0.0, Streams(1, 0), 0)))
 
 
 def test_prices_are_frozen_and_evaluated_on_the_days_every_policy_sees():
@@ -60,14 +61,14 @@ def test_prices_are_frozen_and_evaluated_on_the_days_every_policy_sees():
     car park and none gained in the full one."""
     city = two_car_parks()
     pol = sfpark()
-    base = simulate(city, Policy(name="base"), 48.0, 0.0, Streams(2, 3), trace=True)
-    run = simulate(city, pol, 48.0, 0.0, Streams(2, 3), trace=True)
+    base = simulate(city, Policy(name="base"), RunContext(48.0, 0.0, Streams(2, 3), 3), trace=True)
+    run = simulate(city, pol, RunContext(48.0, 0.0, Streams(2, 3), 3), trace=True)
     assert base.trace is not None and run.trace is not None
     # common random numbers: the same drivers arrive at the same times
     arrive = [(i, t) for k, i, t, _ in base.trace if k == "arrive"]
     assert arrive == [(i, t) for k, i, t, _ in run.trace if k == "arrive"]
     # the learnt prices are in force all day long, the same on both days (frozen)
-    learnt = learn_band_prices(city, pol, 48.0, 0.0, Streams(2, 3))
+    learnt = learn_band_prices(city, pol, RunContext(48.0, 0.0, Streams(2, 3), 3))
     assert np.allclose(run.hour_shift[:, :24], learnt) and np.allclose(run.hour_shift[:, 24:], learnt)
     # ... and they did what they are for: drivers moved from the full car park to the empty one
     assert run.sessions[1] > base.sessions[1]
@@ -79,5 +80,5 @@ def test_without_a_learning_phase_prices_follow_the_within_day_reviews():
     day rather than stay at one value."""
     city = two_car_parks()
     pol = Policy.model_validate({"name": "p", "responsive_pricing": {"period_hours": 1.0, "step_per_hour": 0.5}})
-    run = simulate(city, pol, 24.0, 0.0, Streams(2, 0))
+    run = simulate(city, pol, RunContext(24.0, 0.0, Streams(2, 0), 0))
     assert len(set(run.hour_shift[0, 7:19].tolist())) > 1  # moves during the day

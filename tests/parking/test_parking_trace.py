@@ -61,7 +61,7 @@ def test_exact_trace_two_car_parks():
     # driver 2: 2.90 finds A full, cruises to B (free again), parks 2.9167-3.4167
     # driver 3: 3.02 finds A free, parks until 3.07, then queues at the booth until 3.10 (108 s)
     arr = hand_arrivals([1.0, 1.5, 2.9, 3.02], [2.0, 1.0, 0.5, 0.05])
-    res = simulate(tiny_city(), Policy(name="p"), 4.0, 0.0, Streams(0, 0), arrivals=arr, trace=True)
+    res = simulate(tiny_city(), Policy(name="p"), RunContext(4.0, 0.0, Streams(0, 0), 0), arrivals=arr, trace=True)
     assert res.trace is not None
     got = [(k, i, round(t, 9), f) for k, i, t, f in res.trace]
     want = [
@@ -102,7 +102,7 @@ def test_recent_refusals_steer_drivers_away():
     # x2 weight x 30 yuan/h = 9 yuan) outweighs B's 300 m walk (4 yuan): driver 3 tries B first,
     # finds it taken by driver 2 and cruises back to A
     arr = hand_arrivals([1.0, 1.5, 2.9, 3.02], [2.0, 1.0, 0.5, 0.05])
-    res = simulate(tiny_city(search_weight=2.0), Policy(name="p"), 4.0, 0.0, Streams(0, 0),
+    res = simulate(tiny_city(search_weight=2.0), Policy(name="p"), RunContext(4.0, 0.0, Streams(0, 0), 0),
                    arrivals=arr, trace=True)
     assert res.trace is not None
     assert [(k, round(t, 9), f) for k, i, t, f in res.trace if i == 3][:2] == [
@@ -116,14 +116,14 @@ def test_lost_when_search_budget_spent():
     # both berths taken; the third driver tries A, cruises to B (1 min), finds it full: lost
     city = tiny_city()
     arr = hand_arrivals([0.1, 0.2, 0.3], [5.0, 5.0, 1.0])
-    res = simulate(city, Policy(name="p"), 2.0, 0.0, Streams(0, 0), arrivals=arr, trace=True)
+    res = simulate(city, Policy(name="p"), RunContext(2.0, 0.0, Streams(0, 0), 0), arrivals=arr, trace=True)
     assert res.trace is not None
     assert [r[0] for r in res.trace if r[1] == 2] == ["arrive", "lost"]
     assert res.lost == 1
     assert res.search_h == pytest.approx(2 * MIN)  # driver 1 cruised A->B, driver 2 too
     # with no search budget the driver is lost at the first full option, without cruising
     tight = city.model_copy(update={"behaviour": city.behaviour.model_copy(update={"max_search_minutes": 0.5})})
-    res2 = simulate(tight, Policy(name="p"), 2.0, 0.0, Streams(0, 0), arrivals=arr, trace=True)
+    res2 = simulate(tight, Policy(name="p"), RunContext(2.0, 0.0, Streams(0, 0), 0), arrivals=arr, trace=True)
     assert res2.lost == 2 and res2.search_h == 0.0
 
 
@@ -163,9 +163,8 @@ def test_policies_share_the_random_inputs():
     arrivals (ids and times, more than 20 of them) as the base policy."""
     # common random numbers: the drivers (times, zones, durations) do not depend on the policy
     city = tiny_city().model_copy(update={"zones": [tiny_city().zones[0].model_copy(update={"arrivals_per_day": 40.0})]})
-    r1 = simulate(city, Policy(name="a"), 24.0, 0.0, Streams(1, 0), trace=True)
-    r2 = simulate(city, Policy(name="b", payment="pay_at_exit", add_berths={"A": 3}), 24.0, 0.0,
-                  Streams(1, 0), trace=True)
+    r1 = simulate(city, Policy(name="a"), RunContext(24.0, 0.0, Streams(1, 0), 0), trace=True)
+    r2 = simulate(city, Policy(name="b", payment="pay_at_exit", add_berths={"A": 3}), RunContext(24.0, 0.0, Streams(1, 0), 0), trace=True)
     assert r1.trace is not None and r2.trace is not None
     arrivals1 = [(i, t) for k, i, t, _ in r1.trace if k == "arrive"]
     arrivals2 = [(i, t) for k, i, t, _ in r2.trace if k == "arrive"]
@@ -180,7 +179,7 @@ def test_occupancy_integral_equals_sum_of_parked_spans():
     # statistics code): berth-hours in [0, H] = sum over sessions of their time on the berth
     city = tiny_city().model_copy(update={"zones": [tiny_city().zones[0].model_copy(update={"arrivals_per_day": 60.0})]})
     H = 30.0
-    res = simulate(city, Policy(name="p"), H, 0.0, Streams(9, 0), trace=True)
+    res = simulate(city, Policy(name="p"), RunContext(H, 0.0, Streams(9, 0), 0), trace=True)
     assert res.trace is not None
     start: dict[int, tuple[float, int]] = {}
     spans = np.zeros(2)
@@ -244,7 +243,7 @@ def test_walking_links_instead_of_coordinates():
     })
     arr = hand_arrivals([1.0, 1.2, 1.4], [3.0, 3.0, 3.0])
     arr.gumbel = np.zeros((3, 3))
-    res = simulate(city, Policy(name="p"), 5.0, 0.0, Streams(0, 0), arrivals=arr, trace=True)
+    res = simulate(city, Policy(name="p"), RunContext(5.0, 0.0, Streams(0, 0), 0), arrivals=arr, trace=True)
     assert res.trace is not None
     parks = [(i, f, round(t, 9)) for k, i, t, f in res.trace if k == "park"]
     # B first (nearer), then A after a cruise estimated via the zone (100 + 600 m at 42 km/h = 1 min)
