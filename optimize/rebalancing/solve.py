@@ -120,23 +120,18 @@ def _warm_start(routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexMa
     return start if start is not None else None
 
 
-def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Plan:
-    """Plan van routes and pickup/drop-off quantities for ``problem``.
-
-    Returns a :class:`Plan` whose routes list every van (empty routes included).
-    """
-    p = params or SolveParams()
-    t0 = time.perf_counter()
-    nv = len(problem.vans)
+def _visit_nodes(problem: RebalancingProblem, p: SolveParams,
+                 values: np.ndarray) -> tuple[list[int], list[int]]:
+    """The visit nodes: for each candidate station (away from its target by at least
+    ``min_move``, of positive value, the ``max_candidates`` most valuable), its chunks; returns
+    each node's station and signed demand (+ pickup, - drop-off)."""
     diff = np.asarray(problem.stock, dtype=np.int64) - np.asarray(problem.target, dtype=np.int64)
-    values = problem.values()
     cand = np.flatnonzero((np.abs(diff) >= p.min_move) & (values > 0))
     if p.max_candidates and len(cand) > p.max_candidates:
         worth = values[cand] * np.abs(diff[cand])
         order = np.argsort(-worth, kind="stable")[: p.max_candidates]
         cand = np.sort(cand[order])
     chunk = p.chunk or max(1, max(v.capacity for v in problem.vans) // 2)
-
     node_station: list[int] = []
     node_demand: list[int] = []
     for i in cand:
@@ -144,11 +139,15 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
         for q in _chunks(int(abs(diff[i])), chunk, p.binary_split):
             node_station.append(int(i))
             node_demand.append(sign * q)
-    empty = Plan(tuple(Route(v, ()) for v in range(nv)), 0.0, time.perf_counter() - t0, "nothing to do")
-    if not node_station:
-        return empty
+    return node_station, node_demand
 
-    # node layout: [van starts (nv)] [dummy end (1)] [chunks]
+
+def _routing_model(problem: RebalancingProblem, values: np.ndarray, node_station: list[int],
+                   demand: list[int]) -> tuple[pywrapcp.RoutingIndexManager, pywrapcp.RoutingModel]:
+    """The OR-Tools model of the module doc on the node layout [van starts (nv)] [dummy end (1)]
+    [chunks]: arc costs in whole metres, the load and time dimensions, the vans' start loads,
+    time budgets and end-load penalties, and one disjunction per chunk."""
+    nv = len(problem.vans)
     n_nodes = nv + 1 + len(node_station)
     end_node = nv
     pts = np.vstack(
@@ -161,7 +160,6 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
     metres[:, end_node] = 0.0
     metres[end_node, :] = 0.0
     dist = np.floor(metres + 0.5).astype(np.int64)
-    demand = [0] * (nv + 1) + node_demand
 
     manager = pywrapcp.RoutingIndexManager(n_nodes, nv, list(range(nv)), [end_node] * nv)
     routing = pywrapcp.RoutingModel(manager)
@@ -200,7 +198,12 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
         q = abs(demand[node])
         penalty = int(round(values[st] * q * problem.metres_per_value))
         routing.AddDisjunction([manager.NodeToIndex(node)], max(penalty, 1))
+    return manager, routing
 
+
+def _search_parameters(p: SolveParams) -> object:
+    """Cheapest insertion, then greedy descent bounded by the budget (or the safety time
+    limit), or guided local search for ``guided_local_search_s``."""
     sp = pywrapcp.DefaultRoutingSearchParameters()
     sp.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     if p.guided_local_search_s > 0:
@@ -217,16 +220,12 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
                 sp.solution_limit = max(1, int(p.budget.effort))
             if p.budget.time_limit is not None:
                 sp.time_limit.FromMilliseconds(max(1, int(p.budget.time_limit * 1000)))
-    sol = None
-    start = _warm_start(routing, manager, sp, node_station, nv, p.initial_routes)
-    if start is not None:
-        sol = routing.SolveFromAssignmentWithParameters(start, sp)
-    if sol is None:
-        sol = routing.SolveWithParameters(sp)
-    if sol is None:
-        # Always feasible (every route may stay empty), so this is a search failure.
-        return Plan(empty.routes, math.nan, time.perf_counter() - t0, "no solution found")
+    return sp
 
+
+def _routes(routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager, sol: pywrapcp.Assignment,
+            node_station: list[int], demand: list[int], nv: int) -> tuple[Route, ...]:
+    """Every van's route read from ``sol``, consecutive chunks of one station merged into one stop."""
     routes = []
     for k in range(nv):
         stops: list[Stop] = []
@@ -241,4 +240,33 @@ def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Pla
                 stops.append(Stop(st, q))
             idx = sol.Value(routing.NextVar(idx))
         routes.append(Route(k, tuple(stops)))
-    return Plan(tuple(routes), float(sol.ObjectiveValue()), time.perf_counter() - t0, "ok")
+    return tuple(routes)
+
+
+def solve(problem: RebalancingProblem, params: SolveParams | None = None) -> Plan:
+    """Plan van routes and pickup/drop-off quantities for ``problem``.
+
+    Returns a :class:`Plan` whose routes list every van (empty routes included).
+    """
+    p = params or SolveParams()
+    t0 = time.perf_counter()
+    nv = len(problem.vans)
+    values = problem.values()
+    node_station, node_demand = _visit_nodes(problem, p, values)
+    empty = Plan(tuple(Route(v, ()) for v in range(nv)), 0.0, time.perf_counter() - t0, "nothing to do")
+    if not node_station:
+        return empty
+    demand = [0] * (nv + 1) + node_demand
+    manager, routing = _routing_model(problem, values, node_station, demand)
+    sp = _search_parameters(p)
+    sol = None
+    start = _warm_start(routing, manager, sp, node_station, nv, p.initial_routes)
+    if start is not None:
+        sol = routing.SolveFromAssignmentWithParameters(start, sp)
+    if sol is None:
+        sol = routing.SolveWithParameters(sp)
+    if sol is None:
+        # Always feasible (every route may stay empty), so this is a search failure.
+        return Plan(empty.routes, math.nan, time.perf_counter() - t0, "no solution found")
+    routes = _routes(routing, manager, sol, node_station, demand, nv)
+    return Plan(routes, float(sol.ObjectiveValue()), time.perf_counter() - t0, "ok")
