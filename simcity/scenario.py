@@ -440,6 +440,11 @@ def _describe_input(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+#: keys an earlier version of the schema had, and what they are called now (one name for one
+#: quantity across domains, issue 17)
+_RENAMED = {"circuity": "road_detour"}
+
+
 def _key_path(dotted: str) -> list[str | int]:
     """``"fleets.0.depot"`` as a key path (list positions as integers, as :func:`key_lines` has them)."""
     return [int(k) if k.isdigit() else k for k in dotted.split(".")]
@@ -458,7 +463,9 @@ def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, 
         if too_many is not None:
             problems.append(too_many)
             continue
-        if kind == "extra_forbidden":
+        if kind == "extra_forbidden" and path and path[-1] in _RENAMED:
+            msg = f"unknown key: renamed to {_RENAMED[str(path[-1])]!r}"
+        elif kind == "extra_forbidden":
             msg = "unknown key (not part of the schema; check the spelling)"
         elif kind == "missing":
             msg = "required key is missing"

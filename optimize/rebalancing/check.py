@@ -83,7 +83,7 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
             if stop.quantity == 0:
                 errors.append(f"van {route.van} stop {k}: zero quantity")
             here = np.asarray(problem.positions[stop.station], dtype=float)
-            d = float(problem.circuity * np.hypot(*(here - pos)))
+            d = float(problem.detour * np.hypot(*(here - pos)))
             dist += d
             pos = here
             handling += abs(stop.quantity) * van.handling_s_per_bike

@@ -8,7 +8,7 @@ move bikes.  A van's load goes up and down along its route and must stay within
 target is worth ``value_per_bike`` (in metres of driving it justifies, times
 :attr:`RebalancingProblem.metres_per_value`).
 
-Distances are straight-line distances between positions in metres times a circuity factor,
+Distances are straight-line distances between positions in metres times a detour factor,
 the usual stand-in for a street network (road distances in cities run 1.2-1.4 times the
 straight line).  Solver and checker share :meth:`RebalancingProblem.distance` as the one
 definition of the problem's geometry.
@@ -89,7 +89,7 @@ class RebalancingProblem:
         default 1); the rebalancing planner sets it to the expected shortage avoided per bike.
     metres_per_value:
         Driving distance (metres) that one unit of value justifies.
-    circuity:
+    detour:
         Road distance / straight-line distance.
     """
 
@@ -100,7 +100,7 @@ class RebalancingProblem:
     vans: tuple[Van, ...]
     value_per_bike: NDArray[np.float64] | None = None
     metres_per_value: float = 3000.0
-    circuity: float = 1.3
+    detour: float = 1.3
     names: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -117,8 +117,8 @@ class RebalancingProblem:
         if n and np.any(self.target > self.capacity):
             i = int(np.argmax(self.target > self.capacity))
             raise ProblemError(f"station {i}: target {self.target[i]} exceeds capacity {self.capacity[i]}")
-        if self.circuity < 1.0 or self.metres_per_value <= 0:
-            raise ProblemError("circuity must be >= 1 and metres_per_value > 0")
+        if self.detour < 1.0 or self.metres_per_value <= 0:
+            raise ProblemError("detour must be >= 1 and metres_per_value > 0")
         if not self.vans:
             raise ProblemError("at least one van is needed")
 
@@ -138,7 +138,7 @@ class RebalancingProblem:
         a2 = np.atleast_2d(np.asarray(a, dtype=float))
         b2 = np.atleast_2d(np.asarray(b, dtype=float))
         diff = a2[:, None, :] - b2[None, :, :]
-        return self.circuity * np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        return self.detour * np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
 
     def imbalance(self, stock: NDArray[np.int64] | None = None) -> int:
         """Total absolute deviation from target, in bikes."""

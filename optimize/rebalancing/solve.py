@@ -156,7 +156,7 @@ def _routing_model(problem: RebalancingProblem, values: np.ndarray, node_station
          np.asarray(problem.positions, dtype=float)[node_station]]
     )
     # street distance as the checker measures it; the cost uses whole metres
-    metres = problem.circuity * np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    metres = problem.detour * np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
     metres[:, end_node] = 0.0
     metres[end_node, :] = 0.0
     dist = np.floor(metres + 0.5).astype(np.int64)

@@ -221,7 +221,7 @@ class City(StrictModel):
         description="Demand that responds to availability; absent = every request is tried (the model "
         "before the response existed, reproduced exactly).",
     )
-    circuity: float = Field(
+    road_detour: float = Field(
         1.3, ge=1.0, le=3.0, description="Road distance / straight-line distance (riders and vans)."
     )
 

@@ -43,7 +43,7 @@ class Network:
         Demand weights.
     near_idx, near_dist:
         ``(n, k)`` nearest other stations and their road distances (metres), nearest first.
-    circuity:
+    road_detour:
         Road / straight-line distance.
     """
 
@@ -59,7 +59,7 @@ class Network:
     residential: NDArray[np.float64]
     near_idx: NDArray[np.int64]
     near_dist: NDArray[np.float64]
-    circuity: float
+    road_detour: float
 
     @property
     def n(self) -> int:
@@ -74,7 +74,7 @@ class Network:
     def road_distance(self, i: NDArray[np.int64], j: NDArray[np.int64]) -> NDArray[np.float64]:
         """Road distance in metres between station arrays ``i`` and ``j`` (elementwise)."""
         d = self.xy[i] - self.xy[j]
-        return self.circuity * np.hypot(d[..., 0], d[..., 1])
+        return self.road_detour * np.hypot(d[..., 0], d[..., 1])
 
     def with_fleet(self, fleet: int) -> Network:
         """A copy whose initial stocks are scaled to ``fleet`` bikes in total.
@@ -177,7 +177,7 @@ def build_network(city: City, fleet_size: int | None = None) -> Network:
         not_self = idx != np.arange(n)[:, None]
         not_self[not_self.all(axis=1), -1] = False
         near_idx = idx[not_self].reshape(n, k).astype(np.int64)
-        near_dist = city.circuity * d[not_self].reshape(n, k)
+        near_dist = city.road_detour * d[not_self].reshape(n, k)
     else:
         near_idx = np.zeros((n, 0), dtype=np.int64)
         near_dist = np.zeros((n, 0))
@@ -194,7 +194,7 @@ def build_network(city: City, fleet_size: int | None = None) -> Network:
         residential=np.concatenate(resid),
         near_idx=near_idx,
         near_dist=near_dist,
-        circuity=city.circuity,
+        road_detour=city.road_detour,
     )
     if fleet_size is not None:
         net = net.with_fleet(fleet_size)

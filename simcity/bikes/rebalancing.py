@@ -145,7 +145,7 @@ class Rebalancer:
                           end_load_value=float(vals.max()) * 1.01 if last_of_shift else 0.0),),
                 value_per_bike=vals,
                 metres_per_value=self.policy.bike_value_m,
-                circuity=self.net.circuity,
+                detour=self.net.road_detour,
             )
             initial = None
             if self.policy.warm_start and self._last[v]:

@@ -214,7 +214,7 @@ class BikeSim:
                     continue
                 c.walked += 1
                 d = self.dest[k]
-                ride[k] = max(self.net.circuity * math.hypot(self.xs[d] - self.xs[s], self.ys[d] - self.ys[s])
+                ride[k] = max(self.net.road_detour * math.hypot(self.xs[d] - self.xs[s], self.ys[d] - self.ys[s])
                               / self.speed_m_h, MIN_TRIP_H)
             lv = level[s]
             lv[st if st < len(lv) else -1] += t - last[s]
@@ -305,7 +305,7 @@ class BikeSim:
     def _visit(self, van: VanState, stops: list[tuple[int, int]]) -> Generator[simpy.Event, Any, None]:
         env, c = self.env, self.c
         for s, qty in stops:
-            d = self.net.circuity * math.hypot(self.xs[s] - van.x, self.ys[s] - van.y)
+            d = self.net.road_detour * math.hypot(self.xs[s] - van.x, self.ys[s] - van.y)
             if d > 0:
                 yield env.timeout(d / self.van_speed_m_h)
             c.van_m += d

@@ -27,7 +27,7 @@ def _line_city() -> City:
         ],
         "zones": [{"id": "Z", "improper_share": 0.5, "points": [
             {"id": "D", "x": 5000.0, "y": 0.0, "capacity": 1, "bikes": 0}]}],
-        "circuity": 1.0,
+        "road_detour": 1.0,
         "demand": {"od": [{"origin": "A", "destination": "B", "per_hour": [0.0]}]},
     })
 

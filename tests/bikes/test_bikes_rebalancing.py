@@ -72,7 +72,7 @@ def _brute_force(problem: RebalancingProblem) -> float:
             load, pos, dist, t = van.load, start, 0.0, 0.0
             ok = True
             for i in seq:
-                d = float(np.rint(problem.circuity * np.hypot(*(problem.positions[i] - pos))))
+                d = float(np.rint(problem.detour * np.hypot(*(problem.positions[i] - pos))))
                 dist += d
                 t += np.rint(d / van.speed_m_s + abs(diff[i]) * van.handling_s_per_bike)
                 pos = problem.positions[i]

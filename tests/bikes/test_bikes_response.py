@@ -59,7 +59,7 @@ def _one_station_trace(elasticity: float, u: float) -> tuple[int, int, int]:
     city = City.model_validate({
         "stations": [{"id": "A", "x": 0.0, "y": 0.0, "capacity": 2, "bikes": 0},
                      {"id": "B", "x": 5000.0, "y": 0.0, "capacity": 5, "bikes": 0}],
-        "circuity": 1.0,
+        "road_detour": 1.0,
         "demand": {"od": [{"origin": "A", "destination": "B", "per_hour": [0.0]}]},
     })
     net = build_network(city)

@@ -121,3 +121,15 @@ def test_the_depot_error_points_at_the_depot_line() -> None:
 def test_repeated_is_linear_and_ordered() -> None:
     assert repeated(["a", "b", "a", "c", "b", "a"]) == ["a", "b"]
     assert repeated(range(100_000)) == []
+
+
+def test_a_renamed_key_says_its_new_name() -> None:
+    """The bikes detour factor was called ``circuity`` before it took the name the other domains
+    use (``road_detour``, issue 17): a scenario written for the old schema is told the new name
+    at the key's line, not just "check the spelling"."""
+    text = BIKES.read_text(encoding="utf-8")
+    old = text.replace("\nroad_detour = ", "\ncircuity = ", 1)
+    assert old != text
+    line = old.splitlines().index(next(x for x in old.splitlines() if x.startswith("circuity = "))) + 1
+    (msg,) = problems(old, base_dir=BIKES.parent)
+    assert msg.startswith(f"s.toml:{line}: city.circuity: unknown key: renamed to 'road_detour'"), msg
