@@ -34,6 +34,9 @@ def assert_same(a: Results, b: Results) -> None:
 
 
 def test_shipped_scenario_round_trips(toy: ScenarioBase) -> None:
+    """A scenario sent to a worker process is pickled inside ShippedScenario: unpickling must give
+    back an equal scenario of the same (domain-specific) class, or workers would run a different
+    model than the parent validated."""
     back = pickle.loads(pickle.dumps(ShippedScenario(toy))).scenario
     assert back == toy and type(back) is type(toy)
 
@@ -42,12 +45,17 @@ def test_shipped_scenario_round_trips(toy: ScenarioBase) -> None:
 # covers fresh worker processes in the default tier, this one runs with -m slow
 @pytest.mark.parametrize("start", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
 def test_process_pool_matches_serial(toy: ScenarioBase, reference: Results, start: str) -> None:
+    """Every task draws from streams seeded by (scenario seed, replication, stream name) only, so a
+    two-process pool started by fork (and by spawn under -m slow) must give frame-for-frame the
+    same replication, time and summary tables as the serial run."""
     with ProcessBackend(2, start_method=start) as be:
         assert_same(compare(toy, backend=be), reference)
 
 
 def test_many_scenarios_in_one_pool(toy: ScenarioBase) -> None:
-    # a sweep-like batch: two scenarios sharing the pool, results routed back to their scenario
+    """Two scenarios sharing one pool (as a sweep does) get each task's result routed back to its
+    own scenario in task order with the serial metrics; the last assertion proves the two
+    scenarios really differ (arrival rate 4 vs 1 per hour), so a mix-up could not pass unnoticed."""
     other = toy.with_overrides({"city.arrival_rate": 1.0})
     tasks = [all_tasks(toy), all_tasks(other)]
     serial = execute_many([toy, other], tasks)
@@ -69,10 +77,14 @@ def dask_backend() -> Iterator[object]:
 
 
 def test_dask_local_cluster_matches_serial(toy: ScenarioBase, reference: Results, dask_backend: object) -> None:
+    """Dask's fresh worker processes rebuild the scenario and the plug-in toy domain from a pickle;
+    their tables must equal the serial ones exactly, as for the process pool."""
     assert_same(compare(toy, backend=dask_backend), reference)  # type: ignore[arg-type]
 
 
 def test_dask_unreachable_scheduler_is_a_clear_error() -> None:
+    """Nothing listens on 127.0.0.1:9 (the discard port), so connecting must fail within the 1 s
+    timeout as a BackendError that names the scheduler, not a hang or a Dask traceback."""
     pytest.importorskip("dask.distributed", reason="Dask is optional: pip install 'dask[distributed]'")
     from simcity.backends import BackendError, DaskBackend
 
@@ -82,6 +94,8 @@ def test_dask_unreachable_scheduler_is_a_clear_error() -> None:
 
 @pytest.mark.slow
 def test_compare_command_on_dask_matches_serial(toy_file: Path, tmp_path: Path) -> None:
+    """End to end through the CLI: `compare --dask local --jobs 2` writes the same replications.csv
+    as the serial command (same seed, so the same streams)."""
     pytest.importorskip("dask.distributed", reason="Dask is optional: pip install 'dask[distributed]'")
     from simcity import cli
 
@@ -94,6 +108,8 @@ def test_compare_command_on_dask_matches_serial(toy_file: Path, tmp_path: Path) 
 
 
 def test_validate_checks_sweep_paths(toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sweep parameter naming a field the scenario does not have (city.nope) is a validation error
+    (exit 2) located at the file and the key sweep.parameters.0.path, found before any run."""
     from simcity import cli
 
     toy_file.write_text(toy_file.read_text() + '\n[sweep]\n[[sweep.parameters]]\npath = "city.nope"\n'
@@ -110,6 +126,8 @@ def test_validate_checks_sweep_paths(toy_file: Path, capsys: pytest.CaptureFixtu
 ])
 def test_bad_plugin_is_a_clear_error(toy_file: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str], ref: str, message: str) -> None:
+    """Each way a SIMCITY_PLUGINS entry can be wrong (module missing, attribute missing, attribute
+    not a Domain) is refused with exit 2 and a message naming the variable and the exact cause."""
     from simcity import cli
 
     monkeypatch.setenv("SIMCITY_PLUGINS", ref)

@@ -49,6 +49,10 @@ def _main(tmp_path: Path, *extra: str) -> int:
 def test_gate_passes_within_noise_and_fails_on_regression(
         tmp_path: Path, fake_bench: None, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
+    """With a fake benchmark whose ratios are (speed, 2 x speed): without a baseline the gate exits
+    2; a saved baseline at speed 1 holds both rows and marks the missing module skipped; speed
+    0.9 is a geometric-mean ratio of exactly 0.900, inside the 20% noise band (exit 0), and speed
+    0.5 is outside it (exit 1, REGRESSION) with rows 0.5 and 1.0 written."""
     assert _main(tmp_path) == 2  # no baseline yet: a clear error
     assert "create it with --save-baseline" in capsys.readouterr().err
     assert _main(tmp_path, "--save-baseline") == 0
@@ -72,6 +76,8 @@ def test_gate_passes_within_noise_and_fails_on_regression(
 
 def test_tier_with_outdated_options_fails_the_gate(tmp_path: Path, fake_bench: None,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tier whose options the benchmark no longer accepts (--quick is not one of the fake's
+    arguments) must fail the gate as FAILED with the rejection noted, not be silently skipped."""
     monkeypatch.setattr(ci, "TIERS", {"fake": ci.Tier(("--quick", "--out", "{json}"), metric="ratio",
                                                       kind="ratio", noise=0.2, higher_is_better=True)})
     run = ci.run_tier("fake", ci.TIERS["fake"], tmp_path, tmp_path)
@@ -81,6 +87,8 @@ def test_tier_with_outdated_options_fails_the_gate(tmp_path: Path, fake_bench: N
 
 
 def test_every_registered_benchmark_has_a_quick_tier() -> None:
+    """A benchmark added to BENCHMARKS without a CI tier would never be gated; every one except the
+    gate itself must have a tier."""
     from simcity.bench import BENCHMARKS
 
     assert set(BENCHMARKS) - {"ci"} <= set(ci.TIERS)

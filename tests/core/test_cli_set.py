@@ -30,6 +30,9 @@ def _run(argv: list[str], tmp_path: Path, name: str) -> Path:
 
 
 def test_parse_set_reads_toml_values_and_plain_text() -> None:
+    """The value after '=' is read as TOML (integer, float, boolean, quoted string, array) and, when
+    it is not valid TOML, as plain text (flat); a missing '=', an empty key or an empty key part
+    is refused with the expected form named."""
     assert parse_set("replications=5") == ("replications", 5)
     assert parse_set("policies.0.fleet_scale=0.9") == ("policies.0.fleet_scale", 0.9)
     assert parse_set("a.b=true") == ("a.b", True)
@@ -71,6 +74,10 @@ def test_compare_with_sets_equals_the_edited_file_and_records_them(toy_file: Pat
 ])
 def test_a_bad_set_is_a_located_error_naming_it(toy_file: Path, option: str, message: str,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Each override is validated as the file is: a bound (servers >= 1), strict integers (1.5 and
+    true refused), unknown keys, unknown policy names and cross-field checks (warm-up 100 h >=
+    horizon 48 h) give exit 2 with the --set named as the location and the resolved key
+    (policies.one -> policies.0), never a traceback."""
     assert cli.main(["compare", str(toy_file), "--set", option]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message), err
@@ -78,6 +85,8 @@ def test_a_bad_set_is_a_located_error_naming_it(toy_file: Path, option: str, mes
 
 
 def test_a_malformed_set_is_a_usage_error(toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An option without '=' cannot be a key and value at all, so argparse refuses it as a usage
+    error (SystemExit 2) before any scenario is read."""
     with pytest.raises(SystemExit) as exc:
         cli.main(["compare", str(toy_file), "--set", "replications"])
     assert exc.value.code == 2
@@ -85,6 +94,9 @@ def test_a_malformed_set_is_a_usage_error(toy_file: Path, capsys: pytest.Capture
 
 
 def test_apply_sets_keeps_the_file_for_later_located_errors(toy_file: Path) -> None:
+    """Applying overrides keeps the scenario's source file, so later checks can still point into it;
+    an override that fails validation (seed -1) is blamed on its own --set, not on the file, and
+    a valid one alongside it is not blamed."""
     sc = apply_sets(load_scenario(toy_file), [("replications", 2)], ["replications=2"])
     assert sc.replications == 2 and sc.source == toy_file  # later checks still locate lines in the file
     with pytest.raises(ScenarioError) as exc:
@@ -102,6 +114,9 @@ values = [2.0, 4.0]
 
 
 def test_sweep_takes_sets_including_its_own_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--set reaches the sweep table too: three values for the one parameter give 3 design points x
+    3 policies x 2 replications, the saved scenario keeps the values, and a path naming no
+    scenario value is refused with its key."""
     f = tmp_path / "s.toml"
     f.write_text(SWEEP, encoding="utf-8")
     out = _run(["sweep", str(f), "--set", "replications=2", "--set", "sweep.parameters.0.values=[1.0, 3.0, 5.0]"],
@@ -114,6 +129,9 @@ def test_sweep_takes_sets_including_its_own_table(tmp_path: Path, capsys: pytest
 
 
 def test_select_takes_sets(toy_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Overrides of the selection table and a policy are used and saved; with 6 servers for policy
+    'one' at an offered load of 4/h x 0.5 h = 2 Erlang it blocks least (Erlang B about 1% against
+    21% for 3 servers), so it is the selected best; a negative delta is refused at its --set."""
     out = _run(["select", str(toy_file), "--set", "selection.metric=blocking", "--set", "selection.delta=0.02",
                 "--set", "policies.0.servers=6"], tmp_path, "select")
     decision = json.loads((out / "selection.json").read_text())

@@ -35,6 +35,8 @@ def test_the_examples_are_found() -> None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name: str) -> None:
+    """Each module with >>> examples runs them under doctest; it must run at least one (a module
+    whose examples are skipped would pass vacuously) and none may fail."""
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
                              report=True, verbose=False)

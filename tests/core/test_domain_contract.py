@@ -29,6 +29,9 @@ CASES = [
                          ids=[c[0] for c in CASES])
 def test_each_city_domain_keeps_the_contract(name: str, scenario: str, n_policies: int,
                                              horizon: float, warmup: float) -> None:
+    """Each shipped city domain, on its shipped scenario cut to a short horizon and two policies,
+    passes every check of check_domain (declared metrics reported, same seed same output, streams
+    independent of the policy, pickle round trip, no global random state): an empty problem list."""
     sc = simcity.load_scenario(SCENARIOS / scenario)
     assert sc.model == name
     city: Any = sc.city  # type: ignore[attr-defined]  # added by the domain's scenario class
@@ -42,6 +45,8 @@ POLICIES = [ToyPolicy(name="one", servers=1), ToyPolicy(name="two", servers=2)]
 
 
 def test_the_toy_domain_keeps_the_contract() -> None:
+    """The toy domain is the control for the planted-fault test below: unmodified it passes, so each
+    finding there is caused by its fault alone."""
     assert check_domain(ToyDomain(), CITY, POLICIES, horizon_hours=24.0) == []
 
 
@@ -86,5 +91,8 @@ class Unseeded(ToyDomain):
     (Unseeded(), "same seed and replication gave different output"),
 ], ids=["global-random", "keyed-by-policy", "undeclared-metric", "unseeded"])
 def test_the_check_finds_each_planted_fault(domain: ToyDomain, finding: str) -> None:
+    """Each subclass breaks exactly one rule of the contract (global NumPy draws, a stream named
+    after the policy, an undeclared metric, an entropy-seeded generator); the check must report
+    that rule by name."""
     problems = check_domain(domain, CITY, POLICIES, horizon_hours=24.0)
     assert any(finding in p for p in problems), problems
