@@ -22,6 +22,9 @@ from simcity.stats import mean_ci, paired_diff_ci, welch_diff_ci
 
 
 def test_streams_are_keyed_by_seed_replication_and_source() -> None:
+    """A stream is a function of (seed, replication, source name) only: the same key repeats its
+    draws, changing any one part changes them, and 1,000 draws from another source leave it
+    untouched, which is what makes common random numbers between policies work."""
     a = Streams(5, 2)["arrivals"].random(4)
     assert np.array_equal(a, Streams(5, 2)["arrivals"].random(4))
     for other in (Streams(6, 2)["arrivals"], Streams(5, 3)["arrivals"], Streams(5, 2)["durations"]):
@@ -33,6 +36,8 @@ def test_streams_are_keyed_by_seed_replication_and_source() -> None:
 
 
 def test_jobs_do_not_change_results(toy_file: Path) -> None:
+    """One and two worker processes give identical replication, time and summary tables, in the
+    documented long format with 3 policies x 6 replications x 3 metrics = 54 rows."""
     sc = load_scenario(toy_file)
     one = compare(sc, jobs=1, progress=False)
     two = compare(sc, jobs=2, progress=False)
@@ -44,6 +49,8 @@ def test_jobs_do_not_change_results(toy_file: Path) -> None:
 
 
 def test_mean_ci_matches_scipy() -> None:
+    """The t interval of 25 normal draws at 90% equals scipy's t.interval with 24 degrees of freedom
+    and the standard error of the mean; one observation has no interval (NaN)."""
     x = np.random.default_rng(1).normal(3, 2, 25)
     ci = mean_ci(x, 0.9)
     lo, hi = st.t.interval(0.9, 24, loc=x.mean(), scale=st.sem(x))
@@ -52,6 +59,9 @@ def test_mean_ci_matches_scipy() -> None:
 
 
 def test_common_random_numbers_narrow_the_paired_interval(toy_file: Path) -> None:
+    """Under common random numbers two and one servers see the same customers, so their served
+    counts are positively correlated and the paired interval of the difference is narrower than
+    Welch's (same mean difference); the summary's difference interval must be the paired one."""
     sc = load_scenario(toy_file).with_overrides({"replications": 20})
     res = compare(sc, progress=False)
     w = res.wide()
@@ -67,7 +77,9 @@ def test_common_random_numbers_narrow_the_paired_interval(toy_file: Path) -> Non
 
 
 def test_erlang_b_on_toy_model_sanity(toy_file: Path) -> None:
-    # the runner adds nothing to the model: blocking of M/M/2/2 at load 2 is 0.4 (Erlang B)
+    """The runner adds nothing to the model: M/M/2/2 at offered load 4/h x 0.5 h = 2 Erlang blocks
+    B(2, 2) = 2/5 = 0.4 of arrivals (Erlang B), so the 99% interval of ten 390-hour replications
+    must contain 0.4 (give or take 0.02 for the finite horizon)."""
     sc = load_scenario(toy_file).with_overrides({"horizon_hours": 400.0, "warmup_hours": 10.0,
                                                   "replications": 10})
     res = compare(sc, progress=False)
@@ -85,6 +97,10 @@ def _html_tables(html_text: str) -> dict[str, pd.DataFrame]:
 
 
 def test_report_agrees_with_summary_and_images_decode(toy_file: Path, tmp_path: Path) -> None:
+    """The saved summary.csv equals the summary in memory, every headline cell of the HTML shows
+    that mean to the decimals printed, there is one difference row per non-baseline metric row,
+    every embedded image decodes as a PNG of more than 50 x 50 pixels (one per plot file, at
+    least four), the parquet table is the one in memory, and the page loads nothing from the web."""
     sc = load_scenario(toy_file)
     res = compare(sc, progress=False)
     out = report.save(res, tmp_path / "run")
@@ -119,6 +135,8 @@ def test_report_agrees_with_summary_and_images_decode(toy_file: Path, tmp_path: 
 
 
 def test_save_refuses_existing_folder_and_leaves_it_intact(toy_file: Path, tmp_path: Path) -> None:
+    """Saving into an existing folder that is not a results folder is refused and the user's file in
+    it survives, with no half-written folder left beside it."""
     res = compare(load_scenario(toy_file).with_overrides({"replications": 2}), progress=False)
     target = tmp_path / "taken"
     target.mkdir()
@@ -153,6 +171,10 @@ def test_save_names_the_python_argument_and_overwrites_only_results(toy_file: Pa
 
 
 def test_cli_compare_end_to_end(toy_file: Path, tmp_path: Path) -> None:
+    """A subprocess `simcity compare -n 3 -j 2`: exit 0, a verdict against the first policy, metric
+    titles with units, a too-few-replications warning for 3, the resolved scenario and a table
+    with replications 0-2 saved; repeating the command into the same folder exits 2 with a
+    message and no traceback."""
     code = ("import sys, tests.conftest; from simcity.cli import main; "
             f"sys.exit(main(['compare', {str(toy_file)!r}, '-n', '3', '-j', '2', '--out', "
             f"{str(tmp_path / 'out')!r}]))")

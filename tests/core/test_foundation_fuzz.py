@@ -65,6 +65,9 @@ def mutated(draw: st.DrawFn) -> tuple[dict, bool]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_generated_files_validate_or_fail_cleanly(case: tuple[dict, bool]) -> None:
+    """Up to four random edits of the toy scenario (any key set to any TOML value, keys dropped)
+    either validate or raise ScenarioError whose every problem names the file, has a message and
+    a line inside the text; an unedited file keeps the toy city exactly."""
     data, changed = case
     try:
         text = tomli_w.dumps(data)
@@ -87,6 +90,8 @@ def test_generated_files_validate_or_fail_cleanly(case: tuple[dict, bool]) -> No
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_raises_anything_but_scenario_error(text: str) -> None:
+    """Any text at all, most of it not TOML, is either a scenario or a ScenarioError naming the
+    file: any other exception fails the test (it would reach the user as a traceback)."""
     try:
         parse_scenario_text(text, "junk.toml")
     except ScenarioError as exc:
@@ -96,6 +101,8 @@ def test_arbitrary_text_never_raises_anything_but_scenario_error(text: str) -> N
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, len(TOY_TOML)), st.text(alphabet="=[]{}\"'#.,\n 0123456789abc", min_size=1, max_size=5))
 def test_corrupted_files_fail_cleanly(pos: int, junk: str) -> None:
+    """TOML punctuation inserted anywhere in a valid file either still parses or fails as a
+    ScenarioError with at least one problem, never another exception."""
     text = TOY_TOML[:pos] + junk + TOY_TOML[pos:]
     try:
         parse_scenario_text(text, "c.toml")
@@ -204,6 +211,9 @@ def _check_validate(case: tuple[Path, str, dict[str, str]]) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_scenario())
 def test_hostile_scenarios_and_data_files_validate_or_fail_located(case: tuple[Path, str, dict[str, str]]) -> None:
+    """300 hostile edits of the shipped scenarios and their CSV/GeoJSON files: `simcity validate`
+    exits 0 with no output or 2 with every line located at the scenario or a data file, without
+    pydantic's 'Value error,' prefix or a traceback."""
     _check_validate(case)
 
 
@@ -211,6 +221,7 @@ def test_hostile_scenarios_and_data_files_validate_or_fail_located(case: tuple[P
 @settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_scenario())
 def test_hostile_scenarios_slow_tier(case: tuple[Path, str, dict[str, str]]) -> None:
+    """The same check as the default tier over 2,500 cases (-m slow)."""
     _check_validate(case)
 
 
@@ -247,6 +258,9 @@ def _check_run(case: tuple[Path, str, dict[str, str]]) -> None:
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_scenario())
 def test_accepted_hostile_scenarios_run_one_short_replication(case: tuple[Path, str, dict[str, str]]) -> None:
+    """A hostile edit that validation accepts must also run: one day of the baseline gives no
+    infinite metric and no NaN beyond those the unedited scenario has (a mean over no events);
+    six cases in the default tier."""
     _check_run(case)
 
 
@@ -254,4 +268,5 @@ def test_accepted_hostile_scenarios_run_one_short_replication(case: tuple[Path, 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_scenario())
 def test_accepted_hostile_scenarios_run_slow_tier(case: tuple[Path, str, dict[str, str]]) -> None:
+    """The run-level check over 200 cases (-m slow)."""
     _check_run(case)

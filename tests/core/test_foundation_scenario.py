@@ -20,6 +20,9 @@ def problems_of(text: str) -> list[str]:
 
 
 def test_valid_file_loads(toy_file: Path) -> None:
+    """The toy file as written: its three policies in file order, the first as baseline (no baseline
+    key), all three declared metrics reported (no metrics key), and the source path kept for
+    later located errors."""
     sc = load_scenario(toy_file)
     assert sc.policy_names == ["one", "two", "three"]
     assert sc.baseline == "one"
@@ -28,6 +31,9 @@ def test_valid_file_loads(toy_file: Path) -> None:
 
 
 def test_every_error_reported_at_once_with_line_and_path() -> None:
+    """Three independent mistakes (replications 0, a negative rate, a misspelt key) are reported
+    together, exactly three problems, each at the line of its edit and with its dotted path,
+    saying what is wrong and what was found."""
     text = TOY_TOML.replace("arrival_rate = 4.0", "arrival_rate = -4.0").replace(
         "servers = 2", "servers = 2\nserverz = 3"
     ).replace("replications = 6", "replications = 0")
@@ -48,6 +54,8 @@ def test_every_error_reported_at_once_with_line_and_path() -> None:
 
 
 def test_missing_key_points_at_its_table() -> None:
+    """A required key that is absent has no line of its own, so the problem points at the [city]
+    header of the table it belongs in."""
     text = TOY_TOML.replace("mean_service_h = 0.5\n", "")
     (prob,) = problems_of(text)
     line = text.splitlines().index("[city]") + 1
@@ -55,6 +63,8 @@ def test_missing_key_points_at_its_table() -> None:
 
 
 def test_toml_syntax_error_is_located() -> None:
+    """A TOML syntax error ('seed = = 7') is reported once, at the line of the broken assignment, as
+    a TOML syntax error rather than a decoder exception."""
     text = TOY_TOML.replace("seed = 7", "seed = = 7")
     (prob,) = problems_of(text)
     line = text.splitlines().index("seed = = 7") + 1
@@ -62,6 +72,9 @@ def test_toml_syntax_error_is_located() -> None:
 
 
 def test_unknown_model_and_duplicate_policy_and_unknown_metric() -> None:
+    """Whole-scenario checks: an unknown model is refused at line 1 listing the known ones, a
+    duplicated policy name, an unknown metric name and a warm-up of 50 h against a 48 h horizon
+    are each reported with their key."""
     assert problems_of(TOY_TOML.replace('model = "toy"', 'model = "trains"'))[0].startswith(
         "s.toml:1: model: expected one of"
     )
@@ -74,6 +87,9 @@ def test_unknown_model_and_duplicate_policy_and_unknown_metric() -> None:
 
 
 def test_overrides_revalidate_and_do_not_mutate(toy_file: Path) -> None:
+    """with_overrides returns a new validated scenario (by position or policy name) and leaves the
+    original at 4.0/h; an override out of bounds (servers 0) is refused with its key; a scenario
+    is frozen, so assignment raises."""
     sc = load_scenario(toy_file)
     sc2 = sc.with_overrides({"city.arrival_rate": 9.0, "policies.two.servers": 5, "replications": 3})
     assert sc2.city.arrival_rate == 9.0  # type: ignore[attr-defined]
@@ -86,6 +102,8 @@ def test_overrides_revalidate_and_do_not_mutate(toy_file: Path) -> None:
 
 
 def test_resolved_toml_round_trips(toy_file: Path) -> None:
+    """The resolved TOML written with results parses back to an equal scenario, defaults included
+    (confidence 0.95, no warm-up), so a saved run can be repeated from it."""
     sc = load_scenario(toy_file)
     again = parse_scenario_text(sc.to_toml(), "resolved.toml")
     assert again.model_dump() == sc.model_dump()
@@ -101,6 +119,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_validate_ok_and_errors(toy_file: Path, tmp_path: Path) -> None:
+    """Through the real entry point: the toy file prints 'OK' and exits 0; a file with a string seed
+    (line 4) and servers 0 (line 22) gives exactly those two located lines and exit 2; a missing
+    file is a read error with exit 2, none with a traceback."""
     ok = _cli("validate", str(toy_file))
     assert ok.returncode == 0 and ok.stdout.strip() == f"{toy_file}: OK"
     bad = tmp_path / "bad.toml"
@@ -117,6 +138,9 @@ def test_cli_validate_ok_and_errors(toy_file: Path, tmp_path: Path) -> None:
 
 
 def test_schema_is_json_schema_with_every_field_described() -> None:
+    """`simcity schema` emits JSON Schema that selects the scenario class by 'model', forbids
+    unknown keys, and has a description for every field of the toy scenario, city and policy
+    (what editors show as help)."""
     res = _cli("schema")
     assert res.returncode == 0
     schema = json.loads(res.stdout)
@@ -130,6 +154,8 @@ def test_schema_is_json_schema_with_every_field_described() -> None:
 
 
 def test_domain_cross_checks_are_located(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A domain's own policy check (here planted: more than two servers is refused) is reported at
+    the line of the field it names, policies.2.servers on line 22, like a schema error."""
     from tests.toydomain import DOMAIN
 
     def too_many(city: object, policy: object) -> list[str]:

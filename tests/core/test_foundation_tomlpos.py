@@ -33,6 +33,9 @@ def leaf_paths(obj: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str |
 @settings(max_examples=200, deadline=None)
 @given(tables(2), st.booleans())
 def test_every_key_is_located_on_its_own_line(doc: dict[str, Any], multiline: bool) -> None:
+    """Documents written by tomli_w (an independent writer, nested tables, arrays of tables, strings
+    full of TOML punctuation, multi-line or not): every leaf key is found by key_lines and its
+    line really holds the key."""
     text = tomli_w.dumps(doc, multiline_strings=multiline, indent=2)
     lines = key_lines(text)
     src = text.splitlines()
@@ -45,6 +48,9 @@ def test_every_key_is_located_on_its_own_line(doc: dict[str, Any], multiline: bo
 
 
 def test_multiline_arrays_of_inline_tables_point_at_the_entry() -> None:
+    """In a hand-written multi-line array with comments, the second inline table starts on line 4
+    and its key x is on line 5; a key missing from an entry falls back to the entry's line, and a
+    key not in the file has no line."""
     text = 'zones = [\n  {id = "a"},  # one\n  # two\n  {id = "b",\n   x = 2},\n]\n'
     lines = key_lines(text)
     assert lines[("zones", 1)] == 4 and lines[("zones", 1, "x")] == 5
