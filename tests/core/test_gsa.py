@@ -20,6 +20,10 @@ from tests.toydomain import ISHIGAMI_TOML, TOY_TOML, ishigami_indices
 
 
 def test_sobol_indices_of_ishigami_match_theory_within_the_bootstrap_interval() -> None:
+    """The Ishigami function's Sobol' indices are known in closed form (Ishigami & Homma 1990;
+    ishigami_indices): with 1024 x (3 + 2) Saltelli points each analytic S1 and ST lies in its
+    bootstrap interval and within 0.05 of the estimate; for y = x1 + 2 x2 on equal ranges S1 =
+    c_i^2 / sum c^2 = 0.2, 0.8, 0 and ST = S1 (no interaction)."""
     sc = parse_scenario_text(ISHIGAMI_TOML)
     assert len(design(sc)) == 1024 * (3 + 2)
     res = run_sweep(sc, progress=False)
@@ -87,6 +91,9 @@ integer = true
 
 
 def test_indices_are_identical_for_one_and_two_jobs_and_after_resume(tmp_path: Path) -> None:
+    """On the toy model (a sampled arrival rate and an integer server count) the indices are the
+    same frame for one and two jobs, and after half the finished task files are deleted a resumed
+    sweep redoes only those and gives the same indices again."""
     sc = parse_scenario_text(TOY_SOBOL.replace("replications = 6", "replications = 2"))
     one = run_sweep(sc, progress=False)
     two = run_sweep(sc, jobs=2, progress=False)
@@ -115,6 +122,9 @@ def test_indices_are_identical_for_one_and_two_jobs_and_after_resume(tmp_path: P
     ('method = "sobol"\nsamples = 4096', "at most 10000"),
 ])
 def test_bad_designs_are_located_errors(block: str, message: str) -> None:
+    """Designs SALib cannot build or that are too big are refused at validation with the file
+    located: Sobol' samples not a power of 2 (100) or missing, an odd Morris level count (3), and
+    4096 x (1 + 2) = 12,288 points over the 10,000 limit."""
     text = TOY_TOML + f"""
 [sweep]
 {block}
@@ -129,6 +139,9 @@ high = 8.0
 
 
 def test_sweep_command_writes_indices_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`simcity sweep` prints the Sobol' table and writes indices.csv with one row per parameter and
+    policy (3 x 2 = 6) and a tornado plot per response and policy; the plotted ST values are the
+    sweep's indices, matched parameter by parameter."""
     f = tmp_path / "s.toml"
     f.write_text(ISHIGAMI_TOML.replace("samples = 1024", "samples = 64"))
     out = tmp_path / "out"

@@ -53,6 +53,10 @@ def test_rule_stops_where_the_half_width_crosses_and_stays_below() -> None:
 
 
 def test_a_relapse_during_the_look_ahead_restarts_the_count() -> None:
+    """With threshold 0.1 and a look-ahead of 2: d = 0.09 at n = 4 is undone by 0.2 at n = 5, so
+    N_sol restarts at 6 and the rule stops only after 7 and 8 stay below (stop_at = 6 + 2). Hoad
+    et al.'s look-ahead is k replications up to n = 100 and k% of n beyond: 5 at n = 100, 20 at n
+    = 400."""
     rule = SequentialRule(0.1, initial=3, look_ahead=2, max_replications=100)
     for n, d in [(3, 0.5), (4, 0.09), (5, 0.2), (6, 0.05), (7, 0.05)]:
         rule.feed(n, d)
@@ -66,6 +70,10 @@ SCEN = TOY_TOML.replace("replications = 6", "replications = 2")
 
 
 def test_run_to_precision_equals_a_fixed_count_run() -> None:
+    """Running to 5% precision on blocking uses N_sol + 5 replications and gives byte-identical
+    tables to a fixed-count compare with that many (the same tasks, seeded alike); the final
+    half-widths are the summary's paired-difference ones and within 5%, at N_sol - 1 they were
+    not, and launching in batches of 1 instead of 4 stops at the same place."""
     sc = parse_scenario_text(SCEN)
     run = compare_to_precision(sc, 0.05, metrics=["blocking"], batch=4)
     assert run.reached and run.needed is not None and run.used == run.needed + 5
@@ -90,6 +98,8 @@ def test_run_to_precision_equals_a_fixed_count_run() -> None:
 
 
 def test_budget_stops_the_run_and_says_so() -> None:
+    """0.1% precision cannot be reached in 6 replications: the run stops at the budget, reports no
+    N_sol and says why; an unknown metric is refused before any run."""
     sc = parse_scenario_text(SCEN)
     run = compare_to_precision(sc, 0.001, max_replications=6)
     assert not run.reached and run.used == 6 and run.needed is None
@@ -99,6 +109,9 @@ def test_budget_stops_the_run_and_says_so() -> None:
 
 
 def test_relative_to_baseline_is_finite_for_a_policy_that_changes_nothing() -> None:
+    """A policy identical to the baseline has a paired difference of 0 with half-width 0: relative
+    to the difference's mean (0) the precision is undefined (inf), relative to the baseline's
+    mean it is 0."""
     same = np.array([1.0, 2.0, 3.0, 4.0])
     assert relative_precision(same, same, 0.95)[2] == math.inf
     _, h, rel = relative_precision(same, same, 0.95, relative_to="baseline")
@@ -106,6 +119,10 @@ def test_relative_to_baseline_is_finite_for_a_policy_that_changes_nothing() -> N
 
 
 def test_compare_precision_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`compare --precision 0.05 --metric blocking` saves precision.json (reached, used = needed +
+    5), names the replication count in the terminal and HTML reports and writes it into the saved
+    scenario, so a rerun of that file repeats the run; an unknown metric exits 2 without a
+    traceback."""
     f = tmp_path / "toy.toml"
     f.write_text(SCEN)
     out = tmp_path / "out"

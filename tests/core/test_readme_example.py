@@ -23,6 +23,10 @@ def readme_api_example() -> str:
 
 
 def test_readme_api_example_runs_twice(tmp_path: Path) -> None:
+    """The README's Python block, run as a script twice from a folder holding only scenarios/: both
+    runs succeed, print the summary and write the report, the second replaces the first results
+    folder (overwrite=True) with byte-identical replications (same scenario and seed), with 5
+    replications per summary row and nothing moved aside left behind."""
     code = readme_api_example()
     assert "simcity.save(" in code and "overwrite=True" in code
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")  # the example's paths are relative to the clone
