@@ -58,6 +58,8 @@ def test_every_file_of_the_folder_follows_the_umask(toy_results: simcity.Results
 
 
 def test_an_existing_file_keeps_its_mode_when_replaced(tmp_path: Path) -> None:
+    """Replacing a file atomically (write a temporary, rename) must not reset a mode the user set: a
+    0o640 file is still 0o640 with the new content."""
     from simcity.fileio import atomic_write_text
 
     p = tmp_path / "x.txt"
@@ -115,6 +117,8 @@ def test_report_is_drawn_again_from_a_copied_folder_without_any_model(toy_result
 
 
 def test_report_of_a_folder_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
+    """`simcity report` on a folder with no meta.json exits 2; a meta.json of a version this code
+    does not know (99) is refused by name rather than misread."""
     from simcity import cli
 
     (tmp_path / "empty").mkdir()
@@ -126,6 +130,9 @@ def test_report_of_a_folder_that_is_not_one_is_a_clear_error(tmp_path: Path) -> 
 
 
 def test_loaded_results_carry_metadata_and_refuse_the_scenario(toy_results: simcity.Results, tmp_path: Path) -> None:
+    """A folder read back has the same metadata, summary and headline table as the results that were
+    saved; it has no scenario object (the model may not be installed), and asking for one says
+    the results were read from a folder."""
     out = simcity.save(toy_results, tmp_path / "r")
     back = report.load(out)
     assert back.meta == toy_results.meta

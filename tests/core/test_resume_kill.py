@@ -46,6 +46,10 @@ def _cli(args: Sequence[str], **kw: object) -> subprocess.Popen[str]:
 
 
 def test_killed_compare_resumes_without_redoing_or_losing_work(tmp_path: Path) -> None:
+    """SIGKILL of a two-worker compare (its whole process group) after 8 of 60 tasks leaves no
+    results folder; --resume reports the finished tasks reused, keeps their recorded wall times
+    exactly (so they were not run again), removes the work folder, and writes 60 x 3 rows without
+    duplicates, equal to an uninterrupted serial run."""
     scen = tmp_path / "toy.toml"
     scen.write_text(SLOW_TOY, encoding="utf-8")
     work, out = tmp_path / "work", tmp_path / "out"
@@ -110,6 +114,9 @@ class StopAfter(Backend):
 
 
 def test_interrupted_sweep_resumes_point_by_point(tmp_path: Path) -> None:
+    """A grid sweep of 3 points x 3 policies x 3 replications = 27 tasks interrupted (Ctrl-C) after
+    11 has 11 task files; the resumed sweep runs exactly the other 16 and its table equals a
+    fresh sweep's."""
     text = TOY_TOML + """
 [sweep]
 method = "grid"
@@ -137,8 +144,9 @@ values = [2.0, 3.0, 5.0]
 
 
 def test_pool_workers_persist_each_task_as_it_finishes(tmp_path: Path) -> None:
-    # Units batch several tasks; the worker writes each task's file itself, so a unit that is
-    # killed half-way has still saved the tasks it finished (the parent gets nothing back here).
+    """Pool units batch several tasks (more than one per unit here) and each worker writes every
+    task's file itself as it finishes, so a unit killed half-way has still saved what it
+    finished: the store holds all 3 x 6 = 18 tasks with the metrics the parent received."""
     sc = parse_scenario_text(TOY_TOML)
     store = TaskStore(sc, tmp_path)
     with ProcessBackend(2) as be:
@@ -150,6 +158,9 @@ def test_pool_workers_persist_each_task_as_it_finishes(tmp_path: Path) -> None:
 
 
 def test_store_round_trips_outputs_exactly(tmp_path: Path) -> None:
+    """A saved task reads back bit for bit: 0.1 + 0.2 (0.30000000000000004), 1/3 and 2/7 would
+    differ after any rounding writer, NaN stays NaN; the .tmp debris of a killed write is ignored
+    rather than read or reported as a task."""
     sc = parse_scenario_text(TOY_TOML)
     store = TaskStore(sc, tmp_path)
     out = RunOutput(metrics={"blocking": 0.1 + 0.2, "occupancy": math.nan, "served": 3.0},
@@ -164,6 +175,9 @@ def test_store_round_trips_outputs_exactly(tmp_path: Path) -> None:
 
 
 def test_key_ignores_what_does_not_change_a_task(tmp_path: Path) -> None:
+    """The work-folder key changes with what changes a task's output (the seed, a policy) and not
+    with the replication count, confidence level or name; so a resume asking for 9 replications
+    reuses the 3 x 6 already finished."""
     sc = parse_scenario_text(TOY_TOML)
     assert scenario_key(sc) == scenario_key(sc.with_overrides({"replications": 50, "confidence": 0.9,
                                                                "name": "renamed"}))
@@ -176,6 +190,8 @@ def test_key_ignores_what_does_not_change_a_task(tmp_path: Path) -> None:
 
 
 def test_atomic_folder_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    """A writer that fails half-way (after one file) leaves no folder at all, partial or final; a
+    successful write cannot be overwritten by a second one without being asked."""
     def broken(folder: Path) -> None:
         (folder / "a.csv").write_text("x")
         raise RuntimeError("disk full")

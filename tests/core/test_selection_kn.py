@@ -86,7 +86,10 @@ max_replications = {max_reps}
 
 
 def test_picks_true_best_at_stated_rate_in_slippage_configuration() -> None:
-    # Least favourable configuration: every other policy exactly delta worse than the best.
+    """In the least favourable configuration (every other policy exactly delta = 0.5 worse than the
+    best p1) KN guarantees a correct selection with probability >= 1 - alpha = 0.95; over 200
+    independent selections the count of correct ones must not fall below the binomial(200, 0.95)
+    1% quantile, the level at which 'the rate is at least 0.95' would be rejected."""
     base = parse_scenario_text(scenario_text([0.5, 0.0, 0.5, 0.5]))
     macro = 200
     correct = 0
@@ -95,12 +98,14 @@ def test_picks_true_best_at_stated_rate_in_slippage_configuration() -> None:
         sel = select(base.with_overrides({"seed": 1000 + m}), backend=backend, batch=5)
         assert sel.decided
         correct += sel.best == "p1"
-    # Stated rate 0.95: reject "P(correct) >= 0.95" only below the binomial 1% quantile.
     floor = stats.binom.ppf(0.01, macro, 0.95)
     assert correct >= floor, f"correct {correct}/{macro} < {floor}"
 
 
 def test_clear_winner_found_quickly_and_eliminations_recorded() -> None:
+    """Means 3, 2, 0, 1 with sigma 1 and delta 0.5: p2 (lowest cost) is selected, the other three
+    are eliminated, each has exactly as many replications in the table as the stage it was
+    eliminated at, and p0's difference to the best is about its true 3 (> 2)."""
     sc = parse_scenario_text(scenario_text([3.0, 2.0, 0.0, 1.0], delta=0.5))
     sel = select(sc, backend=SerialBackend())
     assert sel.best == "p2"
@@ -115,6 +120,9 @@ def test_clear_winner_found_quickly_and_eliminations_recorded() -> None:
 
 
 def test_decision_independent_of_batch_size() -> None:
+    """Replication r of a policy is the same draw whatever the batch, and elimination uses the first
+    r observations only, so batches of 1 and 13 give the same winner, elimination stages and
+    table; larger batches may only simulate more replications."""
     sc = parse_scenario_text(scenario_text([0.0, 0.3, 0.6], delta=0.4, seed=5))
     a = select(sc, backend=SerialBackend(), batch=1)
     b = select(sc, backend=SerialBackend(), batch=13)
@@ -124,7 +132,9 @@ def test_decision_independent_of_batch_size() -> None:
 
 
 def test_budget_exhausted_reports_set_not_separated() -> None:
-    # Two identical policies cannot be told apart in 30 replications when delta is tiny.
+    """Two policies with the same mean (0) cannot be separated, so with a budget of 30 replications
+    the selection is undecided with both as survivors (p2, 5 worse, is eliminated), says so, and
+    names one of them as the leader by sample mean."""
     sc = parse_scenario_text(scenario_text([0.0, 0.0, 5.0], delta=0.05, max_reps=30))
     sel = select(sc, backend=SerialBackend())
     assert not sel.decided
@@ -134,7 +144,11 @@ def test_budget_exhausted_reports_set_not_separated() -> None:
 
 
 def test_kn_state_eliminates_by_hand_computed_rule() -> None:
-    # Two systems, n0 = 3: S² of differences from the first stage, then W(r) as in Kim & Nelson.
+    """Kim & Nelson by hand for k = 2, n0 = 3, delta 1, alpha 0.05: h^2 = (n0 - 1)((2 alpha / (k -
+    1))^(-2/(n0 - 1)) - 1) = 2 (10 - 1) = 18; the first-stage differences 1, 2, 2 have S^2 = 1/3;
+    W = (delta / 2r)(h^2 S^2 / delta^2 - r) = (1/6)(6 - 3) = 0.5; the mean difference 2 - 1/3 =
+    5/3 > W (larger is better inside KimNelson), so system 1 is eliminated at r = 3 and the
+    procedure is done."""
     kn = KimNelson(2, delta=1.0, alpha=0.05, n0=3)
     for a, b in [(1.0, 0.0), (2.0, 0.0), (3.0, 1.0)]:
         kn.add(0, a)
@@ -151,6 +165,9 @@ def test_kn_state_eliminates_by_hand_computed_rule() -> None:
 
 
 def test_spec_resolution_errors_are_clear() -> None:
+    """An unknown metric, unknown policies and a budget below the first stage (5 < 10 initial
+    replications) are refused by name; with no goal given the direction comes from the metric's
+    declaration ('lower' -> min)."""
     sc = parse_scenario_text(scenario_text([0.0, 1.0]))
     with pytest.raises(SelectionError, match="unknown metric 'nope'"):
         resolve_spec(sc, metric="nope")
@@ -162,6 +179,8 @@ def test_spec_resolution_errors_are_clear() -> None:
 
 
 def test_smore_plot_draws_the_summary() -> None:
+    """The SMORE plot's numbers are the replications': each policy's mean and lower quartile equal
+    NumPy's on the selection table, and the mean lies inside its interval."""
     sc = parse_scenario_text(scenario_text([1.0, 0.0], delta=0.3))
     sel = select(sc, backend=SerialBackend())
     plot = smore_plot(sel)
@@ -175,6 +194,9 @@ def test_smore_plot_draws_the_summary() -> None:
 
 
 def test_select_command_writes_decision_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`simcity select --policies p0 p1` on means 2, 0 (p2 excluded) prints p1 as best with the 95%
+    guarantee, and saves the decision, the SMORE plot and a summary of exactly the two policies
+    chosen."""
     f = tmp_path / "s.toml"
     f.write_text(scenario_text([2.0, 0.0, 1.0], delta=0.5), encoding="utf-8")
     out = tmp_path / "out"
@@ -190,6 +212,8 @@ def test_select_command_writes_decision_and_plot(tmp_path: Path, capsys: pytest.
 
 
 def test_select_command_reports_missing_settings(toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Selecting on the toy file, which has no [selection] table, with only --metric: the
+    indifference zone delta is missing, so exit 2 naming it."""
     assert cli.main(["select", str(toy_file), "--metric", "blocking"]) == 2
     assert "selection needs delta" in capsys.readouterr().err
 

@@ -40,6 +40,10 @@ def erlang_b(c: int, load: float) -> float:
 
 
 def test_latin_hypercube_stratifies_every_parameter_and_is_seeded() -> None:
+    """A Latin hypercube of 7 samples puts exactly one arrival rate in each of the 7 unit-wide
+    strata of [1, 8] and integer server counts in 1..6; the design repeats for the same seed and
+    changes with another; each point scenario carries its values and the scenario's seed, so all
+    points share common random numbers."""
     sc = parse_scenario_text(LHS)
     pts = design(sc)
     assert list(pts.columns) == ["city.arrival_rate", "policies.two.servers"]
@@ -58,6 +62,8 @@ def test_latin_hypercube_stratifies_every_parameter_and_is_seeded() -> None:
 
 
 def test_grid_is_the_full_product() -> None:
+    """A grid of 2 listed values times 4 levels spaced evenly on [0.25, 1.0] has 2 x 4 = 8 points,
+    the levels being 0.25, 0.5, 0.75 and 1.0."""
     sc = parse_scenario_text(TOY_TOML + """
 [sweep]
 [[sweep.parameters]]
@@ -79,6 +85,9 @@ levels = 4
     ('path = "policies.0.name"\nvalues = [1.0]', "is not a number"),
 ])
 def test_bad_paths_are_located_in_the_file(tmp_path: Path, block: str, message: str) -> None:
+    """A misspelt path and a path to a text field (a policy name cannot be swept numerically) are
+    each one problem located at the line of the path key with the dotted key
+    sweep.parameters.0.path."""
     f = tmp_path / "s.toml"
     text = TOY_TOML + "\n[sweep]\n[[sweep.parameters]]\n" + block + "\n"
     f.write_text(text, encoding="utf-8")
@@ -91,6 +100,8 @@ def test_bad_paths_are_located_in_the_file(tmp_path: Path, block: str, message: 
 
 
 def test_spec_errors_come_from_the_loader(tmp_path: Path) -> None:
+    """Inconsistent sweep settings (an LHS without a sample count) are refused when the file is
+    loaded, not later when the sweep starts."""
     f = tmp_path / "s.toml"
     f.write_text(TOY_TOML + '\n[sweep]\nmethod = "lhs"\n[[sweep.parameters]]\npath = "city.arrival_rate"\n'
                  "values = [1.0]\n", encoding="utf-8")
@@ -99,6 +110,8 @@ def test_spec_errors_come_from_the_loader(tmp_path: Path) -> None:
 
 
 def test_invalid_design_point_names_the_point() -> None:
+    """A design value that the schema refuses (0 servers, below the bound 1) is reported with the
+    point's index and its values, so the user knows which point of the design to change."""
     sc = parse_scenario_text(TOY_TOML + """
 [sweep]
 [[sweep.parameters]]
@@ -111,8 +124,11 @@ integer = true
 
 
 def test_main_effect_of_arrival_rate_agrees_with_erlang_b() -> None:
-    # Blocking of an M/M/c/c loss system is Erlang-B(c, rate x mean service), whatever the
-    # service distribution's shape. Long horizon, 99% intervals, a fixed seed: deterministic.
+    """Blocking of the M/M/c/c toy is Erlang B(c, rate x 0.5 h) whatever the service distribution's
+    shape: at rates 1, 3, 6 per hour and 1-3 servers (9 effects), every 99% interval of 8
+    replications of 400 h contains the theory (fixed seed, so deterministic); blocking rises with
+    the rate, so every sensitivity coefficient and its lower bound are positive; the effect plot
+    draws those numbers."""
     sc = parse_scenario_text(TOY_TOML.replace("horizon_hours = 48.0", "horizon_hours = 400.0")
                              .replace("replications = 6", "replications = 8") + """
 [sweep]
@@ -138,6 +154,10 @@ values = [1.0, 3.0, 6.0]
 
 
 def test_sweep_command_writes_a_complete_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`simcity sweep` on a 4-point LHS prints the design size (4 x 3 x 3), writes 4 x 3 policies x
+    3 replications x 3 metrics = 108 rows with the swept values as columns, one effect plot per
+    parameter, effects equal to each point's mean over its replications (with LHS every level is
+    its own point), and removes its work folder."""
     f = tmp_path / "s.toml"
     f.write_text(LHS.replace("replications = 6", "replications = 3")
                  .replace("samples = 7", 'samples = 4\nresponses = ["blocking"]'), encoding="utf-8")
@@ -152,7 +172,6 @@ def test_sweep_command_writes_a_complete_folder(tmp_path: Path, capsys: pytest.C
     assert sorted(p.name for p in (out / "plots").glob("*.png")) == [
         "sweep-blocking-city_arrival_rate.png", "sweep-blocking-policies_two_servers.png"]
     effects = pd.read_csv(out / "effects.csv")
-    # with LHS every level is its own point: the effect is that point's mean over replications
     one = effects[(effects["parameter"] == "city.arrival_rate") & (effects["policy"] == "one")
                   & (effects["metric"] == "blocking")]
     for r in one.itertuples():
@@ -164,5 +183,7 @@ def test_sweep_command_writes_a_complete_folder(tmp_path: Path, capsys: pytest.C
 
 def test_sweep_command_without_sweep_table_is_a_clear_error(toy_file: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario with no [sweep] table has nothing to sweep: exit 2 with that said, instead of an
+    empty run."""
     assert cli.main(["sweep", str(toy_file)]) == 2
     assert "has no [sweep] table" in capsys.readouterr().err

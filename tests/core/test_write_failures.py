@@ -33,6 +33,8 @@ def _fail_writes(monkeypatch: pytest.MonkeyPatch, when: str, code: int = errno.E
 
 
 def test_atomic_write_names_the_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails on the open temporary file (EFBIG, no file name in the OSError) is
+    re-raised naming the target file with the same errno, and the temporary file is removed."""
     _fail_writes(monkeypatch, "t.csv")
     with pytest.raises(OSError) as err:
         atomic_write_text(tmp_path / "t.csv", "x")
@@ -42,6 +44,9 @@ def test_atomic_write_names_the_target(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_failed_task_file_names_the_path_and_resume(toy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A full disk when saving the third replication's task file: exit 2 with that file and 'No
+    space left on device' named, the work folder and --resume suggested, no results folder; the
+    tasks saved before are kept, and --resume with the disk back reuses exactly them."""
     work, out = tmp_path / "work", tmp_path / "out"
     args = ["compare", str(toy), "-n", "3", "--out", str(out), "--work-dir", str(work)]
     _fail_writes(monkeypatch, "r000002.json", errno.ENOSPC)  # the third replication cannot be saved
@@ -59,6 +64,9 @@ def test_failed_task_file_names_the_path_and_resume(toy: Path, tmp_path: Path, m
 def test_failed_results_folder_keeps_the_work_and_says_resume(toy: Path, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """When replications.csv of the results folder cannot be written, all 3 x 2 finished task files
+    stay in the work folder, no results or partial folder is left, and --resume finishes the run
+    without simulating again."""
     work, out = tmp_path / "work", tmp_path / "out"
     args = ["compare", str(toy), "-n", "2", "--out", str(out), "--work-dir", str(work)]
     _fail_writes(monkeypatch, "replications.csv")
@@ -74,6 +82,8 @@ def test_failed_results_folder_keeps_the_work_and_says_resume(toy: Path, tmp_pat
 
 def test_a_folder_appearing_mid_run_mentions_resume(toy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """If another process creates --out while the simulation runs, the save fails (exit 2) without
+    touching that folder's file, keeps all 6 task files and suggests --resume with a fresh --out."""
     import simcity.run_commands as rc
 
     work, out = tmp_path / "work", tmp_path / "out"
@@ -94,6 +104,8 @@ def test_a_folder_appearing_mid_run_mentions_resume(toy: Path, tmp_path: Path, m
 
 def test_out_pointing_at_a_file_is_called_a_file(toy: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """--out naming an existing file is reported as a file, not a folder (the 'results folder
+    exists' message would mislead), and the file is left intact."""
     f = tmp_path / "notes.txt"
     f.write_text("mine")
     assert main(["compare", str(toy), "-n", "2", "--out", str(f), "--work-dir", str(tmp_path / "w")]) == 2
