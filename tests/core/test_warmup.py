@@ -26,11 +26,13 @@ def test_statistic_is_the_published_formula() -> None:
 
 
 def test_batches_of_five_and_search_over_the_first_half() -> None:
+    """103 observations make 20 whole batches of 5 (3 left over) and MSER searches d = 0..10, the
+    first half: 11 statistics. A steadily rising series never settles, so the minimum is at the
+    search limit, d = 10 batches = 50 observations, flagged as at the limit."""
     y = np.arange(103, dtype=float)  # 20 whole batches, 3 observations unused
     tr = mser(y)
     assert tr.batches == 20
     assert tr.statistic.size == 11  # d = 0 .. 10
-    # a steadily rising series never settles: the minimum is at the search limit
     assert tr.at_limit and tr.observations == 50
 
 
@@ -61,6 +63,8 @@ def test_an_exponential_transient_ends_where_its_bias_meets_the_noise() -> None:
 
 
 def test_a_stationary_series_is_not_truncated() -> None:
+    """White noise has no transient: over 200 series of 1000 the median truncation is 0 and nine in
+    ten cut at most 50 observations (5%)."""
     rng = np.random.default_rng(3)
     cuts = np.array([mser(rng.normal(size=1000)).observations for _ in range(200)])
     assert np.median(cuts) == 0
@@ -68,6 +72,8 @@ def test_a_stationary_series_is_not_truncated() -> None:
 
 
 def test_too_short_or_undefined_series_are_errors() -> None:
+    """Fewer than 20 observations (4 batches) give no meaningful MSER-5, and a NaN makes every
+    statistic undefined; both are refused with the reason."""
     with pytest.raises(WarmupError, match="at least 20"):
         mser(np.zeros(19))
     with pytest.raises(WarmupError, match="nan"):
@@ -98,6 +104,11 @@ def _synthetic(transient_h: dict[str, int], reps: int = 8, n: int = 400, seed: i
 
 
 def test_analysis_recommends_the_longest_policy_transient_and_flags_a_short_warmup() -> None:
+    """Synthetic step transients of 30, 60 and 0 hours per policy (8 replications each): the median
+    truncations are found within 5 h of them, the recommendation is the largest median (policy
+    two's ~60 h), the configured 24 h is flagged as shorter for policy two but 80 h is not; the
+    plot draws the per-replication truncations; a facility constant until hour 300 analysed on
+    its own is not truncated."""
     res = _results_with(_synthetic({"one": 30, "two": 60, "three": 0}), warmup_hours=24.0)
     w = analyse(res, "busy")
     med = w.replications.groupby("policy", observed=True)["warmup_h"].median()
@@ -117,6 +128,8 @@ def test_analysis_recommends_the_longest_policy_transient_and_flags_a_short_warm
 
 
 def test_series_table_averages_entities_without_a_city_series() -> None:
+    """With no city-wide series the analysed series is the mean over entities (1 and 3 -> 2 every
+    hour); a metric with no time series is refused by name."""
     bt = pd.DataFrame([("one", 0, e, float(h), "occ", float(v)) for h in range(3) for e, v in (("a", 1), ("b", 3))],
                       columns=TIME_COLUMNS)
     assert series_table(bt, "occ")["value"].tolist() == [2.0, 2.0, 2.0]
@@ -125,6 +138,9 @@ def test_series_table_averages_entities_without_a_city_series() -> None:
 
 
 def test_warmup_command_writes_the_analysis(tmp_path: Path, toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`simcity warmup -n 3` runs the 120-hour horizon without any warm-up (all 120 hours observed
+    in each of 3 policies x 3 replications = 9 rows), prints the recommendation beside the
+    configured 50 h, and writes the plot and report."""
     f = tmp_path / "long.toml"
     f.write_text(toy_file.read_text().replace("horizon_hours = 48.0", "horizon_hours = 120.0\nwarmup_hours = 50.0"))
     out = tmp_path / "out"
@@ -139,6 +155,8 @@ def test_warmup_command_writes_the_analysis(tmp_path: Path, toy_file: Path, caps
 
 def test_warmup_command_bad_metric_is_a_message(tmp_path: Path, toy_file: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A --metric that is not a time series exits 2 with the command and metric named, no traceback,
+    and no output folder."""
     status = cli.main(["warmup", str(toy_file), "-n", "2", "--metric", "nope", "--out", str(tmp_path / "o"),
                        "--work-dir", str(tmp_path / "w")])
     err = capsys.readouterr().err
@@ -148,6 +166,9 @@ def test_warmup_command_bad_metric_is_a_message(tmp_path: Path, toy_file: Path,
 
 
 def test_residual_check_flags_a_transient_left_after_the_configured_warmup() -> None:
+    """A 60-hour transient with 24 h configured warm-up is warned about (a further truncation is
+    recommended, ~60 h in all, within 5 h); a series without a transient gets the plain 'Warm-up
+    check' verdict."""
     left = _results_with(_synthetic({"one": 0, "two": 60, "three": 0}), warmup_hours=24.0)
     w, verdict = residual_check(left, "busy")
     assert verdict.startswith("Warning") and "a further" in verdict
@@ -157,6 +178,8 @@ def test_residual_check_flags_a_transient_left_after_the_configured_warmup() -> 
 
 
 def test_compare_warmup_check_option(tmp_path: Path, toy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """compare --warmup-check adds the MSER-5 verdict on the toy's busy-servers series to both the
+    terminal output and the HTML report."""
     out = tmp_path / "out"
     assert cli.main(["compare", str(toy_file), "-n", "2", "--warmup-check", "--out", str(out),
                      "--work-dir", str(tmp_path / "w")]) == 0
