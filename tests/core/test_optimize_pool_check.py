@@ -20,7 +20,8 @@ def _pid_and_square(x: int) -> tuple[int, int]:
 
 def test_map_processes_keeps_order_and_uses_other_processes() -> None:
     """Results come back in the jobs' order (callers break ties by position), computed in
-    worker processes when more than one worker is allowed, here when only one is."""
+    worker processes when more than one worker is allowed and in this process when only one
+    is."""
     jobs = list(range(12))
     par = map_processes(_pid_and_square, jobs, workers=2)
     assert [sq for _, sq in par] == [x * x for x in jobs]
