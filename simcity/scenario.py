@@ -450,6 +450,13 @@ def _key_path(dotted: str) -> list[str | int]:
     return [int(k) if k.isdigit() else k for k in dotted.split(".")]
 
 
+def validation_problems(exc: ValidationError, file: str = "") -> list[Problem]:
+    """The problems of a validation outside a scenario file (settings given as options), keyed and
+    worded as in a scenario file's messages (no pydantic prefixes; a validator's ``key: message``
+    located at that key)."""
+    return _problems_from_validation(exc, file, None)
+
+
 def _problems_from_validation(exc: ValidationError, file: str, lines: dict[Any, int] | None,
                               data_rows: Mapping[str, RowOrigin] | None = None) -> list[Problem]:
     problems = []

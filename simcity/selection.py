@@ -42,7 +42,7 @@ from pydantic import ValidationError
 
 from simcity.backends import Backend, make_backend
 from simcity.experiment import Task, run_persisted
-from simcity.scenario import ScenarioBase
+from simcity.scenario import ScenarioBase, validation_problems
 from simcity.specs import SelectionSpec
 from simcity.stats import mean_ci, paired_diff_ci
 
@@ -243,9 +243,15 @@ def resolve_spec(scenario: ScenarioBase, spec: SelectionSpec | None = None, **ov
                              "scenario or give " + " ".join(f"--{m}" for m in missing))
     try:
         resolved = SelectionSpec.model_validate(data)
-    except ValidationError as exc:  # one line per problem, as for scenario files
-        raise SelectionError("; ".join(f"selection.{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                       for e in exc.errors(include_url=False))) from None
+    except ValidationError as exc:  # one line per problem, keyed and worded as for scenario files
+        given = {k for k, v in overrides.items() if v is not None}
+
+        def line(path: str, message: str) -> str:
+            key = path.split(".")[0]
+            option = f" (--{key.replace('_', '-')})" if key in given else ""
+            return f"selection.{path}: {message}{option}" if path else f"selection: {message}"
+
+        raise SelectionError("; ".join(line(p.path, p.message) for p in validation_problems(exc))) from None
     if resolved.metric not in scenario.reported_metrics:
         raise SelectionError(f"selection.metric: unknown metric {resolved.metric!r}; the scenario reports "
                              f"{scenario.reported_metrics}")

@@ -146,8 +146,8 @@ class SelectionSpec(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> SelectionSpec:
         if self.max_replications < self.initial_replications:
-            raise ValueError(f"max_replications ({self.max_replications}) must be at least "
-                             f"initial_replications ({self.initial_replications})")
+            raise ValueError(f"max_replications: must be at least initial_replications "
+                             f"({self.initial_replications}); found {self.max_replications}")
         if self.policies is not None and len(set(self.policies)) != len(self.policies):
-            raise ValueError("policies must not repeat a name")
+            raise ValueError("policies: must not repeat a name")
         return self
