@@ -2,8 +2,10 @@
 
 Public API
 ----------
-* data: :class:`Berth`, :class:`Request`, :class:`BerthProblem` (discrete berths) and
-  :class:`KerbRequest`, :class:`KerbProblem` (a continuous kerb segment);
+* data: :class:`Berth`, :class:`Request`, :class:`BerthProblem` (discrete berths),
+  :class:`KerbRequest`, :class:`KerbProblem` (a continuous kerb segment) and
+  :class:`KerbSegment`, :class:`KerbAllocationProblem` (several segments with loading
+  windows; requests may be left off the kerb at a cost);
 * :func:`solve` → :class:`SolveResult` (schedule, status, objective, lower bound, diagnosis);
 * :func:`check_schedule` — the independent checker;
 * :func:`diagnose` — why a problem is infeasible;
@@ -26,7 +28,7 @@ from optimize.berths.checker import ScheduleCheck, check_schedule
 from optimize.berths.cpsat import SolverOptions, solve_berths
 from optimize.berths.diagnosis import diagnose
 from optimize.berths.io import InstanceFormatError, read_dbap, write_dbap
-from optimize.berths.kerb import solve_kerb
+from optimize.berths.kerb import solve_kerb, solve_kerb_allocation
 from optimize.berths.model import (
     Assignment,
     Berth,
@@ -34,8 +36,10 @@ from optimize.berths.model import (
     BerthInfeasibleError,
     BerthProblem,
     Diagnosis,
+    KerbAllocationProblem,
     KerbProblem,
     KerbRequest,
+    KerbSegment,
     Request,
     SolveResult,
     Status,
@@ -44,14 +48,15 @@ from optimize.budget import Budget
 
 __all__ = [
     "Assignment", "Berth", "BerthDataError", "BerthInfeasibleError", "BerthProblem",
-    "ScheduleCheck", "Diagnosis", "InstanceFormatError", "KerbProblem", "KerbRequest", "Request",
-    "SolveResult", "SolverOptions", "Status", "check_schedule", "diagnose", "read_dbap",
-    "solve", "solve_berths", "solve_kerb", "write_dbap",
+    "ScheduleCheck", "Diagnosis", "InstanceFormatError", "KerbAllocationProblem", "KerbProblem",
+    "KerbRequest", "KerbSegment", "Request", "SolveResult", "SolverOptions", "Status",
+    "check_schedule", "diagnose", "read_dbap", "solve", "solve_berths", "solve_kerb",
+    "solve_kerb_allocation", "write_dbap",
 ]
 
 
 def solve(
-    problem: BerthProblem | KerbProblem,
+    problem: BerthProblem | KerbProblem | KerbAllocationProblem,
     time_limit: float = 10.0,
     seed: int = 0,
     workers: int = 2,
@@ -64,7 +69,8 @@ def solve(
     Parameters
     ----------
     problem
-        A :class:`BerthProblem` (discrete berths) or :class:`KerbProblem` (kerb segment).
+        A :class:`BerthProblem` (discrete berths), :class:`KerbProblem` (kerb segment) or
+        :class:`KerbAllocationProblem` (kerb segments).
     time_limit
         Wall-clock budget in seconds, warm start included.
     seed
@@ -81,7 +87,8 @@ def solve(
         reproducible on any machine: one worker, and only the stages whose length does
         not depend on the clock (warm-start constructions and local search to a local
         optimum, the mean-busy-time bound, CP-SAT from the hint; see
-        :func:`optimize.berths.cpsat.solve_berths`).  Only for a :class:`BerthProblem`.
+        :func:`optimize.berths.cpsat.solve_berths`).  For the kerb problems: one worker and
+        CP-SAT from the greedy first-fit hint for ``effort`` deterministic seconds.
 
     Returns
     -------
@@ -90,14 +97,18 @@ def solve(
         served within their hard limits; ``result.require_schedule()`` returns the schedule
         or raises :class:`BerthInfeasibleError` carrying that diagnosis.
     """
+    log = options.log if options is not None else False
     if budget is not None:
         if budget.effort is not None:
+            w = 1 if budget.reproducible else workers
+            if isinstance(problem, KerbAllocationProblem):
+                return solve_kerb_allocation(problem, budget.seconds(), seed, w, log, budget.effort)
             if isinstance(problem, KerbProblem):
-                raise ValueError("a work budget is supported for BerthProblem only")
-            return solve_berths(problem, budget.seconds(), seed, 1 if budget.reproducible
-                                else workers, options, deterministic_time=budget.effort)
+                return solve_kerb(problem, budget.seconds(), seed, w, log, budget.effort)
+            return solve_berths(problem, budget.seconds(), seed, w, options, deterministic_time=budget.effort)
         time_limit = budget.seconds()
+    if isinstance(problem, KerbAllocationProblem):
+        return solve_kerb_allocation(problem, time_limit, seed, workers, log)
     if isinstance(problem, KerbProblem):
-        return solve_kerb(problem, time_limit, seed, workers,
-                          log=options.log if options is not None else False)
+        return solve_kerb(problem, time_limit, seed, workers, log)
     return solve_berths(problem, time_limit, seed, workers, options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from optimize.berths.model import Assignment, BerthProblem, KerbProblem
+from optimize.berths.model import KERB, Assignment, BerthProblem, KerbAllocationProblem, KerbProblem
 from optimize.check import CheckReport
 
 _EPS = 1e-9
@@ -82,12 +82,40 @@ def check_berth_schedule(problem: BerthProblem, schedule: Iterable[Assignment]) 
 
 
 def check_kerb_schedule(problem: KerbProblem, schedule: Iterable[Assignment]) -> ScheduleCheck:
-    """Check a kerbside schedule with the real (unrounded) lengths; recompute the objective."""
+    """Check a one-segment kerbside schedule (assignments without a ``berth``) with the real
+    (unrounded) lengths; recompute the objective."""
+    seg = KERB
+    sched = [Assignment(a.request, a.start, a.end, seg if a.berth is None else a.berth, a.position)
+             for a in schedule]
+    return check_kerb_allocation(problem.as_allocation(), sched)
+
+
+def check_kerb_allocation(problem: KerbAllocationProblem, schedule: Iterable[Assignment],
+                          unserved: Iterable[str] = ()) -> ScheduleCheck:
+    """Check a kerb allocation: each request placed once on a segment it may use, inside one
+    loading window and its own time limits, within the segment's real length, and no two
+    vehicles overlapping in length × time on one segment; or, for a request with a
+    ``skip_penalty``, listed in ``unserved`` (left off the kerb).  Recomputes the objective."""
     errors: list[str] = []
-    got = _coverage([r.id for r in problem.requests], schedule, errors)
-    rects = []
+    sched = list(schedule)
+    skipped = list(unserved)
+    got = _coverage([r.id for r in problem.requests if r.id not in set(skipped)], sched, errors)
+    reqs = {r.id: r for r in problem.requests}
+    for rid in skipped:
+        r = reqs.get(rid)
+        if r is None:
+            errors.append(f"unknown request {rid!r} listed as unserved")
+        elif r.skip_penalty is None:
+            errors.append(f"kerb request {rid!r} left off the kerb but it has no skip_penalty")
+        elif rid in got:
+            errors.append(f"kerb request {rid!r} both scheduled and unserved")
+    segments = {g.id: g for g in problem.segments}
+    rects: dict[str, list[tuple[int, int, float, float, str]]] = {}
     total = 0.0
     for r in problem.requests:
+        if r.id in skipped:
+            total += float(r.skip_penalty or 0.0)
+            continue
         a = got.get(r.id)
         if a is None:
             continue
@@ -95,31 +123,42 @@ def check_kerb_schedule(problem: KerbProblem, schedule: Iterable[Assignment]) ->
         if a.position is None:
             errors.append(f"{tag} has no kerb position")
             continue
+        g = segments.get(a.berth or "")
+        if g is None or (r.segments is not None and g.id not in r.segments):
+            errors.append(f"{tag} on segment {a.berth!r}, which it may not use")
+            continue
         if a.end - a.start != r.handling:
             errors.append(f"{tag}: served {a.end - a.start}, handling is {r.handling}")
-        if a.start < r.arrival or a.start < problem.open:
-            errors.append(f"{tag} starts at {a.start} before its arrival {r.arrival} or the kerb opens")
-        if problem.close is not None and a.end > problem.close:
-            errors.append(f"{tag} ends at {a.end} after the kerb closes at {problem.close}")
+        if a.start < r.arrival:
+            errors.append(f"{tag} starts at {a.start} before its arrival {r.arrival}")
+        if not any(w0 <= a.start and (w1 is None or a.end <= w1) for w0, w1 in g.windows):
+            errors.append(f"{tag} [{a.start},{a.end}) is not inside one loading window of segment "
+                          f"{g.id!r} {list(g.windows)}")
         if r.lateness_penalty is None and r.latest_completion is not None and a.end > r.latest_completion:
             errors.append(f"{tag} ends at {a.end} after its hard latest completion {r.latest_completion}")
-        if a.position < -_EPS or a.position + r.length > problem.length + _EPS:
+        if a.position < -_EPS or a.position + r.length > g.length + _EPS:
             errors.append(f"{tag} at {a.position} m with length {r.length} m leaves the "
-                          f"{problem.length} m kerb")
-        rects.append((a.start, a.end, a.position, a.position + r.length, r.id))
+                          f"{g.length} m segment {g.id!r}")
+        rects.setdefault(g.id, []).append((a.start, a.end, a.position, a.position + r.length, r.id))
         total += _cost(r.arrival, r.weight, a.end, r.latest_completion, r.lateness_penalty)
-    rects.sort()
-    for idx, (_t0, t1, x0, x1, rid) in enumerate(rects):
-        for u0, _u1, y0, y1, other in rects[idx + 1:]:
-            if u0 >= t1:
-                break
-            if x0 < y1 - _EPS and y0 < x1 - _EPS:
-                errors.append(f"kerb requests {rid!r} and {other!r} overlap in time and position")
+    for gid, items in rects.items():
+        items.sort()
+        for idx, (_t0, t1, x0, x1, rid) in enumerate(items):
+            for u0, _u1, y0, y1, other in items[idx + 1:]:
+                if u0 >= t1:
+                    break
+                if x0 < y1 - _EPS and y0 < x1 - _EPS:
+                    errors.append(f"kerb requests {rid!r} and {other!r} overlap in time and position "
+                                  f"on segment {gid!r}")
     return ScheduleCheck(tuple(errors), None if errors else total)
 
 
-def check_schedule(problem: BerthProblem | KerbProblem, schedule: Iterable[Assignment]) -> ScheduleCheck:
-    """Check ``schedule`` against ``problem`` (either kind)."""
+def check_schedule(problem: BerthProblem | KerbProblem | KerbAllocationProblem,
+                   schedule: Iterable[Assignment], unserved: Iterable[str] = ()) -> ScheduleCheck:
+    """Check ``schedule`` against ``problem`` (any kind); ``unserved`` lists the requests of a
+    :class:`KerbAllocationProblem` left off the kerb (``SolveResult.unserved``)."""
+    if isinstance(problem, KerbAllocationProblem):
+        return check_kerb_allocation(problem, schedule, unserved)
     if isinstance(problem, KerbProblem):
         return check_kerb_schedule(problem, schedule)
     return check_berth_schedule(problem, schedule)

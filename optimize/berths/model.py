@@ -9,6 +9,10 @@ Two problems share one result type:
 * :class:`KerbProblem` — the *continuous* variant for kerbside loading zones: one kerb segment
   of a given length in metres is shared by vehicles of different lengths; two vehicles may not
   overlap in time × position.
+* :class:`KerbAllocationProblem` — the same over several kerb segments, each open for loading
+  in its own windows: every request is placed on one segment it may use, at a start time and a
+  position; a request with a ``skip_penalty`` may instead be left off the kerb (a delivery
+  that double-parks) at that cost.  A :class:`KerbProblem` is the one-segment case.
 
 Times are integers in any unit the caller chooses (minutes in the simulations, the published
 instances use abstract time units).  The objective of both problems is
@@ -176,6 +180,11 @@ class KerbRequest:
     weight: float = 1.0
     latest_completion: int | None = None
     lateness_penalty: float | None = None
+    #: segments of a :class:`KerbAllocationProblem` the vehicle may use; ``None`` = any
+    segments: tuple[str, ...] | None = None
+    #: ``None``: the request must get kerb; a number: it may be left off the kerb (it
+    #: double-parks) at this cost instead of its service cost
+    skip_penalty: float | None = None
 
     def __post_init__(self) -> None:
         owner = f"kerb request {self.id!r}"
@@ -184,6 +193,12 @@ class KerbRequest:
         _check_weight(f"{owner}.length", self.length, positive=True)
         _check_weight(f"{owner}.weight", self.weight, positive=False)
         _check_deadline(owner, self.latest_completion, self.lateness_penalty)
+        if self.segments is not None:
+            object.__setattr__(self, "segments", tuple(self.segments))
+            if not self.segments:
+                raise BerthDataError(f"{owner}: segments is empty (omit it to allow every segment)")
+        if self.skip_penalty is not None:
+            _check_weight(f"{owner}.skip_penalty", self.skip_penalty, positive=False)
 
     @property
     def hard_deadline(self) -> int | None:
@@ -219,6 +234,90 @@ class KerbProblem:
         if len(set(rids)) != len(rids):
             raise BerthDataError("duplicate kerb request id")
 
+    def as_allocation(self) -> KerbAllocationProblem:
+        """The same problem as a one-segment :class:`KerbAllocationProblem` (segment ``"kerb"``)."""
+        seg = KerbSegment(KERB, self.length, ((self.open, self.close),))
+        reqs = tuple(r if r.segments is None else KerbRequest(
+            r.id, r.arrival, r.handling, r.length, r.weight, r.latest_completion, r.lateness_penalty,
+            None, r.skip_penalty) for r in self.requests)
+        return KerbAllocationProblem((seg,), reqs, self.resolution)
+
+
+#: the segment id of a :class:`KerbProblem` seen as a :class:`KerbAllocationProblem`
+KERB = "kerb"
+
+
+@dataclass(frozen=True)
+class KerbSegment:
+    """A kerb segment of ``length`` metres, open to loading during ``windows``.
+
+    ``windows`` are ``[start, end)`` periods in increasing, disjoint order; only the last may
+    be open-ended (``end = None``).  A vehicle's whole stay must fall inside one window.
+    """
+
+    id: str
+    length: float
+    windows: tuple[tuple[int, int | None], ...] = ((0, None),)
+
+    def __post_init__(self) -> None:
+        owner = f"kerb segment {self.id!r}"
+        _check_weight(f"{owner}.length", self.length, positive=True)
+        object.__setattr__(self, "windows", tuple((int(a), b) for a, b in self.windows))
+        prev: int | None = None
+        for k, (a, b) in enumerate(self.windows):
+            _check_int(f"{owner}.windows[{k}] start", a)
+            if b is None:
+                if k != len(self.windows) - 1:
+                    raise BerthDataError(f"{owner}.windows[{k}]: only the last window may be open-ended")
+            else:
+                _check_int(f"{owner}.windows[{k}] end", b)
+                if b <= a:
+                    raise BerthDataError(f"{owner}.windows[{k}]: end {b} not after start {a}")
+            if prev is not None and a < prev:
+                raise BerthDataError(f"{owner}.windows[{k}]: starts at {a}, before the previous window ends")
+            prev = b
+
+    def fits(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` lies inside one loading window."""
+        return any(a <= start and (b is None or end <= b) for a, b in self.windows)
+
+
+@dataclass(frozen=True)
+class KerbAllocationProblem:
+    """Kerb requests to place on several segments (see the module docstring).
+
+    ``resolution`` is the position grid in metres, as in :class:`KerbProblem`.
+    """
+
+    segments: tuple[KerbSegment, ...]
+    requests: tuple[KerbRequest, ...]
+    resolution: float = 0.1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments", tuple(self.segments))
+        object.__setattr__(self, "requests", tuple(self.requests))
+        _check_weight("kerb resolution", self.resolution, positive=True)
+        if not self.segments:
+            raise BerthDataError("a kerb allocation problem needs at least one segment")
+        ids = [g.id for g in self.segments]
+        if len(set(ids)) != len(ids):
+            raise BerthDataError(f"duplicate kerb segment id among {sorted(ids)}")
+        rids = [r.id for r in self.requests]
+        if len(set(rids)) != len(rids):
+            raise BerthDataError("duplicate kerb request id")
+        known = set(ids)
+        for r in self.requests:
+            unknown = sorted(set(r.segments or ()) - known)
+            if unknown:
+                raise BerthDataError(f"kerb request {r.id!r}: segments names unknown segment(s) {unknown}")
+
+    def allowed(self, r: KerbRequest) -> tuple[KerbSegment, ...]:
+        """The segments request ``r`` may use, in problem order."""
+        if r.segments is None:
+            return self.segments
+        want = set(r.segments)
+        return tuple(g for g in self.segments if g.id in want)
+
 
 class Status(enum.StrEnum):
     """Outcome of a solve."""
@@ -233,8 +332,9 @@ class Status(enum.StrEnum):
 class Assignment:
     """Where and when one request is served: ``[start, end)`` on ``berth`` or at ``position``.
 
-    ``berth`` is set for a :class:`BerthProblem`, ``position`` (metres from the start of the
-    kerb segment to the vehicle's rear) for a :class:`KerbProblem`.
+    ``berth`` is set for a :class:`BerthProblem` (and names the segment in a
+    :class:`KerbAllocationProblem`), ``position`` (metres from the start of the kerb segment to
+    the vehicle's rear) for a :class:`KerbProblem` and a :class:`KerbAllocationProblem`.
     """
 
     request: str
@@ -276,6 +376,9 @@ class SolveResult:
         Objective of the greedy schedule given to CP-SAT as a hint (``None`` if it found none).
     diagnosis
         For an infeasible problem: which requests conflict and why.
+    unserved
+        Requests of a :class:`KerbAllocationProblem` left off the kerb (they carry a
+        ``skip_penalty``); every other request is in ``schedule``.
     """
 
     status: Status
@@ -285,6 +388,7 @@ class SolveResult:
     wall_time: float
     warm_start_objective: float | None = None
     diagnosis: tuple[Diagnosis, ...] = field(default_factory=tuple)
+    unserved: tuple[str, ...] = ()
 
     @property
     def by_request(self) -> dict[str, Assignment]:
