@@ -533,6 +533,71 @@ def expand_point_files(data: Any, info: ValidationInfo, files: Mapping[str, tupl
     return out
 
 
+def read_table_file(data: Any, info: ValidationInfo, file_key: str, list_key: str,
+                    model: type[BaseModel]) -> Any:
+    """For a ``model_validator(mode="before")``: fill ``data[list_key]`` from the CSV table (no
+    coordinates) named by ``data[file_key]``, one ``model`` entry per row.
+
+    Cells are given to ``model`` as text-typed values (validated laxly, as point-file rows are);
+    where each row stands (``line 7``) is recorded as a :class:`RowOrigin` in the validation
+    context's ``"data_rows"``, so every problem of an entry - its own fields, or a cross-row
+    check such as an unknown id - is reported at the file's line and column.  A list given
+    inline as well must be the resolved form of the file (as many entries as rows).
+    """
+    if not isinstance(data, dict) or data.get(file_key) is None:
+        return data
+    base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+    path = resolve(str(data[file_key]), base)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{file_key}: {DataFileError(path, [DataProblem('', None, f'cannot read: {exc}')])}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    rows: list[dict[str, Any]] = []
+    wheres: list[str] = []
+    for rec in reader:
+        if all(v is None or not str(v).strip() for v in rec.values()):
+            continue
+        entry = {k: _cell(v) for k, v in rec.items() if k is not None and v is not None and v.strip() != ""}
+        if None in rec:
+            entry["<extra cells>"] = rec[None]
+        rows.append(entry)
+        wheres.append(f"line {reader.line_num}")
+    inline = data.get(list_key) or []
+    if inline and len(inline) != len(rows):
+        raise ValueError(f"give {list_key} inline or {file_key}, not both")
+    out = dict(data)
+    if not inline:
+        # lax types for text cells: "12" fills an integer field; the model still bounds it
+        out[list_key] = [_lax(model, r) for r in rows]
+    data_rows = info.context.setdefault("data_rows", {}) if isinstance(info.context, dict) else {}
+    data_rows[list_key] = RowOrigin(path.resolve(), file_key, tuple(wheres))
+    return out
+
+
+def _lax(model: type[BaseModel], row: dict[str, Any]) -> Any:
+    """``row`` as a ``model`` when its text cells validate laxly; else the row itself, so that
+    the strict validation of the list reports each problem at its key (and so at its line)."""
+    try:
+        return model.model_validate(row, strict=False)
+    except ValidationError:
+        return {k: _typed(v) for k, v in row.items()}
+
+
+def _typed(v: Any) -> Any:
+    """A text cell as the number it spells (``"12"`` -> 12, ``"1.5"`` -> 1.5), else as is."""
+    if not isinstance(v, str):
+        return v
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
 # ---------------------------------------------------------------------------------------
 # a pydantic field type: a data file path relative to the scenario file
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
-from simcity.geodata import DataPath, PointFileSpec, expand_point_files
+from simcity.geodata import DataPath, PointFileSpec, expand_point_files, read_table_file
 
 HOURS_PER_DAY = 24
 
@@ -142,6 +142,96 @@ class KerbSegment(Facility):
     max_stay_hours: float = Field(
         default=2.0, gt=0, le=24, description="Maximum stay; a longer stay is an overstay that risks a ticket."
     )
+    berth_length_m: float = Field(
+        default=6.0, ge=3, le=20,
+        description="Kerb length one parked car takes (m); the segment is berths x berth_length_m long. "
+        "Kerb taken by loading (kerb_taken, kerb_loading) removes ceil(metres / berth_length_m) berths.",
+    )
+
+    @property
+    def length_m(self) -> float:
+        """Kerb length of the segment (metres)."""
+        return self.berths * self.berth_length_m
+
+
+class KerbTaken(StrictModel):
+    """One row of the kerb-taken table: ``taken_m`` metres of a kerb segment are not available to
+    parkers from ``start_min`` to ``end_min`` (minutes of the day, every day of the run)."""
+
+    segment: CleanText = Field(min_length=1, max_length=80, description="Kerb segment id.")
+    start_min: int = Field(ge=0, le=1439, description="Start of the slot (minute of the day).")
+    end_min: int = Field(ge=1, le=1440, description="End of the slot (minute of the day, exclusive).")
+    taken_m: float = Field(ge=0, le=10_000, description="Kerb length taken from parkers in the slot (m).")
+
+    @model_validator(mode="after")
+    def _slot(self) -> KerbTaken:
+        if self.end_min <= self.start_min:
+            raise ValueError(f"end_min: slot ends at {self.end_min}, not after its start {self.start_min}")
+        return self
+
+
+class LoadingStop(StrictModel):
+    """A refuse-truck or delivery stop that needs kerb: a vehicle length, a time window and a dwell;
+    ``count`` > 1 makes a series of stops ``every_minutes`` apart (ids ``<id>-1``, ``<id>-2``, ...)."""
+
+    id: CleanText = Field(min_length=1, max_length=80, description="Stop id (unique).")
+    kind: Literal["refuse", "delivery"] = Field(description="Refuse truck or delivery vehicle.")
+    window: tuple[float, float] = Field(
+        description="[earliest start, latest end] (hours of day) of the stop; the vehicle arrives at the "
+        "earliest start and may wait for kerb until its dwell would end after the latest end."
+    )
+    dwell_minutes: int = Field(ge=1, le=600, description="Time the vehicle stands at the kerb (minutes).")
+    length_m: float = Field(gt=0, le=30, description="Kerb length the vehicle needs, manoeuvring included (m).")
+    segments: list[CleanText] = Field(
+        default_factory=list, max_length=50,
+        description="Kerb segments near enough to serve the stop; empty = any loading zone.",
+    )
+    count: int = Field(default=1, ge=1, le=500, description="Number of stops in the series.")
+    every_minutes: int = Field(default=60, ge=1, le=1440, description="Spacing of the series (minutes).")
+
+    @model_validator(mode="after")
+    def _window(self) -> LoadingStop:
+        a, b = self.window
+        if not 0.0 <= a < b <= 24.0:
+            raise ValueError(f"window: [{a}, {b}] must satisfy 0 <= start < end <= 24 (hours of day)")
+        span = round(b * 60) - round(a * 60)
+        if span < self.dwell_minutes:
+            raise ValueError(f"window: [{a}, {b}] is {span} minutes long and cannot hold a "
+                             f"{self.dwell_minutes}-minute stop (dwell_minutes)")
+        last = round(b * 60) + (self.count - 1) * self.every_minutes
+        if last > 24 * 60:
+            raise ValueError(f"count: the last of {self.count} stops every {self.every_minutes} minutes "
+                             f"ends after midnight (minute {last})")
+        return self
+
+
+class KerbLoading(StrictModel):
+    """Vehicles that load and unload at the kerb: the demand the kerb planner allocates
+    (:mod:`simcity.parking.loading`) before the parking run, under each policy's ``loading``."""
+
+    stops: list[LoadingStop] = Field(min_length=1, max_length=2000, description="Loading stops of the day.")
+    double_park_delay_minutes: float = Field(
+        default=10.0, ge=0, le=240,
+        description="Delay a stop that finds no kerb causes by double-parking (minutes, the cost the "
+        "planner weighs against waiting for kerb).",
+    )
+    slot_minutes: Literal[5, 10, 15, 20, 30, 60] = Field(
+        default=15, description="Time slot of the kerb-taken table the planner writes."
+    )
+    plan_effort: float = Field(
+        default=2.0, gt=0, le=600,
+        description="Work budget of the kerb allocation (CP-SAT deterministic seconds, one worker): the "
+        "plan is the same on any machine.",
+    )
+
+    @model_validator(mode="after")
+    def _ids(self) -> KerbLoading:
+        ids = [s.id for s in self.stops]
+        dup = repeated(ids)
+        if dup:
+            k = [i for i, v in enumerate(ids) if v == dup[0]][1]
+            raise ValueError(f"stops.{k}.id: duplicate stop ids {dup[:10]}")
+        return self
 
 
 class Duration(StrictModel):
@@ -382,6 +472,27 @@ class City(StrictModel):
     pavement: Pavement = Field(
         default_factory=lambda: Pavement.model_validate({}), description="Illegal (pavement) parking and its enforcement."
     )
+    kerb_taken_file: DataPath | None = Field(
+        default=None,
+        description="CSV table of kerb taken from parkers (columns segment, start_min, end_min, taken_m), "
+        "e.g. written by another model's kerb plan (simcity.parking.loading.write_kerb_table); its rows "
+        "become kerb_taken.",
+    )
+    kerb_taken: list[KerbTaken] = Field(
+        default_factory=list, max_length=200_000,
+        description="Kerb taken from parkers by other uses, per segment and slot of the day (the table "
+        "another model writes), under every policy; what a policy's loading plan takes is added.",
+    )
+    kerb_loading: KerbLoading | None = Field(
+        default=None,
+        description="Loading stops that need kerb; each policy's loading says where they may stand, the "
+        "kerb planner allocates them and what they take is removed from parkers' kerb capacity.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kerb_taken_file(cls, data: Any, info: ValidationInfo) -> Any:
+        return read_table_file(data, info, "kerb_taken_file", "kerb_taken", KerbTaken)
 
     @model_validator(mode="before")
     @classmethod
@@ -428,6 +539,8 @@ class City(StrictModel):
             if link.facility not in idset:
                 raise ValueError(f"walking_links.{k}.facility: unknown facility {link.facility!r}")
             linked.add(link.zone)
+        self._check_kerb_taken()
+        self._check_loading()
         everything: list[Facility] = [*self.car_parks, *self.kerb_segments]
         placed = all(f.x is not None and f.y is not None for f in everything)
         for k, z in enumerate(self.zones):
@@ -440,6 +553,33 @@ class City(StrictModel):
                     f"zones.{k}: zone {z.id!r} is placed by coordinates, so every facility needs x and y"
                 )
         return self
+
+
+    def _check_kerb_taken(self) -> None:
+        kerbs = {f.id: f for f in self.kerb_segments}
+        spans: dict[str, list[tuple[int, int, int]]] = {}
+        for k, row in enumerate(self.kerb_taken):
+            seg = kerbs.get(row.segment)
+            if seg is None:
+                raise ValueError(f"kerb_taken.{k}.segment: unknown kerb segment {row.segment!r}; "
+                                 f"kerb segments: {sorted(kerbs)[:10]}")
+            if row.taken_m > seg.length_m + 1e-9:
+                raise ValueError(f"kerb_taken.{k}.taken_m: {row.taken_m} m is more than segment "
+                                 f"{row.segment!r} is long ({seg.length_m} m = berths x berth_length_m)")
+            for a, b, j in spans.setdefault(row.segment, []):
+                if row.start_min < b and a < row.end_min:
+                    raise ValueError(f"kerb_taken.{k}.start_min: slot [{row.start_min}, {row.end_min}) of "
+                                     f"{row.segment!r} overlaps row {j}'s [{a}, {b})")
+            spans[row.segment].append((row.start_min, row.end_min, k))
+
+    def _check_loading(self) -> None:
+        if self.kerb_loading is None:
+            return
+        kerbs = {f.id for f in self.kerb_segments}
+        for k, stop in enumerate(self.kerb_loading.stops):
+            for j, sid in enumerate(stop.segments):
+                if sid not in kerbs:
+                    raise ValueError(f"kerb_loading.stops.{k}.segments.{j}: unknown kerb segment {sid!r}")
 
 
 RepricedGroup = Literal["car_parks", "kerb_segments", "shared"]
@@ -535,8 +675,65 @@ class ResponsivePricing(StrictModel):
         return out
 
 
+class LoadingZone(StrictModel):
+    """A stretch of a kerb segment that the policy gives to loading."""
+
+    segment: CleanText = Field(min_length=1, max_length=80, description="Kerb segment id.")
+    length_m: float | None = Field(
+        default=None, gt=0, le=10_000,
+        description="Length of the zone (m), from the start of the segment; omit for the whole segment.",
+    )
+
+
+class Loading(StrictModel):
+    """Where and when loading vehicles (city.kerb_loading) may use the kerb.
+
+    * ``none``: no kerb for loading; every stop double-parks, parkers keep all kerb.
+    * ``dedicated``: the zones are loading zones all day; parkers lose them all day.
+    * ``windowed``: the zones are loading zones in ``hours`` only and parking otherwise; stops
+      outside those hours double-park.
+    * ``booked``: the zones take bookings all day, and parkers lose only the kerb the plan books,
+      slot by slot (the extent from the start of the zone to the farthest booked vehicle).
+    """
+
+    mode: Literal["none", "dedicated", "windowed", "booked"] = Field(
+        default="none", description="Kerb policy for loading (see the class description)."
+    )
+    zones: list[LoadingZone] = Field(default_factory=list, max_length=500, description="Loading zones.")
+    hours: list[tuple[float, float]] = Field(
+        default_factory=list, max_length=6,
+        description="Windows [start, end] (hours of day) when the zones are for loading (mode windowed).",
+    )
+
+    @model_validator(mode="after")
+    def _mode(self) -> Loading:
+        if self.mode != "none" and not self.zones:
+            raise ValueError(f"zones: mode {self.mode!r} needs at least one loading zone")
+        if self.mode == "windowed":
+            if not self.hours:
+                raise ValueError("hours: mode 'windowed' needs the loading hours")
+            _check_windows(self.hours, "hours")
+        elif self.hours:
+            raise ValueError(f"hours: loading hours are for mode 'windowed', not {self.mode!r}")
+        for h in self.hours:
+            for v in h:
+                if abs(v * 60 - round(v * 60)) > 1e-9:
+                    raise ValueError(f"hours: {v} is not a whole minute")
+        segs = [z.segment for z in self.zones]
+        dup = repeated(segs)
+        if dup:
+            k = [i for i, v in enumerate(segs) if v == dup[0]][1]
+            raise ValueError(f"zones.{k}.segment: a segment holds one loading zone, found {dup[0]!r} twice")
+        return self
+
+
 class Policy(PolicyBase):
     """The parking levers a scenario compares."""
+
+    loading: Loading = Field(
+        default_factory=lambda: Loading.model_validate({}),
+        description="Kerb for loading vehicles (city.kerb_loading): none, dedicated, windowed or booked zones.",
+    )
 
     tariffs: dict[CleanText, Tariff] = Field(
         default_factory=dict,
@@ -584,6 +781,7 @@ def check_policy(city: City, policy: Policy) -> list[str]:
     for name in policy.tariffs:
         if name not in city.tariffs:
             errors.append(f"tariffs.{name}: no city tariff of that name; defined: {sorted(city.tariffs)}")
+    errors += _check_loading(city, policy)
     rp = policy.responsive_pricing
     if rp is not None:
         ratio = rp.period_hours * 60.0 / city.behaviour.update_minutes
@@ -592,4 +790,29 @@ def check_policy(city: City, policy: Policy) -> list[str]:
                 f"responsive_pricing.period_hours: {rp.period_hours} h is not a multiple of "
                 f"city.behaviour.update_minutes ({city.behaviour.update_minutes} min)"
             )
+    return errors
+
+
+def _check_loading(city: City, policy: Policy) -> list[str]:
+    """Loading zones on known kerb segments, no longer than them, and long enough for a vehicle."""
+    errors: list[str] = []
+    lo = policy.loading
+    if lo.mode == "none":
+        return errors
+    if city.kerb_loading is None:
+        return [f"loading.mode: {lo.mode!r} plans loading stops, but the city has no [city.kerb_loading]"]
+    kerbs = {f.id: f for f in city.kerb_segments}
+    shortest = min(s.length_m for s in city.kerb_loading.stops)
+    for k, z in enumerate(lo.zones):
+        seg = kerbs.get(z.segment)
+        if seg is None:
+            errors.append(f"loading.zones.{k}.segment: unknown kerb segment {z.segment!r}")
+            continue
+        length = seg.length_m if z.length_m is None else z.length_m
+        if length > seg.length_m + 1e-9:
+            errors.append(f"loading.zones.{k}.length_m: {length} m is longer than segment {z.segment!r} "
+                          f"({seg.length_m} m = berths x berth_length_m)")
+        elif length < shortest - 1e-9:
+            errors.append(f"loading.zones.{k}.length_m: a {length} m zone is shorter than any loading "
+                          f"vehicle (the shortest is {shortest} m)")
     return errors

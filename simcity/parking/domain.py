@@ -10,6 +10,7 @@ import numpy as np
 
 from simcity.domain import Domain, Metric, Position, RunContext, RunOutput
 from simcity.parking.config import City, Policy, check_policy
+from simcity.parking.loading import LoadingPlan, plan_loading, taken_berth_hours
 from simcity.parking.sim import SimResult, simulate
 
 #: occupancy band that responsive pricing aims for and ``band_share`` measures (SFpark)
@@ -38,6 +39,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("illegal_per_day", "Drivers who parked on the pavement (illegally), per day", "drivers/day", "lower"),
     Metric("pavement_tickets_per_day", "Pavement-parking tickets, per day", "tickets/day", "none"),
     Metric("mean_stay_h", "Mean parked duration", "h", "none"),
+    Metric("truck_wait_min", "Minutes loading vehicles (refuse trucks, deliveries) waited for kerb, per day", "min/day", "lower"),
+    Metric("double_parked", "Loading stops that found no kerb and double-parked, per day", "stops/day", "lower"),
+    Metric("kerb_taken_berth_h", "Kerb berth-hours taken from parkers by loading, per day", "berth-h/day", "none"),
 )
 
 
@@ -45,8 +49,9 @@ def _ratio(a: float, b: float) -> float:
     return float(a) / float(b) if b > 0 else math.nan
 
 
-def summarise(res: SimResult) -> RunOutput:
-    """Turn the raw outcome of a run into city-wide metrics, per-facility rows and hourly series."""
+def summarise(res: SimResult, plan: LoadingPlan | None = None, taken_berth_h: float = 0.0) -> RunOutput:
+    """Turn the raw outcome of a run into city-wide metrics, per-facility rows and hourly series;
+    ``plan`` is the kerb planner's outcome for the loading stops (none: no stops)."""
     lay = res.layout
     H = res.hour_area.shape[1]
     hours = np.arange(H, dtype=float)
@@ -87,6 +92,9 @@ def summarise(res: SimResult) -> RunOutput:
         "drivers_attracted": float(res.attracted),
         "illegal_per_day": _ratio(float(res.illegal) * 24.0, res.horizon - res.warmup),
         "pavement_tickets_per_day": _ratio(float(res.pavement_tickets) * 24.0, res.horizon - res.warmup),
+        "truck_wait_min": plan.wait_min if plan is not None else 0.0,
+        "double_parked": float(plan.double_parked) if plan is not None else 0.0,
+        "kerb_taken_berth_h": taken_berth_h,
     }
     f_cap = cap.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -159,5 +167,25 @@ class ParkingDomain(Domain):
 
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
         """Simulate one replication of ``policy`` on ``city`` (see :mod:`simcity.parking.sim`)."""
-        res = simulate(city, policy, ctx)
-        return self.check_output(summarise(res))
+        # the kerb planner writes the kerb-taken table; the parking run only reads it
+        plan = _plan(city, policy)
+        taken = [*city.kerb_taken, *plan.table] if plan is not None else None
+        res = simulate(city, policy, ctx, kerb_taken=taken)
+        return self.check_output(summarise(res, plan, taken_berth_hours(city, taken or city.kerb_taken)))
+
+
+#: plans already made in this process, keyed by what a plan depends on (the plan is
+#: deterministic, so replications of a policy share it)
+_PLANS: dict[tuple[str, str, str], LoadingPlan] = {}
+
+
+def _plan(city: City, policy: Policy) -> LoadingPlan | None:
+    """The kerb planner's plan of ``city``'s loading stops under ``policy`` (None: no stops)."""
+    if city.kerb_loading is None:
+        return None
+    key = (city.kerb_loading.model_dump_json(),
+           "|".join(f"{f.id}:{f.berths}:{f.berth_length_m}" for f in city.kerb_segments),
+           policy.loading.model_dump_json())
+    if key not in _PLANS:
+        _PLANS[key] = plan_loading(city, policy)
+    return _PLANS[key]

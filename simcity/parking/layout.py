@@ -10,6 +10,7 @@ only, never on the policy, so that random draws line up across policies.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import ndtr, ndtri
 
-from simcity.parking.config import City, Duration, Policy, Tariff, check_policy
+from simcity.parking.config import City, Duration, KerbTaken, Policy, Tariff, check_policy
 
 INF = math.inf
 #: money amounts below this (yuan, yuan/h) count as this in the cost and rate ratios of the
@@ -157,6 +158,9 @@ class Layout:
     reprice: np.ndarray  # bool (F,) facilities under responsive pricing
     #: per facility, the city's own tariff (the reference of the elasticities)
     ref_tariff_of: list[TariffCalc] = field(default_factory=list)
+    #: kerb segments that lose berths to other uses (the kerb-taken table): facility index ->
+    #: absolute ``(start, end, berths removed)`` periods in hours, sorted and disjoint
+    taken: dict[int, list[tuple[float, float, int]]] = field(default_factory=dict)
 
 
 def _open_intervals(windows: list[tuple[float, float]], days: int) -> list[tuple[float, float]]:
@@ -173,8 +177,43 @@ def _open_intervals(windows: list[tuple[float, float]], days: int) -> list[tuple
     return [(s, INF if e >= end - 1e-12 else e) for s, e in merged]
 
 
-def build_layout(city: City, policy: Policy, horizon_hours: float) -> Layout:
-    """Index the facilities and choice sets of ``city`` under ``policy``."""
+def removed_berths(city: City, rows: Sequence[KerbTaken], days: int) -> dict[int, list[tuple[float, float, int]]]:
+    """The kerb-taken table as berths removed: per kerb facility index (car parks first), the
+    periods of ``days`` days (the table repeats every day) with ``ceil(metres taken /
+    berth_length_m)`` berths removed, at most the segment's berths.  Rows of one segment that
+    overlap add up (two uses of one kerb)."""
+    n_cp = len(city.car_parks)
+    index = {f.id: j for j, f in enumerate(city.kerb_segments)}
+    deltas: dict[int, dict[int, float]] = {}
+    for r in rows:
+        d = deltas.setdefault(index[r.segment], {})
+        d[r.start_min] = d.get(r.start_min, 0.0) + r.taken_m
+        d[r.end_min] = d.get(r.end_min, 0.0) - r.taken_m
+    out: dict[int, list[tuple[float, float, int]]] = {}
+    for j, d in sorted(deltas.items()):
+        seg = city.kerb_segments[j]
+        pieces: list[tuple[int, int, int]] = []
+        metres = 0.0
+        cuts = sorted(d)
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            metres += d[a]
+            n = min(seg.berths, math.ceil(metres / seg.berth_length_m - 1e-9)) if metres > 1e-9 else 0
+            if n <= 0:
+                continue
+            if pieces and pieces[-1][1] == a and pieces[-1][2] == n:
+                pieces[-1] = (pieces[-1][0], b, n)
+            else:
+                pieces.append((a, b, n))
+        if pieces:
+            out[n_cp + j] = [(24.0 * day + a / 60.0, 24.0 * day + b / 60.0, n)
+                             for day in range(days) for a, b, n in pieces]
+    return out
+
+
+def build_layout(city: City, policy: Policy, horizon_hours: float,
+                 taken: Sequence[KerbTaken] | None = None) -> Layout:
+    """Index the facilities and choice sets of ``city`` under ``policy``; ``taken`` is the
+    kerb-taken table (default ``city.kerb_taken``) whose kerb parkers cannot use."""
     errors = check_policy(city, policy)
     if errors:
         raise ValueError(f"policy {policy.name!r}: " + "; ".join(errors))
@@ -210,8 +249,9 @@ def build_layout(city: City, policy: Policy, horizon_hours: float) -> Layout:
         dtype=bool,
     )
     opts, walk_m, cruise_m = _choice_sets(city, facs)
+    removed = removed_berths(city, city.kerb_taken if taken is None else taken, days)
     return Layout(ids, is_kerb, is_shared, berths, tariff_of, pay_at_exit, max_stay, intervals,
-                  opts, walk_m, cruise_m, reprice, [city_tariffs[f.tariff] for f in facs])
+                  opts, walk_m, cruise_m, reprice, [city_tariffs[f.tariff] for f in facs], removed)
 
 
 def _choice_sets(city: City, facs: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -259,6 +299,26 @@ def _choice_sets(city: City, facs: list[Any]) -> tuple[np.ndarray, np.ndarray, n
     return opts, walk, cruise
 
 
+def capacity_pieces(lay: Layout, k: int) -> list[tuple[float, float, int]]:
+    """Facility ``k``'s open time as ``(start, end, capacity)`` pieces: its open intervals,
+    cut where kerb taken by other uses (:attr:`Layout.taken`) changes the berths left."""
+    full = int(lay.berths[k])
+    cuts = lay.taken.get(k, [])
+    out: list[tuple[float, float, int]] = []
+    for s, e in lay.intervals[k]:
+        t = s
+        for a, b, n in cuts:
+            if b <= t or a >= e:
+                continue
+            if a > t:
+                out.append((t, a, full))
+            out.append((max(a, t), min(b, e), max(0, full - n)))
+            t = min(b, e)
+        if t < e:
+            out.append((t, e, full))
+    return out
+
+
 def open_berth_hours(layout: Layout, edges: np.ndarray) -> np.ndarray:
     """Open berth-hours of every facility in each bin ``[edges[j], edges[j+1])``, shape (F, J)."""
     lo, hi = edges[:-1], edges[1:]
@@ -266,17 +326,38 @@ def open_berth_hours(layout: Layout, edges: np.ndarray) -> np.ndarray:
     for k, ivs in enumerate(layout.intervals):
         for s, e in ivs:
             out[k] += np.clip(np.minimum(e, hi) - np.maximum(s, lo), 0.0, None)
-    return out * layout.berths[:, None]
+    out = out * layout.berths[:, None]
+    for k in layout.taken:  # kerb segments that lose berths to other uses in some periods
+        out[k] = 0.0
+        for s, e, c in capacity_pieces(layout, k):
+            out[k] += np.clip(np.minimum(e, hi) - np.maximum(s, lo), 0.0, None) * c
+    return out
 
 
 def capacity_changes(lay: Layout) -> list[tuple[float, int, int, float]]:
-    """``(time, facility, capacity, open until)`` at every opening and closing, in time order
-    (closings before openings at the same instant)."""
+    """``(time, facility, capacity, open until)`` at every opening and closing, and where kerb
+    taken by other uses changes a segment's berths, in time order (closings before openings at
+    the same instant)."""
     changes: list[tuple[float, int, int, float]] = []
     for k, ivs in enumerate(lay.intervals):
+        if k in lay.taken:
+            continue
         for s, e in ivs:
             changes.append((s, k, int(lay.berths[k]), e))
             if e < INF:
                 changes.append((e, k, 0, 0.0))
+    for k in lay.taken:
+        # drivers plan by the end of the open interval; the berths left change within it
+        ends = [e for _, e in lay.intervals[k]]
+        prev: tuple[float, int] | None = None
+        for s, e, c in capacity_pieces(lay, k):
+            until = next(x for x in ends if x >= e - 1e-12)
+            if prev is None or prev[0] < s - 1e-12 or prev[1] != c:
+                if prev is not None and prev[0] < s - 1e-12:
+                    changes.append((prev[0], k, 0, 0.0))
+                changes.append((s, k, c, until))
+            prev = (e, c)
+        if prev is not None and prev[0] < INF:
+            changes.append((prev[0], k, 0, 0.0))
     changes.sort(key=lambda c: (c[0], c[2]))
     return changes

@@ -21,7 +21,7 @@ Structure of one run (:func:`simulate`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -29,7 +29,7 @@ import numpy as np
 import simpy
 
 from simcity.domain import RunContext
-from simcity.parking.config import City, Policy
+from simcity.parking.config import City, KerbTaken, Policy
 from simcity.parking.demand import (
     RATIO_FLOOR,
     Arrivals,
@@ -138,7 +138,8 @@ class _PrefixedStreams(Streams):
         return super().__getitem__(f"{self.prefix}/{name}")
 
 
-def learn_band_prices(city: City, policy: Policy, ctx: RunContext) -> np.ndarray:
+def learn_band_prices(city: City, policy: Policy, ctx: RunContext,
+                      kerb_taken: Sequence[KerbTaken] | None = None) -> np.ndarray:
     """SFpark as it was run: the learning phase of ``policy.responsive_pricing``.
 
     Prices start at the tariffs (shift 0).  In each learning period of ``period_days`` fresh
@@ -168,7 +169,7 @@ def learn_band_prices(city: City, policy: Policy, ctx: RunContext) -> np.ndarray
         cap = np.zeros((F, B))
         for _ in range(rp.period_days):
             day_ctx = replace(ctx, streams=_PrefixedStreams(ctx.streams, f"sfpark-day{day}"))
-            res = simulate(city, policy, day_ctx, band_shift=prices[:, band])
+            res = simulate(city, policy, day_ctx, band_shift=prices[:, band], kerb_taken=kerb_taken)
             day += 1
             for b in range(B):
                 cols = stat & (band_of_bin == b)
@@ -190,6 +191,7 @@ def simulate(
     arrivals: Arrivals | None = None,
     trace: bool = False,
     band_shift: np.ndarray | None = None,
+    kerb_taken: Sequence[KerbTaken] | None = None,
 ) -> SimResult:
     """Run the parking model once.
 
@@ -211,12 +213,18 @@ def simulate(
         Price shift of every facility in every hour of the day, shape (F, 24), fixed for the run.
         A policy whose responsive pricing has a learning phase gets it from
         :func:`learn_band_prices` when it is not given.
+    kerb_taken:
+        The kerb-taken table (rows of :class:`~simcity.parking.config.KerbTaken`: segment, slot of
+        the day, metres) whose kerb parkers cannot use, every day of the run; default
+        ``city.kerb_taken``.  The kerb planner (:mod:`simcity.parking.loading`) writes it; this
+        model only reads it.  Cars already parked when a segment loses berths stay to the end
+        of their stay; new arrivals are refused until the occupancy is below the berths left.
     """
     rp = policy.responsive_pricing
     if band_shift is None and rp is not None and rp.learning_days:
-        band_shift = learn_band_prices(city, policy, ctx)
+        band_shift = learn_band_prices(city, policy, ctx, kerb_taken)
     horizon_hours = ctx.horizon_hours
-    lay = build_layout(city, policy, horizon_hours)
+    lay = build_layout(city, policy, horizon_hours, kerb_taken)
     arr = arrivals if arrivals is not None else draw_arrivals(city, horizon_hours, ctx.streams, lay.opts.shape[1])
     return _Run(city, policy, lay, arr, horizon_hours, ctx.warmup_hours, ctx.environment(), trace, band_shift).run()
 

@@ -14,6 +14,7 @@ MODELS = [
     config.City, config.Tariff, config.TariffTier, config.CarPark, config.KerbSegment, config.Zone,
     config.WalkLink, config.Demand, config.Purpose, config.Duration, config.Behaviour,
     config.Enforcement, config.Pavement, config.Policy, config.ResponsivePricing,
+    config.KerbTaken, config.KerbLoading, config.LoadingStop, config.Loading, config.LoadingZone,
 ]
 
 
