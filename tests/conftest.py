@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,15 @@ domains.register(toydomain.DOMAIN)
 domains.register(toydomain.ISHIGAMI)
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _roads_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Street-network matrices computed by the tests are cached in the session's temporary
+    folder, not in the user's ``~/.cache/simcity`` (simcity.roads.matrices.default_cache_dir)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SIMCITY_CACHE_DIR", str(tmp_path_factory.mktemp("simcity-cache")))
+        yield
 INSTANCES = ROOT.parent / "shared" / "instances"
 
 

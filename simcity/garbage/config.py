@@ -17,7 +17,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from optimize.routing.names import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS
 from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
+from simcity.garbage.places import street_places
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files
+from simcity.roads import StreetNetwork
 
 #: waste categories of the Chinese four-way sorting rule (其他 / 易腐 / 可回收 / 有害)
 Category = Literal["other", "perishable", "recyclable", "hazardous"]
@@ -185,11 +187,15 @@ class Fleet(StrictModel):
         return self
 
 
-class Roads(StrictModel):
-    """The road network, approximated from straight lines."""
+class Roads(StreetNetwork):
+    """The road network: straight lines times a detour factor at one speed, or (with
+    ``osm_file``) the shortest paths of an OpenStreetMap extract for the ``truck`` profile,
+    by hour of the day (docs/roads.md)."""
 
-    detour: float = Field(default=1.35, ge=1, le=3, description="Road distance / straight-line distance.")
-    speed_kmh: float = Field(default=20.0, gt=1, le=120, description="Mean urban driving speed of a truck (km/h).")
+    detour: float = Field(default=1.35, ge=1, le=3, description="Road distance / straight-line distance "
+                          "(not used with osm_file).")
+    speed_kmh: float = Field(default=20.0, gt=1, le=120, description="Mean urban driving speed of a truck "
+                             "(km/h; not used with osm_file, where the profile's speeds_kmh apply).")
     travel_cv: float = Field(
         default=0.15, ge=0, le=2, description="Coefficient of variation of a leg's driving time (lognormal)."
     )
@@ -345,7 +351,8 @@ class City(StrictModel):
     )
     origin: tuple[float, float] | None = Field(
         default=None, description="[longitude, latitude] the point files are projected around "
-        "(default: the median of their points; filled in when files are read).",
+        "(default: the median of their points; filled in when files are read), and that x_km/y_km "
+        "are measured from on the street network of roads.osm_file.",
     )
     points_file: DataPath | None = Field(
         default=None, description="CSV or GeoJSON of drop points (lon, lat, id, zone, "
@@ -363,7 +370,8 @@ class City(StrictModel):
     depots: list[Depot] = Field(min_length=1, description="Truck depots.")
     stations: list[TransferStation] = Field(min_length=1, description="Transfer stations.")
     fleets: list[Fleet] = Field(min_length=1, description="Truck fleets.")
-    roads: Roads = Field(default_factory=lambda: Roads.model_validate({}), description="Road network approximation.")
+    roads: Roads = Field(default_factory=lambda: Roads.model_validate({}),
+                         description="Road network: straight lines, or an OpenStreetMap extract.")
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}), description="Daily route planning settings.")
     drop_step_minutes: float = Field(
         default=30.0, ge=5, le=60, description="Time step at which residents' drops are added to bins (min)."
@@ -433,6 +441,14 @@ class City(StrictModel):
         for c in cats:
             if not any(c in s.categories for s in self.stations):
                 raise ValueError(f"waste: category {c!r}: no transfer station accepts it")
+        return self
+
+    @model_validator(mode="after")
+    def _on_streets(self) -> City:
+        # every drop point, station and depot near a road the trucks may use, every pair
+        # joined (the matrices are computed here once and disk-cached for the runs)
+        if self.roads.enabled:
+            self.roads.check_places(street_places(self), self.origin)
         return self
 
     def stream(self, category: str) -> WasteStream:

@@ -3,6 +3,11 @@
 Built once per run from :class:`~simcity.garbage.config.City`.  Point positions and bin sizes
 come from the city's ``layout_seed`` (not from the replication streams), so every policy and
 every replication sees the same district; only waste generation and travel vary.
+
+Travel between locations is a straight line times ``roads.detour`` at ``roads.speed_kmh``, or,
+with ``[city.roads] osm_file``, the shortest paths of the street network by period of the day
+(:attr:`Layout.road_km`, :attr:`Layout.road_h`): a trip takes the travel time of the hour it
+starts.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcity.garbage.config import Category, City
+from simcity.garbage.places import layout_rng, place_points, street_places
+from simcity.roads import RoadMatrices
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -40,37 +47,33 @@ class Layout:
     station_loc: tuple[int, ...]
     depot_loc: tuple[int, ...]
     detour: float
+    #: the street network's matrices between the locations (``None``: straight lines)
+    roads: RoadMatrices | None = None
+    #: ``roads`` in km and hours, ``(periods, L, L)``
+    road_km: FloatArray | None = None
+    road_h: FloatArray | None = None
 
-    def km(self, a: int, b: int) -> float:
-        """Road distance between locations ``a`` and ``b`` (km)."""
-        xa, ya = self.xy[a]
-        xb, yb = self.xy[b]
-        return self.detour * math.hypot(xa - xb, ya - yb)
+    def km(self, a: int, b: int, hour: float = 0.0) -> float:
+        """Road distance between locations ``a`` and ``b`` (km), for a trip starting at clock
+        time ``hour`` (only the street network depends on it)."""
+        if self.road_km is None or self.roads is None:
+            xa, ya = self.xy[a]
+            xb, yb = self.xy[b]
+            return self.detour * math.hypot(xa - xb, ya - yb)
+        return float(self.road_km[self.roads.period(hour), a, b])
+
+    def drive_h(self, a: int, b: int, hour: float, speed_kmh: float) -> float:
+        """Driving time from ``a`` to ``b`` (h) starting at clock time ``hour``: the network's,
+        or the straight-line distance at ``speed_kmh``."""
+        if self.road_h is None or self.roads is None:
+            return self.km(a, b) / speed_kmh
+        return float(self.road_h[self.roads.period(hour), a, b])
 
 
 def build_layout(city: City) -> Layout:
     """Place the drop points and size their bins (deterministic in ``city.layout_seed``)."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(city.layout_seed)))
-    xs: list[FloatArray] = []
-    zone_of: list[int] = []
-    factor: list[float] = []
-    if city.points is not None:
-        # the planner's own points: positions given, grouped by zone in zone order
-        index = {z.id: k for k, z in enumerate(city.zones)}
-        for z, zone in enumerate(city.zones):
-            mine = [p for p in city.points if index[p.zone] == z]
-            xs.append(np.array([[p.x_km, p.y_km] for p in mine], dtype=float).reshape(-1, 2))
-            zone_of += [z] * len(mine)
-            factor += [zone.generation_factor * p.generation_factor for p in mine]
-    else:
-        for z, zone in enumerate(city.zones):
-            # uniform in a disc: radius ~ sqrt(U) so density is even
-            r = zone.radius_km * np.sqrt(rng.random(zone.points))
-            a = 2 * np.pi * rng.random(zone.points)
-            xs.append(np.column_stack([zone.x_km + r * np.cos(a), zone.y_km + r * np.sin(a)]))
-            zone_of += [z] * zone.points
-            factor += [zone.generation_factor] * zone.points
-    pts = np.vstack(xs)
+    rng = layout_rng(city)
+    pts, zone_of, factor, _ = place_points(city, rng)
     n = pts.shape[0]
     C = len(city.waste)
     mean = np.zeros((C, n))
@@ -93,6 +96,11 @@ def build_layout(city: City) -> Layout:
     dp = np.array([[d.x_km, d.y_km] for d in city.depots])
     xy = np.vstack([pts, st, dp])
     S = len(city.stations)
+    roads = road_km = road_h = None
+    if city.roads.enabled:
+        assert city.origin is not None  # the City validator checked it
+        roads = city.roads.place_matrices(street_places(city), city.origin)
+        road_km, road_h = roads.distance_m / 1000.0, roads.duration_s / 3600.0
     return Layout(
         categories=tuple(w.category for w in city.waste),
         n_points=n,
@@ -104,4 +112,7 @@ def build_layout(city: City) -> Layout:
         station_loc=tuple(range(n, n + S)),
         depot_loc=tuple(range(n + S, n + S + len(city.depots))),
         detour=city.roads.detour,
+        roads=roads,
+        road_km=road_km,
+        road_h=road_h,
     )

@@ -27,6 +27,9 @@ Reproducible and fast by construction
   which also inserts what the cut left out.  Policies with ``plan = "master"`` drive the
   cut master rounds without search, as crews with fixed rounds do.
 * **Matrices once.**  Distance and time matrices are computed once per layout and sliced.
+  On the street network (``[city.roads] osm_file``) a sector's problem takes the matrices of
+  the hours its trucks' shifts cover (:meth:`simcity.roads.RoadMatrices.over`: exactly the
+  period's matrix when the shifts lie in one period, else the mean over the shift's hours).
 """
 
 from __future__ import annotations
@@ -203,6 +206,16 @@ def layout_matrices(layout: Layout, speed_kmh: float) -> tuple[NDArray[np.int64]
     return _MATRICES[key]
 
 
+def road_matrices(layout: Layout, start_h: float, end_h: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Distance (m) and driving time (s) on the street network between all locations of
+    ``layout`` for a plan covering the clock hours ``[start_h, end_h)``, rounded as
+    :func:`optimize.routing.matrices_from_coordinates` rounds."""
+    assert layout.roads is not None
+    tm = layout.roads.over(start_h, end_h)
+    assert tm.duration_s is not None
+    return np.floor(tm.distance_m + 0.5).astype(np.int64), np.floor(tm.duration_s + 0.5).astype(np.int64)
+
+
 def collection_groups(city: City, policy: Policy, layout: Layout) -> list[Group]:
     """The groups a policy collects with; :class:`PlanningError` when a group has no fleet."""
     cats = layout.categories
@@ -272,7 +285,10 @@ class Planner:
         self.options = OrToolsOptions(first_solution=r.first_solution, metaheuristic=r.metaheuristic)
         self.master_options = OrToolsOptions(first_solution=r.first_solution,
                                              metaheuristic=r.master_metaheuristic)
-        self.dist, self.dur = layout_matrices(layout, city.roads.speed_kmh)
+        if layout.roads is None:
+            self.dist, self.dur = layout_matrices(layout, city.roads.speed_kmh)
+        #: street-network matrices by the shift window they are planned for
+        self._windows: dict[tuple[float, float], tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
         #: problems planned in this run (for DayPlan.repeats: reproducible, unlike cache hits)
         self._planned: set[bytes] = set()
         self._masters: dict[tuple[int, tuple[int, ...]], MasterRound] = {}
@@ -352,8 +368,9 @@ class Planner:
         dep_ids = sorted({self.depot_index[city.fleets[f].depot] for f, _ in fleets})
         dep_locs = [lay.depot_loc[d] for d in dep_ids]
         locs = np.concatenate([pts, st_locs, dep_locs]).astype(int)
-        dist = self.dist[np.ix_(locs, locs)]
-        dur = self.dur[np.ix_(locs, locs)]
+        full_dist, full_dur = self._matrices(fleets)
+        dist = full_dist[np.ix_(locs, locs)]
+        dur = full_dur[np.ix_(locs, locs)]
         n = pts.size
         service = np.zeros(n)
         for c in cats:
@@ -376,11 +393,12 @@ class Planner:
             end_station.append(None)
             if city.routing.end_at == "station":
                 home = lay.depot_loc[self.depot_index[fl.depot]]
-                k = min(range(len(st_locs)), key=lambda k: lay.km(home, st_locs[k]))
+                back = fl.shift_start_h + fl.shift_hours
+                k = min(range(len(st_locs)), key=lambda k: lay.km(home, st_locs[k], back))
                 end = n + k
                 end_station[-1] = g.stations[k]
                 # the last tip and the drive home happen after the planned route
-                tail_h = city.stations[g.stations[k]].tip_minutes / 60 + lay.km(st_locs[k], home) / speed
+                tail_h = city.stations[g.stations[k]].tip_minutes / 60 + lay.drive_h(st_locs[k], home, back, speed)
                 s1 -= int(round(tail_h * 3600))
             brk = None
             if fl.break_minutes > 0 and city.routing.plan_breaks:
@@ -405,6 +423,18 @@ class Planner:
                           unload_before_return=city.routing.end_at == "depot",
                           name=f"day {day} group {gi}", coordinates=lay.xy[locs] * 1000.0)
         return problem, end_station
+
+    def _matrices(self, fleets: list[tuple[int, int]]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Distance and time matrices between all locations for a problem served by
+        ``fleets``: straight lines, or the street network's for the hours of their shifts."""
+        if self.layout.roads is None:
+            return self.dist, self.dur
+        shifts = [self.city.fleets[f] for f, _ in fleets]
+        window = (min(fl.shift_start_h for fl in shifts),
+                  max(fl.shift_start_h + fl.shift_hours for fl in shifts))
+        if window not in self._windows:
+            self._windows[window] = road_matrices(self.layout, *window)
+        return self._windows[window]
 
     def _solve(self, problem: Problem, effort: int, options: OrToolsOptions,
                initial: list[InitialRoute] | None) -> tuple[Solution | None, bool]:

@@ -180,7 +180,7 @@ class GarbageSim:
         best, best_km = -1, math.inf
         for s, st in enumerate(self.city.stations):
             if names <= set(st.categories):
-                km = self.lay.km(loc, self.lay.station_loc[s])
+                km = self.lay.km(loc, self.lay.station_loc[s], self.env.now)
                 if km < best_km:
                     best, best_km = s, km
         return best
@@ -292,17 +292,28 @@ class GarbageSim:
                 self.bay_plan[(truck_id, leg_no)] = (int((a.berth or "bay0")[3:]), a.start)
 
     def drive(self, a: int, b: int, speed: float, trace: str | None = None) -> Generator[simpy.Event, Any, float]:
-        km = self.lay.km(a, b)
+        """Drive from location ``a`` to ``b``; returns the km driven.  On the street network
+        the trip takes the distance and time of the period of the hour it starts."""
+        lay, now = self.lay, self.env.now
+        km = lay.km(a, b, now)
         if km > 0:
-            cv = self.city.roads.travel_cv
-            f = 1.0
-            if cv > 0:
-                s2 = math.log1p(cv * cv)
-                f = float(self.travel.lognormal(-s2 / 2, math.sqrt(s2)))
-            yield self.env.timeout(km / speed * f)
+            f = self._travel_factor()
+            if lay.road_h is None:
+                yield self.env.timeout(km / speed * f)
+            else:
+                yield self.env.timeout(lay.drive_h(a, b, now, speed) * f)
         if trace is not None:
             self.route_trace.append((trace, self.env.now, b))
         return km
+
+    def _travel_factor(self) -> float:
+        """A leg's multiplier of its driving time: lognormal, mean 1, ``roads.travel_cv``."""
+        cv = self.city.roads.travel_cv
+        f = 1.0
+        if cv > 0:
+            s2 = math.log1p(cv * cv)
+            f = float(self.travel.lognormal(-s2 / 2, math.sqrt(s2)))
+        return f
 
     def service_time(self, mean_h: float) -> float:
         cv = self.city.roads.service_cv
@@ -323,7 +334,7 @@ class GarbageSim:
             alts = [a for a, x in enumerate(city.stations) if a != s and names <= set(x.categories)
                     and self.station_today[a] + total <= x.daily_limit_t]
             if alts:
-                a = min(alts, key=lambda a: self.lay.km(loc, self.lay.station_loc[a]))
+                a = min(alts, key=lambda a: self.lay.km(loc, self.lay.station_loc[a], env.now))
                 km = yield from self.drive(loc, self.lay.station_loc[a], speed)
                 s, st, key = a, city.stations[a], None
                 if self.measured(day):
@@ -405,9 +416,14 @@ class GarbageSim:
             p = leg.target
             # late: if finishing this stop would push the return past the overtime limit, drop it
             s_near = self.nearest_station(p, cats)
-            back_km = (lay.km(loc, p) + lay.km(p, lay.station_loc[s_near])
-                       + lay.km(lay.station_loc[s_near], depot))
-            if env.now + back_km / speed + city.stations[s_near].tip_minutes / 60 > hard_end:
+            st_near = lay.station_loc[s_near]
+            if lay.road_h is None:
+                back_h = (lay.km(loc, p) + lay.km(p, st_near) + lay.km(st_near, depot)) / speed
+            else:
+                now = env.now
+                back_h = (lay.drive_h(loc, p, now, speed) + lay.drive_h(p, st_near, now, speed)
+                          + lay.drive_h(st_near, depot, now, speed))
+            if env.now + back_h + city.stations[s_near].tip_minutes / 60 > hard_end:
                 tally.dropped_stops += 1
                 continue
             km += yield from self.drive(loc, p, speed, trace=tr)

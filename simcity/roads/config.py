@@ -5,25 +5,65 @@ its straight-line model; with one, its matrices come from shortest paths on the 
 (:func:`simcity.roads.matrices.travel_matrices`).  The file is read, and the profile's network
 built, when the scenario is validated, so a missing or corrupt file or a profile with no usable
 road is a located error of ``simcity validate``.
+
+The part every domain shares: the domain lists its places (drop points, stations, depots, bike
+stations...) in planar metres around the scenario's origin as :class:`Place` entries, each with
+the ``[city]`` key it comes from; :meth:`StreetNetwork.check_places` (from the domain's
+``City`` validator) turns a place too far from the network, or a pair with no route, into a
+``key: message`` error naming the place and the file; :meth:`StreetNetwork.place_matrices`
+gives the matrices (computed once per process, disk-cached across processes).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, field_validator, model_validator
 
 from simcity.domain import StrictModel
-from simcity.geodata import DataFileError, DataPath
+from simcity.geodata import DataFileError, DataPath, Projection
 from simcity.roads.graph import StreetGraph, load_graph, snap_problems
 from simcity.roads.matrices import RoadMatrices, travel_matrices
 from simcity.roads.profiles import ProfileName, RoadClass, profile
 
 FactorKey = RoadClass | Literal["all"]
+
+#: how many far places one error lists after the first
+SHOWN_PLACES = 5
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place a domain's vehicles drive between, in the planar metres of the scenario.
+
+    ``key`` is the ``[city]`` key it comes from (``points.7``, ``zones.2``, ``stations.0``),
+    where an error about it is located; ``name`` names it in messages and in the matrices
+    (unique among the places of one call).
+    """
+
+    key: str
+    name: str
+    x_m: float
+    y_m: float
+
+
+def places_lonlat(places: Sequence[Place], origin: tuple[float, float]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Longitude and latitude of ``places`` (metres around ``origin`` = ``(lon, lat)``, the
+    projection of :mod:`simcity.geodata`)."""
+    proj = Projection(float(origin[0]), float(origin[1]))
+    lon, lat = proj.inverse([p.x_m for p in places], [p.y_m for p in places])
+    return np.asarray(lon, dtype=float).reshape(-1), np.asarray(lat, dtype=float).reshape(-1)
+
+
+#: matrices of this process by their inputs (a scenario's validation and its runs ask for the
+#: same ones; the disk cache would answer too, but hashes the file again)
+_MEMO: OrderedDict[tuple[Any, ...], RoadMatrices] = OrderedDict()
 
 
 class StreetNetwork(StrictModel):
@@ -109,6 +149,53 @@ class StreetNetwork(StrictModel):
                       lat: NDArray[np.float64]) -> list[tuple[int, str]]:
         """``(index, message)`` of every point farther than ``max_snap_m`` from the network."""
         return snap_problems(self.graph(), names, lon, lat, self.max_snap_m, largest=self.largest_component)
+
+    def check_places(self, places: Sequence[Place], origin: tuple[float, float] | None, *,
+                     roads_key: str = "roads") -> None:
+        """Raise ``ValueError("key: message")`` when a place lies farther than ``max_snap_m``
+        from the network (at the first such place's key, naming it, the file and up to
+        :data:`SHOWN_PLACES` more) or two places have no route between them (at
+        ``<roads_key>.osm_file``); for a domain's ``City`` validator.  Computes the matrices
+        (disk-cached), so a run finds them ready."""
+        if origin is None:
+            raise ValueError(f"{roads_key}.osm_file: the street network needs the scenario's origin, the "
+                             "[longitude, latitude] its x/y coordinates are measured from: give "
+                             "[city] origin, or read the places from point files (their centre is used)")
+        lon, lat = places_lonlat(places, origin)
+        far = self.snap_problems([p.name for p in places], lon, lat)
+        if far:
+            _, dist = self.graph().snap(lon, lat, largest=self.largest_component)
+            others = [f"{places[i].name} ({dist[i]:,.0f} m)" for i, _ in far[1:1 + SHOWN_PLACES]]
+            rest = len(far) - 1 - len(others)
+            extra = (f"; also too far: {', '.join(others)}" if others else "") + \
+                (f" and {rest} more" if rest > 0 else "")
+            raise ValueError(f"{places[far[0][0]].key}: {far[0][1]}{extra}")
+        try:
+            self.place_matrices(places, origin)
+        except DataFileError as exc:
+            raise ValueError(f"{roads_key}.osm_file: {exc}") from None
+
+    def place_matrices(self, places: Sequence[Place], origin: tuple[float, float], *,
+                       cache_dir: str | Path | None = None) -> RoadMatrices:
+        """The matrices between ``places`` (in their order, named by :attr:`Place.name`),
+        remembered per process and disk-cached (:func:`~simcity.roads.matrices.travel_matrices`)."""
+        assert self.osm_file is not None
+        lon, lat = places_lonlat(places, origin)
+        ids = tuple(p.name for p in places)
+        try:
+            st = Path(self.osm_file).stat()
+            stamp: tuple[Any, ...] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stamp = ()
+        key = (str(self.osm_file), stamp, self.model_dump_json(), ids, lon.tobytes(), lat.tobytes())
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+        out = self.matrices(ids, lon, lat, cache_dir=cache_dir)
+        _MEMO[key] = out
+        while len(_MEMO) > 4:
+            _MEMO.popitem(last=False)
+        return out
 
     def matrices(self, ids: Sequence[str], lon: NDArray[np.float64], lat: NDArray[np.float64], *,
                  cache_dir: str | Path | None = None, jobs: int = 1) -> RoadMatrices:

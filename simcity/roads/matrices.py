@@ -81,6 +81,30 @@ class RoadMatrices:
         p = self.period(hour)
         return TravelMatrix(self.ids, self.distance_m[p], self.duration_s[p])
 
+    def hours_between(self, start_h: float, end_h: float) -> list[int]:
+        """The clock hours (0..23, repeated when the window is longer than a day) that the
+        window ``[start_h, end_h)`` touches: one per started hour; ``[start]`` when empty."""
+        first = int(np.floor(start_h))
+        last = max(first + 1, int(np.ceil(end_h)))
+        return [h % 24 for h in range(first, last)]
+
+    def over(self, start_h: float, end_h: float) -> TravelMatrix:
+        """The matrices a plan for the window ``[start_h, end_h)`` uses: the mean over the
+        hours the window touches of each hour's period matrices (each hour weighs the same).
+
+        When the window lies in one period (no speed factors, or a plan inside one peak) this
+        is exactly that period's matrix; a shift across a peak plans with the travel times a
+        trip starting at a uniform moment of the shift expects.
+        """
+        hours = self.hours_between(start_h, end_h)
+        counts = np.bincount([self.period_of_hour[h] for h in hours], minlength=self.periods)
+        if np.count_nonzero(counts) == 1:
+            p = int(np.flatnonzero(counts)[0])
+            return TravelMatrix(self.ids, self.distance_m[p], self.duration_s[p])
+        w = counts / counts.sum()
+        return TravelMatrix(self.ids, np.tensordot(w, self.distance_m, axes=1),
+                            np.tensordot(w, self.duration_s, axes=1))
+
 
 def default_cache_dir() -> Path:
     """``$SIMCITY_CACHE_DIR``, else ``$XDG_CACHE_HOME/simcity``, else ``~/.cache/simcity``; then ``roads``."""
