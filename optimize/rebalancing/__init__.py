@@ -6,7 +6,15 @@ target, capacity; vans with capacity, start, load and time budget) -> :func:`sol
 """
 
 from optimize.rebalancing.check import PlanCheck, check_plan
-from optimize.rebalancing.problem import Plan, ProblemError, RebalancingProblem, Route, Stop, Van
+from optimize.rebalancing.problem import (
+    Plan,
+    ProblemError,
+    RebalancingProblem,
+    RoadLegs,
+    Route,
+    Stop,
+    Van,
+)
 from optimize.rebalancing.solve import SolveParams, solve
 
 __all__ = [
@@ -14,6 +22,7 @@ __all__ = [
     "Plan",
     "ProblemError",
     "RebalancingProblem",
+    "RoadLegs",
     "Route",
     "SolveParams",
     "Stop",

@@ -74,7 +74,9 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
         load = van.load
         max_load = load
         pos = np.array([van.x, van.y])
+        prev = -1  # the van's start
         dist = 0.0
+        drive_s = 0.0
         handling = 0.0
         for k, stop in enumerate(route.stops):
             if not 0 <= stop.station < problem.n:
@@ -83,9 +85,16 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
             if stop.quantity == 0:
                 errors.append(f"van {route.van} stop {k}: zero quantity")
             here = np.asarray(problem.positions[stop.station], dtype=float)
-            d = float(problem.detour * np.hypot(*(here - pos)))
+            if problem.roads is None:
+                d = float(problem.detour * np.hypot(*(here - pos)))
+            else:
+                r = problem.roads
+                d = float(r.from_van_m[route.van, stop.station] if prev < 0 else r.distance_m[prev, stop.station])
+                drive_s += float(r.from_van_s[route.van, stop.station] if prev < 0
+                                 else r.duration_s[prev, stop.station])
             dist += d
             pos = here
+            prev = stop.station
             handling += abs(stop.quantity) * van.handling_s_per_bike
             load += stop.quantity
             max_load = max(max_load, load)
@@ -98,7 +107,7 @@ def check_plan(problem: RebalancingProblem, plan: Plan, *, time_tolerance_s: flo
                 picked[stop.station] += stop.quantity
             else:
                 dropped[stop.station] -= stop.quantity
-        duration = dist / van.speed_m_s + handling
+        duration = (dist / van.speed_m_s if problem.roads is None else drive_s) + handling
         if duration > van.time_budget_s + time_tolerance_s:
             errors.append(
                 f"van {route.van}: route takes {duration:.0f} s, budget {van.time_budget_s:.0f} s"

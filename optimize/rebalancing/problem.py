@@ -11,7 +11,9 @@ target is worth ``value_per_bike`` (in metres of driving it justifies, times
 Distances are straight-line distances between positions in metres times a detour factor,
 the usual stand-in for a street network (road distances in cities run 1.2-1.4 times the
 straight line).  Solver and checker share :meth:`RebalancingProblem.distance` as the one
-definition of the problem's geometry.
+definition of the problem's geometry.  With :attr:`RebalancingProblem.roads` (a
+:class:`RoadLegs`) the lengths and driving times of a street network are used instead, as
+given: from each van to each station and between stations.
 """
 
 from __future__ import annotations
@@ -71,6 +73,30 @@ class Van:
 
 
 @dataclass(frozen=True, eq=False)
+class RoadLegs:
+    """Travel on a street network: lengths (metres) and driving times (seconds) between the
+    problem's stations (``(n, n)``, from row to column) and from each van's position to each
+    station (``(vans, n)``).  Driving times replace distance / the van's speed."""
+
+    distance_m: NDArray[np.float64]
+    duration_s: NDArray[np.float64]
+    from_van_m: NDArray[np.float64]
+    from_van_s: NDArray[np.float64]
+
+    def check(self, n: int, vans: int) -> None:
+        """Raise :class:`ProblemError` unless the shapes fit ``n`` stations and ``vans`` vans
+        and every entry is finite and >= 0."""
+        for label, arr, shape in (("distance_m", self.distance_m, (n, n)), ("duration_s", self.duration_s, (n, n)),
+                                  ("from_van_m", self.from_van_m, (vans, n)),
+                                  ("from_van_s", self.from_van_s, (vans, n))):
+            a = np.asarray(arr, dtype=float)
+            if a.shape != shape:
+                raise ProblemError(f"roads.{label} must have shape {shape}, got {a.shape}")
+            if a.size and not (np.all(np.isfinite(a)) and a.min() >= 0):
+                raise ProblemError(f"roads.{label}: entries must be finite and >= 0")
+
+
+@dataclass(frozen=True, eq=False)
 class RebalancingProblem:
     """Stations with stock, target and capacity, and the vans that may move bikes.
 
@@ -91,6 +117,8 @@ class RebalancingProblem:
         Driving distance (metres) that one unit of value justifies.
     detour:
         Road distance / straight-line distance.
+    roads:
+        Street-network legs replacing straight lines times ``detour`` (``None``: straight lines).
     """
 
     stock: NDArray[np.int64]
@@ -102,6 +130,7 @@ class RebalancingProblem:
     metres_per_value: float = 3000.0
     detour: float = 1.3
     names: tuple[str, ...] = field(default=())
+    roads: RoadLegs | None = None
 
     def __post_init__(self) -> None:
         n = len(self.stock)
@@ -121,6 +150,8 @@ class RebalancingProblem:
             raise ProblemError("detour must be >= 1 and metres_per_value > 0")
         if not self.vans:
             raise ProblemError("at least one van is needed")
+        if self.roads is not None:
+            self.roads.check(n, len(self.vans))
 
     @property
     def n(self) -> int:

@@ -142,6 +142,23 @@ def _visit_nodes(problem: RebalancingProblem, p: SolveParams,
     return node_station, node_demand
 
 
+def _road_legs(problem: RebalancingProblem, node_station: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Metres and seconds between the nodes [van starts] [dummy end] [chunks] from the
+    problem's street-network legs (arcs into a van's start are never driven: 0)."""
+    roads = problem.roads
+    assert roads is not None
+    nv = len(problem.vans)
+    idx = np.asarray(node_station, dtype=np.int64)
+    n_nodes = nv + 1 + idx.size
+    out = []
+    for between, from_van in ((roads.distance_m, roads.from_van_m), (roads.duration_s, roads.from_van_s)):
+        m = np.zeros((n_nodes, n_nodes))
+        m[nv + 1:, nv + 1:] = np.asarray(between, dtype=float)[np.ix_(idx, idx)]
+        m[:nv, nv + 1:] = np.asarray(from_van, dtype=float)[:, idx]
+        out.append(m)
+    return out[0], out[1]
+
+
 def _routing_model(problem: RebalancingProblem, values: np.ndarray, node_station: list[int],
                    demand: list[int]) -> tuple[pywrapcp.RoutingIndexManager, pywrapcp.RoutingModel]:
     """The OR-Tools model of the module doc on the node layout [van starts (nv)] [dummy end (1)]
@@ -156,7 +173,11 @@ def _routing_model(problem: RebalancingProblem, values: np.ndarray, node_station
          np.asarray(problem.positions, dtype=float)[node_station]]
     )
     # street distance as the checker measures it; the cost uses whole metres
-    metres = problem.detour * np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    seconds = None
+    if problem.roads is None:
+        metres = problem.detour * np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    else:
+        metres, seconds = _road_legs(problem, node_station)
     metres[:, end_node] = 0.0
     metres[end_node, :] = 0.0
     dist = np.floor(metres + 0.5).astype(np.int64)
@@ -178,7 +199,8 @@ def _routing_model(problem: RebalancingProblem, values: np.ndarray, node_station
         # Each leg rounded *up* to whole seconds, so that a route within the budget in the
         # model is within it in continuous time too (rounding to nearest once let 21 legs
         # add up to 2649.5 s under a 2648 s budget).
-        tmat = np.ceil(metres / v.speed_m_s + handling[:, None])
+        drive = metres / v.speed_m_s if seconds is None else seconds
+        tmat = np.ceil(drive + handling[:, None])
         tmat[:, end_node] = np.ceil(handling)
         time_cbs.append(routing.RegisterTransitMatrix(tmat.astype(np.int64).tolist()))
     horizon = int(math.ceil(max(v.time_budget_s for v in problem.vans)))

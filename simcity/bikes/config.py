@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files
+from simcity.roads import Place, ProfileName, StreetNetwork
 
 _COORD = 1.0e6  # metres: a city fits in +-1000 km
 
@@ -195,6 +196,18 @@ class VanSpec(StrictModel):
     handling_s_per_bike: float = Field(30.0, ge=0.0, le=3600.0, description="Seconds to load or unload a bike.")
 
 
+class VanRoads(StreetNetwork):
+    """The vans' street network (``osm_file`` given): their planning and driving use the
+    shortest paths of the ``van`` profile by hour of the day instead of straight lines times
+    ``road_detour`` at ``vans.speed_kmh``; riders keep the straight-line model."""
+
+    profile: ProfileName = Field(
+        default="van",
+        description="Vehicle profile of the vans (simcity/roads/profiles.py): which ways they may use, "
+        "one-way streets, speeds per road class.",
+    )
+
+
 class City(StrictModel):
     """A shared-bike system: docked stations, dockless zones, demand, riders and vans."""
 
@@ -223,6 +236,11 @@ class City(StrictModel):
     )
     road_detour: float = Field(
         1.3, ge=1.0, le=3.0, description="Road distance / straight-line distance (riders and vans)."
+    )
+    roads: VanRoads = Field(
+        default_factory=lambda: VanRoads.model_validate({}),
+        description="The vans' street network from an OpenStreetMap extract (docs/roads.md); without "
+        "osm_file vans drive straight lines times road_detour.",
     )
 
     @model_validator(mode="before")
@@ -271,6 +289,26 @@ class City(StrictModel):
         if self.demand.od and self.demand.daily_trips > 0:
             raise ValueError("give either demand.od (explicit rates) or demand.daily_trips, not both")
         return self
+
+    @model_validator(mode="after")
+    def _on_streets(self) -> City:
+        # every station and parking point near a road the vans may use, every pair joined
+        # (the matrices are computed here once and disk-cached for the runs)
+        if self.roads.enabled:
+            if self.synthetic is not None:
+                raise ValueError("roads.osm_file: synthetic stations are not placed on the street network; "
+                                 "list the stations (stations or stations_file) to use it")
+            origin = None if self.origin is None else (float(self.origin[0]), float(self.origin[1]))
+            self.roads.check_places(self.street_places(), origin)
+        return self
+
+    def street_places(self) -> list[Place]:
+        """Docked stations, then dockless parking points zone by zone (the network's order), as
+        street-network places in metres with the ``[city]`` key each comes from."""
+        out = [Place(f"stations.{k}", f"station {st.id!r}", st.x, st.y) for k, st in enumerate(self.stations)]
+        out += [Place(f"zones.{z}.points.{k}", f"parking point {p.id!r}", p.x, p.y)
+                for z, zone in enumerate(self.zones) for k, p in enumerate(zone.points)]
+        return out
 
 
 class Policy(PolicyBase):

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from simcity.bikes.config import City
+from simcity.roads import RoadMatrices
 
 #: neighbours kept per station for walking to a bike and riding on to a free dock
 NEAR_K = 24
@@ -45,6 +46,9 @@ class Network:
         ``(n, k)`` nearest other stations and their road distances (metres), nearest first.
     road_detour:
         Road / straight-line distance.
+    roads:
+        The vans' street-network matrices between the stations, in this order (``None``:
+        straight lines; ``[city.roads] osm_file``).
     """
 
     ids: tuple[str, ...]
@@ -60,6 +64,7 @@ class Network:
     near_idx: NDArray[np.int64]
     near_dist: NDArray[np.float64]
     road_detour: float
+    roads: RoadMatrices | None = None
 
     @property
     def n(self) -> int:
@@ -195,7 +200,16 @@ def build_network(city: City, fleet_size: int | None = None) -> Network:
         near_idx=near_idx,
         near_dist=near_dist,
         road_detour=city.road_detour,
+        roads=_van_matrices(city),
     )
     if fleet_size is not None:
         net = net.with_fleet(fleet_size)
     return net
+
+
+def _van_matrices(city: City) -> RoadMatrices | None:
+    """The vans' street-network matrices between the stations (``None`` without osm_file)."""
+    if not city.roads.enabled:
+        return None
+    assert city.origin is not None  # the City validator checked it
+    return city.roads.place_matrices(city.street_places(), (float(city.origin[0]), float(city.origin[1])))

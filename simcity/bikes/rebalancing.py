@@ -26,7 +26,7 @@ import simpy
 from numpy.typing import NDArray
 
 from optimize.budget import Budget
-from optimize.rebalancing import RebalancingProblem, SolveParams, Van, solve
+from optimize.rebalancing import RebalancingProblem, RoadLegs, SolveParams, Van, solve
 from simcity.bikes.config import City, Policy
 from simcity.bikes.dissatisfaction import allocate, dissatisfaction
 from simcity.bikes.network import Network, apportion
@@ -72,13 +72,15 @@ class Rebalancer:
         self.vans: list[VanState] = []
         for z in self.zones:
             # a van is stationed at the station nearest its territory's centroid
+            at = -1
             if len(z):
                 c = self.net.xy[z].mean(axis=0)
                 home = z[int(np.argmin(np.hypot(*(self.net.xy[z] - c).T)))]
                 x, y = self.net.xy[home]
+                at = int(home)
             else:
                 x, y = self.net.xy.mean(axis=0)
-            self.vans.append(sim.add_van(self.van_cap, float(x), float(y)))
+            self.vans.append(sim.add_van(self.van_cap, float(x), float(y), at=at))
         # the stations of each van's last plan (warm start of its next one)
         self._last: list[tuple[int, ...]] = [() for _ in self.vans]
         self._F_cache: dict[tuple[float, float], NDArray[np.float64]] = {}
@@ -146,6 +148,7 @@ class Rebalancer:
                 value_per_bike=vals,
                 metres_per_value=self.policy.bike_value_m,
                 detour=self.net.road_detour,
+                roads=self._road_legs(zone, van, budget_h),
             )
             initial = None
             if self.policy.warm_start and self._last[v]:
@@ -160,6 +163,19 @@ class Rebalancer:
             sim.c.plans += 1
             if stops or (last_of_shift and van.load > 0):
                 sim.drive(van, stops, unload=last_of_shift)
+
+    def _road_legs(self, zone: NDArray[np.int64], van: VanState, budget_h: float) -> RoadLegs | None:
+        """The street-network legs of a plan starting now for ``budget_h`` hours: the matrices
+        of the hours it covers (:meth:`simcity.roads.RoadMatrices.over`), between the
+        territory's stations and from the van's station; ``None`` on straight lines."""
+        roads = self.net.roads
+        if roads is None or van.at < 0:
+            return None
+        now = self.sim.env.now
+        tm = roads.over(now, now + budget_h)
+        assert tm.duration_s is not None
+        return RoadLegs(tm.distance_m[np.ix_(zone, zone)], tm.duration_s[np.ix_(zone, zone)],
+                        tm.distance_m[van.at, zone][None, :], tm.duration_s[van.at, zone][None, :])
 
     def _overnight(self) -> Generator[simpy.Event, Any, None]:
         p = self.policy

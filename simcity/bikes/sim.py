@@ -43,6 +43,8 @@ class VanState:
     y: float
     load: int = 0
     busy: bool = False
+    #: the station the van stands at (-1: none), for driving on the street network
+    at: int = -1
 
 
 @dataclass
@@ -267,9 +269,10 @@ class BikeSim:
         return int(cand[best]), float(dist[best])
 
     # ---- vans -------------------------------------------------------------------------
-    def add_van(self, capacity: int, x: float, y: float, load: int = 0) -> VanState:
-        """Put a van into service; its ``load`` bikes are part of the fleet."""
-        van = VanState(capacity, x, y, load)
+    def add_van(self, capacity: int, x: float, y: float, load: int = 0, at: int = -1) -> VanState:
+        """Put a van into service; its ``load`` bikes are part of the fleet; ``at``: the
+        station it stands at (needed on the street network)."""
+        van = VanState(capacity, x, y, load, at=at)
         self.vans.append(van)
         self.fleet += load
         return van
@@ -304,12 +307,21 @@ class BikeSim:
 
     def _visit(self, van: VanState, stops: list[tuple[int, int]]) -> Generator[simpy.Event, Any, None]:
         env, c = self.env, self.c
+        roads = self.net.roads
         for s, qty in stops:
-            d = self.net.road_detour * math.hypot(self.xs[s] - van.x, self.ys[s] - van.y)
-            if d > 0:
-                yield env.timeout(d / self.van_speed_m_h)
+            if roads is None or van.at < 0:
+                d = self.net.road_detour * math.hypot(self.xs[s] - van.x, self.ys[s] - van.y)
+                if d > 0:
+                    yield env.timeout(d / self.van_speed_m_h)
+            else:
+                # on the street network a leg takes the length and time of its start hour's period
+                p = roads.period(env.now)
+                d = float(roads.distance_m[p, van.at, s])
+                if d > 0:
+                    yield env.timeout(float(roads.duration_s[p, van.at, s]) / 3600.0)
             c.van_m += d
             van.x, van.y = self.xs[s], self.ys[s]
+            van.at = s
             st = self.stock[s]
             if qty > 0:
                 q = min(qty, st, van.capacity - van.load)

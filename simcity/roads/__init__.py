@@ -12,8 +12,8 @@ from simcity.roads.config import Place, StreetNetwork, places_lonlat
 from simcity.roads.graph import StreetGraph, build_graph, hour_periods, load_graph
 from simcity.roads.matrices import RoadMatrices, compute_matrices, travel_matrices
 from simcity.roads.osm import OsmData, load_osm, read_osm
-from simcity.roads.profiles import PROFILES, ROAD_CLASSES, Profile, profile
+from simcity.roads.profiles import PROFILES, ROAD_CLASSES, Profile, ProfileName, profile
 
-__all__ = ["PROFILES", "ROAD_CLASSES", "OsmData", "Place", "Profile", "RoadMatrices", "StreetGraph", "StreetNetwork",
+__all__ = ["PROFILES", "ROAD_CLASSES", "OsmData", "Place", "Profile", "ProfileName", "RoadMatrices", "StreetGraph", "StreetNetwork",
            "build_graph", "compute_matrices", "hour_periods", "load_graph", "load_osm", "places_lonlat",
            "profile", "read_osm", "travel_matrices"]
