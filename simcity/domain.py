@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
@@ -155,6 +155,13 @@ def repeated(values: Iterable[Hashable]) -> list[Any]:
         else:
             seen.add(v)
     return list(dup)
+
+
+def second_occurrence(values: Sequence[Hashable], value: Hashable) -> int:
+    """The position of ``value``'s second occurrence in ``values`` (where a repeated id is
+    reported: the first one is the original)."""
+    first = values.index(value)
+    return values.index(value, first + 1)
 
 
 class PolicyBase(StrictModel):

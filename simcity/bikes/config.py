@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
-from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
+from simcity.domain import CleanText, PolicyBase, StrictModel, repeated, second_occurrence
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 from simcity.roads import Place, ProfileName, StreetNetwork
 
@@ -258,7 +258,7 @@ class City(StrictModel):
                 raise ValueError(f"station id {clash[0]!r} clashes with synthetic ids '{prefix}<n>'")
         dup = repeated(ids)  # linear time
         if dup:
-            k = [j for j, v in enumerate(ids) if v == dup[0]][1]
+            k = second_occurrence(ids, dup[0])
             n = len(self.stations)
             if k < n:
                 key = f"stations.{k}.id"

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from optimize.routing.names import FIRST_SOLUTION_STRATEGIES, METAHEURISTICS
-from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
+from simcity.domain import CleanText, PolicyBase, StrictModel, repeated, second_occurrence
 from simcity.garbage.places import street_places
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files
 from simcity.roads import StreetNetwork
@@ -407,7 +407,7 @@ class City(StrictModel):
         def unique(key: str, ids: list[str]) -> None:
             dup = repeated(ids)
             if dup:
-                k = [i for i, v in enumerate(ids) if v == dup[0]][1]
+                k = second_occurrence(ids, dup[0])
                 raise ValueError(f"{key}.{k}.id: {key} ids must be unique, repeated: {dup[:10]}")
 
         unique("zones", [z.id for z in self.zones])

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from simcity.domain import CleanText, PolicyBase, StrictModel, repeated
+from simcity.domain import CleanText, PolicyBase, StrictModel, repeated, second_occurrence
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files, read_table_file
 
 HOURS_PER_DAY = 24
@@ -229,7 +229,7 @@ class KerbLoading(StrictModel):
         ids = [s.id for s in self.stops]
         dup = repeated(ids)
         if dup:
-            k = [i for i, v in enumerate(ids) if v == dup[0]][1]
+            k = second_occurrence(ids, dup[0])
             raise ValueError(f"stops.{k}.id: duplicate stop ids {dup[:10]}")
         return self
 
@@ -341,7 +341,7 @@ class Demand(StrictModel):
         names = [p.name for p in self.purposes]
         dup = repeated(names)
         if dup:
-            k = [i for i, n in enumerate(names) if n == dup[0]][1]
+            k = second_occurrence(names, dup[0])
             raise ValueError(f"purposes.{k}.name: duplicate names {dup}")
         return self
 
@@ -510,7 +510,7 @@ class City(StrictModel):
         ids = [f.id for f in self.car_parks] + [f.id for f in self.kerb_segments]
         dup = repeated(ids)  # linear time
         if dup:
-            k = [i for i, v in enumerate(ids) if v == dup[0]][1]
+            k = second_occurrence(ids, dup[0])
             key = f"car_parks.{k}" if k < len(self.car_parks) else f"kerb_segments.{k - len(self.car_parks)}"
             raise ValueError(f"{key}.id: facility ids must be unique across car_parks and kerb_segments: "
                              f"{dup[:10]}")
@@ -722,7 +722,7 @@ class Loading(StrictModel):
         segs = [z.segment for z in self.zones]
         dup = repeated(segs)
         if dup:
-            k = [i for i, v in enumerate(segs) if v == dup[0]][1]
+            k = second_occurrence(segs, dup[0])
             raise ValueError(f"zones.{k}.segment: a segment holds one loading zone, found {dup[0]!r} twice")
         return self
 
