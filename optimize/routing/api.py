@@ -56,9 +56,7 @@ class RoutingBackend:
 def _pyvrp_fits(problem: Problem) -> bool:
     if any(vt.break_ is not None for vt in problem.vehicle_types):
         return False
-    if any(f.time_window is not None for f in problem.facilities):
-        return False
-    return not problem.must_unload
+    return all(f.time_window is None for f in problem.facilities)
 
 
 def _ortools(problem: Problem, *, seed: int, options: Any, budget: Budget,
@@ -68,7 +66,7 @@ def _ortools(problem: Problem, *, seed: int, options: Any, budget: Budget,
 
 def _pyvrp(problem: Problem, *, seed: int, options: Any, budget: Budget,
            initial: Sequence[InitialRoute] | None) -> Solution:
-    return solve_pyvrp(problem, seed=seed, options=options, budget=budget)
+    return solve_pyvrp(problem, seed=seed, options=options, budget=budget, initial=initial)
 
 
 def _hgs(problem: Problem, *, seed: int, options: Any, budget: Budget,

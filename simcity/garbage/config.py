@@ -217,11 +217,12 @@ class Routing(StrictModel):
     """
 
     effort: int = Field(
-        default=1_000, ge=1, le=1_000_000,
-        description="Work budget of one daily routing call: local-search solutions of OR-Tools "
-        "(iterations for pyvrp).  Greedy descent reaches its local optimum within ~400 "
-        "solutions on 140-point district sectors (docs/garbage.md: plan quality), so the "
-        "default rarely binds.",
+        default=600, ge=1, le=1_000_000,
+        description="Work budget of one daily routing call: iterations of PyVRP's iterated "
+        "local search after its construction (local-search solutions for ortools, whose "
+        "greedy descent reaches its local optimum within ~400 on 140-point district sectors).  "
+        "600 iterations take about a second on a district sector (docs/garbage.md: plan "
+        "quality).",
     )
     master_effort: int = Field(
         default=5_000, ge=1, le=10_000_000,
@@ -253,10 +254,12 @@ class Routing(StrictModel):
         "'none': one routing call per collection group for the whole city.",
     )
     backend: Literal["ortools", "pyvrp", "auto"] = Field(
-        default="ortools",
-        description="optimize.routing backend: 'ortools' models everything and starts from the "
-        "master route; 'pyvrp' needs end_at = 'station' and no planned breaks; 'auto' takes "
-        "the best-suited one.",
+        default="pyvrp",
+        description="optimize.routing backend: 'pyvrp' (iterated local search from a "
+        "construction; no planned breaks) came within 2 % of a 10x-effort reference in "
+        "planned km on Liangxi sector-days where OR-Tools' greedy descent was 3.6 % above it "
+        "(docs/garbage.md: plan quality); 'ortools' models everything (planned breaks); "
+        "'auto' takes the best-suited one.",
     )
     first_solution: str = Field(
         default="AUTO", min_length=1, description="OR-Tools first-solution strategy name."
@@ -276,8 +279,7 @@ class Routing(StrictModel):
         default="depot",
         description="Where planned routes end: at the depot (after a last unload), or at the "
         "station nearest to the depot, tipping the last load on the way home (the drive home "
-        "is then left out of the plan and its time taken off the shift); 'station' lets the "
-        "PyVRP backend plan reloads.",
+        "is then left out of the plan and its time taken off the shift).",
     )
     plan_breaks: bool = Field(
         default=False,
@@ -328,11 +330,11 @@ class Routing(StrictModel):
 
     @model_validator(mode="after")
     def _backend_fits(self) -> Routing:
-        if self.backend == "pyvrp" and (self.end_at == "depot" or self.plan_breaks):
+        if self.backend == "pyvrp" and self.plan_breaks:
             raise ValueError(
-                "backend: 'pyvrp' cannot model these routes (it needs end_at = 'station' and "
-                "plan_breaks = false: PyVRP has no breaks and does not force a last unload "
-                "before the depot); use 'ortools' or 'auto'")
+                "backend: 'pyvrp' cannot plan breaks (plan_breaks = true); use 'ortools' or "
+                "'auto', or plan_breaks = false (the trucks then take the break in the "
+                "simulation)")
         return self
 
 

@@ -57,7 +57,8 @@ from optimize.routing import (
 )
 from optimize.routing.initial import InitialRoute, to_solution, warm_start
 from optimize.routing.ortools_backend import OrToolsOptions
-from simcity.garbage.config import City, Policy
+from optimize.routing.pyvrp_backend import PyVRPOptions
+from simcity.garbage.config import City, Policy, Routing
 from simcity.garbage.layout import Layout
 from simcity.garbage.policies import Selection
 
@@ -216,6 +217,22 @@ def road_matrices(layout: Layout, start_h: float, end_h: float) -> tuple[NDArray
     return np.floor(tm.distance_m + 0.5).astype(np.int64), np.floor(tm.duration_s + 0.5).astype(np.int64)
 
 
+def solver_options(routing: Routing, master: bool = False) -> OrToolsOptions | PyVRPOptions | None:
+    """The backend options of the daily plans (``master``: of the master rounds).
+
+    PyVRP runs its short-run settings (:meth:`~optimize.routing.pyvrp_backend.PyVRPOptions.short_runs`:
+    a start from the construction heuristic, then a few hundred iterations of iterated
+    local search); OR-Tools the scenario's strategy names; ``auto`` takes no options.
+    """
+    if routing.backend == "pyvrp":
+        return PyVRPOptions.short_runs()
+    if routing.backend == "ortools":
+        return OrToolsOptions(first_solution=routing.first_solution,
+                              metaheuristic=routing.master_metaheuristic if master
+                              else routing.metaheuristic)
+    return None
+
+
 def collection_groups(city: City, policy: Policy, layout: Layout) -> list[Group]:
     """The groups a policy collects with; :class:`PlanningError` when a group has no fleet."""
     cats = layout.categories
@@ -281,10 +298,8 @@ class Planner:
         self.timer = timer if timer is not None else Timer()
         self.cache = PLAN_CACHE if cache is None else cache
         self.depot_index = {d.id: i for i, d in enumerate(city.depots)}
-        r = city.routing
-        self.options = OrToolsOptions(first_solution=r.first_solution, metaheuristic=r.metaheuristic)
-        self.master_options = OrToolsOptions(first_solution=r.first_solution,
-                                             metaheuristic=r.master_metaheuristic)
+        self.options = solver_options(city.routing)
+        self.master_options = solver_options(city.routing, master=True)
         if layout.roads is None:
             self.dist, self.dur = layout_matrices(layout, city.roads.speed_kmh)
         #: street-network matrices by the shift window they are planned for
@@ -436,7 +451,7 @@ class Planner:
             self._windows[window] = road_matrices(self.layout, *window)
         return self._windows[window]
 
-    def _solve(self, problem: Problem, effort: int, options: OrToolsOptions,
+    def _solve(self, problem: Problem, effort: int, options: OrToolsOptions | PyVRPOptions | None,
                initial: list[InitialRoute] | None) -> tuple[Solution | None, bool]:
         """Solve with a work budget through the plan cache; also whether this run had
         planned the same problem before (a repeat)."""
@@ -454,8 +469,8 @@ class Planner:
             return sol, repeat
         t0 = time.perf_counter()
         try:
-            sol = solve(problem, seed=r.seed, backend=r.backend, budget=budget,
-                        options=options if r.backend == "ortools" else None, initial=initial)
+            sol = solve(problem, seed=r.seed, backend=r.backend, budget=budget, options=options,
+                        initial=initial)
         except InfeasibleProblemError:
             sol = None
         self.timer.routing_s += time.perf_counter() - t0

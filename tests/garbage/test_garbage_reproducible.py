@@ -97,12 +97,13 @@ def test_dask_gives_identical_tables(quick: ScenarioBase, reference: tuple[str, 
     ('metaheuristic = "GUIDED_LOCAL"', "metaheuristic", "unknown OR-Tools name"),
     ('first_solution = "CHEAPEST"', "first_solution", "unknown OR-Tools name"),
     ("effort = 0", "effort", "greater than or equal to 1"),
-    ('backend = "pyvrp"', "backend", "cannot model these routes"),
+    ("plan_breaks = true", "backend", "cannot plan breaks"),
 ])
 def test_bad_routing_settings_are_refused_at_validate(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, key: str, message: str) -> None:
     """Each case adds one bad line to [city.routing] (wall-clock limits now named by their effort
-    replacement, unknown OR-Tools names, effort 0, a backend that cannot model the routes): validate
+    replacement, unknown OR-Tools names, effort 0, planned breaks with the default pyvrp backend,
+    which has no break model): validate
     must exit 2 naming the key and the reason, at the line the test counted in the file it wrote."""
     text = QUICK.read_text(encoding="utf-8")
     assert "[city.routing]\n" in text

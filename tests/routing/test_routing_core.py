@@ -22,6 +22,7 @@ from optimize.routing import (
     suitable_backends,
 )
 from optimize.routing.generate import waste_instance
+from optimize.routing.pyvrp_backend import PyVRPOptions
 
 
 def line_problem(**vt_kwargs: object) -> Problem:
@@ -231,11 +232,48 @@ def test_pyvrp_reloads_when_routes_may_return_loaded() -> None:
     assert all(v.load == (0,) for v in route.visits if v.kind == "facility")
 
 
+def test_pyvrp_unloads_before_returning_at_the_optimum() -> None:
+    """PyVRP models the last unload by ending routes at a virtual depot priced as the cheapest
+    detour through a station.  Four bins of 6 and a truck of 10: one bin per trip, so the optimal
+    route is depot -> first bin -> TS, then TS -> bin -> TS three times, then TS -> depot.  Its
+    length, enumerated here over the first bin (the other three are out-and-back trips), is
+    what PyVRP must reach on this tiny problem; the checker must accept the route, which ends
+    with an unload at 0 load and has four unloads."""
+    p = facility_problem()
+    d = p.distance
+    bins = [s.location for s in p.stops]
+    best = min(int(d[0, a]) + int(d[a, 1]) + sum(2 * int(d[1, b]) for b in bins if b != a) + int(d[1, 0])
+               for a in bins)
+    sol = solve(p, seed=0, backend="pyvrp", budget=Budget.work(200),
+                options=PyVRPOptions(exact_max_stops=0))
+    report = check(p, sol)
+    assert report.ok, report.violations
+    (route,) = sol.routes
+    assert route.visits[-1].kind == "facility" and route.visits[-1].load == (0,)
+    assert sum(v.kind == "facility" for v in route.visits) == 4
+    assert sol.total_distance == best
+
+
+def test_pyvrp_short_runs_start_from_the_construction_and_repeat() -> None:
+    """With the short-run settings PyVRP starts from OR-Tools' construction (feasible) and runs a
+    fixed number of iterations: on the small waste instance (reloads, must unload) two runs give
+    the same routes, the checker accepts them, and no required bin is left out (the instance
+    has 40 bins for 3 trucks of 8-hour shifts; OR-Tools serves all of them too)."""
+    p = waste_instance(n_bins=40, n_trucks=3, seed=3, lunch=None)
+    opts = PyVRPOptions.short_runs()
+    a = solve(p, seed=1, backend="pyvrp", budget=Budget.work(100), options=opts)
+    b = solve(p, seed=1, backend="pyvrp", budget=Budget.work(100), options=opts)
+    assert check(p, a).ok, check(p, a).violations
+    assert [r.visits for r in a.routes] == [r.visits for r in b.routes]
+    assert not [i for i in a.skipped if p.stops[i].required]
+
+
 def test_pyvrp_refuses_what_it_cannot_model() -> None:
-    """PyVRP cannot force an unload before returning home, so it must refuse the problem by name
-    rather than return routes that end loaded."""
+    """PyVRP has no break model, so it must refuse a problem with breaks by name rather than
+    return routes without the break."""
     with pytest.raises(ValueError, match="cannot model"):
-        solve(facility_problem(), time_limit=0.5, backend="pyvrp")  # must unload at the end
+        solve(facility_problem(break_=Break(200, 300, 30), shift=(0, 1100)), time_limit=0.5,
+              backend="pyvrp")
 
 
 def test_auto_returns_a_checked_solution_from_one_of_its_backends() -> None:
