@@ -57,6 +57,7 @@ from optimize.routing._assemble import (
 )
 from optimize.routing.diagnose import (
     Infeasibility,
+    InfeasibleProblemError,
     NoSolutionFoundError,
     require_solvable_input,
 )
@@ -406,8 +407,13 @@ def search(problem: Problem, time_limit: float | None, seed: int = 0,
             ls.add_operator(op(data))
     penalty = PenaltyParams(solutions_between_updates=opts.penalty_updates)
     pm = PenaltyManager(penalty.midpoint_penalties(data), penalty)
+    init = None
     if initial or opts.start == "construction":
-        init = _start(problem, data, mapping, initial)
+        try:
+            init = _start(problem, data, mapping, initial)
+        except InfeasibleProblemError:
+            init = None  # OR-Tools' construction found nothing: start as PyVRP does
+    if init is not None:
         better = ls(init, pm.cost_evaluator(), exhaustive=True)
         if better.is_feasible() or not init.is_feasible():
             init = better
