@@ -30,11 +30,11 @@ from optimize.berths import lns
 from optimize.berths._data import Compiled, compile_problem
 from optimize.berths.bounds import (
     completion_horizon,
-    lagrangian_bound,
     mean_busy_time_bound,
     time_indexed_bound,
     time_indexed_size,
 )
+from optimize.berths.colgen import column_generation
 from optimize.berths.construct import warm_start
 from optimize.berths.diagnosis import diagnose, per_request_diagnosis
 from optimize.berths.localsearch import local_search
@@ -84,8 +84,8 @@ class SolverOptions(BaseModel):
     lagrangian_share: float = Field(
         default=0.2, ge=0.0, le=1.0,
         description="Share of the time limit spent, after the improvement stage, on the "
-        "Lagrangian lower bound (optimize.berths.bounds.lagrangian_bound) when the "
-        "time-indexed LP is too large; 0 disables it.",
+        "time-indexed LP bound by column generation (optimize.berths.colgen, Lagrangian "
+        "bounds valid at every step) when the LP is too large for HiGHS; 0 disables it.",
     )
     time_indexed_max_nonzeros: int = Field(
         default=2_000_000, ge=0,
@@ -434,9 +434,10 @@ def solve_berths(
                 return run.result(Status.OPTIMAL, hint, hint_obj, run.relaxed)
 
     if lagrangian_time > 0 and run.left() > 0.5:
-        lag = lagrangian_bound(data, hint_obj, min(lagrangian_time, run.left() - 0.5))
-        if lag is not None:
-            run.relaxed = _best(run.relaxed, _safe_bound(lag, run.scale, run.exact))
+        cg = column_generation(data, hint_obj, min(lagrangian_time, run.left() - 0.5),
+                               initial=hint, target=_proving_level(hint_obj, run.scale, run.exact))
+        if cg is not None:
+            run.relaxed = _best(run.relaxed, _safe_bound(cg.bound, run.scale, run.exact))
             if hint is not None and hint_obj is not None and run.proven(hint_obj):
                 return run.result(Status.OPTIMAL, hint, hint_obj, run.relaxed)
 
@@ -600,6 +601,14 @@ def _safe_bound(bound: float, scale: int, exact: bool) -> float:
     if exact:
         bound = math.ceil(bound * scale) / scale
     return bound
+
+
+def _proving_level(cost: float | None, scale: int, exact: bool) -> float | None:
+    """A raw bound at which :func:`_safe_bound` proves a schedule of ``cost`` optimal."""
+    if cost is None:
+        return None
+    step = 1.0 / scale if exact else 0.0
+    return cost - step + 2e-6 * max(1.0, abs(cost))
 
 
 def _best(a: float | None, b: float | None) -> float | None:
