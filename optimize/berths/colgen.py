@@ -102,8 +102,10 @@ class Pricing:
         if data.n == 0 or any(data.blocked):
             return None
         horizon = completion_horizon(data, upper_bound)
-        npairs = sum(1 for i in range(data.n) for k in range(data.m) if data.fits(i, k))
-        if npairs == 0 or (max(horizon) + 2) * npairs > MAX_CELLS:
+        # completion limits of the pairs (berth closing and hard deadlines included)
+        lims = [horizon[i] if (cap := data.limit[i][k]) is None else min(horizon[i], cap)
+                for i in range(data.n) for k in range(data.m) if data.fits(i, k)]
+        if not lims or (max(lims) + 2) * len(lims) > MAX_CELLS:
             return None
         return Pricing(data, horizon)
 

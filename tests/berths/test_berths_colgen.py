@@ -120,3 +120,15 @@ def test_column_generation_sees_a_single_berth_queue() -> None:
                      tuple(Request(f"r{i}", 0, {"b0": 10}) for i in range(3)))
     cg = column_generation(compile_problem(p), None, time_limit=30)
     assert cg is not None and cg.converged and cg.bound == pytest.approx(60.0, abs=1e-6)
+
+
+def test_table_size_uses_the_berths_closing_not_the_loose_horizon() -> None:
+    """A berth closing at 600 bounds every completion, however long the left-shift horizon
+    (here 200 requests with 1000 units of handling on a berth where they cannot fit give a
+    horizon of 200,000, and 200 pairs × 200,000 periods exceed MAX_CELLS): the pricing table
+    must be built over 600 periods, not refused.
+    (The kramer2019 f200x15-03/-04/-05 instances have such loose horizons.)"""
+    reqs = tuple(Request(f"r{i}", i, {"b0": 2, "b1": 1000}) for i in range(200))
+    p = BerthProblem((Berth("b0", 0, 600), Berth("b1", 0, 600)), reqs)
+    pricing = Pricing.build(compile_problem(p), None)
+    assert pricing is not None and pricing.t_max == 600
