@@ -18,6 +18,7 @@ routing ``ortools``   one solution accepted by the local search (``solution_limi
 routing ``pyvrp``     one iteration of the iterated local search (``MaxIterations``)
 routing ``hgs``       one iteration without improvement (HGS-CVRP's ``nbIter``)
 rebalancing           one solution accepted by the greedy descent (``solution_limit``)
+docks                 one dock moved by the steepest descent
 berths (CP-SAT)       one deterministic second (``max_deterministic_time``)
 ====================  ==================================================================
 """

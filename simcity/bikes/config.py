@@ -23,7 +23,11 @@ class Station(StrictModel):
     id: CleanText = Field(min_length=1, max_length=80, description="Unique station id.")
     x: float = Field(ge=-_COORD, le=_COORD, description="East coordinate, metres.")
     y: float = Field(ge=-_COORD, le=_COORD, description="North coordinate, metres.")
-    capacity: int = Field(ge=1, le=1000, description="Number of docks.")
+    capacity: int = Field(
+        ge=0, le=1000,
+        description="Number of docks; 0 = a site without docks today (riders walk to the next station; "
+        "a dock reallocation may give it docks).",
+    )
     bikes: int = Field(ge=0, le=1000, description="Bikes docked at the start of the run.")
     attractiveness: float = Field(
         1.0, ge=0.0, le=1.0e6, description="Relative weight of the station as trip origin and destination."
@@ -37,7 +41,7 @@ class Station(StrictModel):
     @model_validator(mode="after")
     def _fits(self) -> Station:
         if self.bikes > self.capacity:
-            raise ValueError(f"station {self.id!r}: {self.bikes} bikes exceed its {self.capacity} docks")
+            raise ValueError(f"bikes: station {self.id!r}: {self.bikes} bikes exceed its {self.capacity} docks")
         return self
 
 
@@ -360,6 +364,29 @@ class Policy(PolicyBase):
     warm_start: bool = Field(
         True, description="Dynamic rebalancing: start each van's route search from its previous plan's stations.",
     )
+    docks: Literal["as_today", "reallocated"] = Field(
+        "as_today",
+        description="'reallocated': move up to max_moves docks between docked stations (closing "
+        "close_stations) to minimise the coming day's Raviv-Kolka dissatisfaction with the fleet's bikes "
+        "at their best (Freund, Henderson & Shmoys); the dock total stays the same.",
+    )
+    max_moves: int = Field(
+        0, ge=0, le=10_000_000,
+        description="Dock reallocation work budget: docks the optimiser may relocate, one greedy move each "
+        "(the docks of closed stations included).",
+    )
+    close_stations: list[CleanText] = Field(
+        default_factory=list, max_length=100000,
+        description="Docked station ids to close (0 docks; their docks go to other stations).",
+    )
+    min_docks: int = Field(
+        5, ge=0, le=1000,
+        description="Dock reallocation: an open station keeps at least this many docks (or today's, if fewer).",
+    )
+    max_dock_change: int = Field(
+        20, ge=1, le=1000,
+        description="Dock reallocation: an open station gains or loses at most this many docks.",
+    )
 
     @model_validator(mode="after")
     def _shifts(self) -> Policy:
@@ -369,4 +396,16 @@ class Policy(PolicyBase):
             raise ValueError("day_end_h must be after day_start_h")
         if (self.overnight != "none" or self.daytime != "none") and self.vans == 0:
             raise ValueError("rebalancing needs vans > 0")
+        if self.docks == "as_today":
+            if self.close_stations:
+                raise ValueError("close_stations: closing stations needs docks = 'reallocated' "
+                                 "(their docks are moved to other stations)")
+            if self.max_moves:
+                raise ValueError("max_moves: a dock budget needs docks = 'reallocated'")
+        elif self.max_moves == 0:
+            raise ValueError("docks: 'reallocated' needs max_moves > 0 (the budget of dock moves)")
+        dup = repeated(list(self.close_stations))
+        if dup:
+            k = second_occurrence(list(self.close_stations), dup[0])
+            raise ValueError(f"close_stations.{k}: station {dup[0]!r} is listed twice")
         return self

@@ -10,7 +10,8 @@ import numpy as np
 
 from simcity.bikes.config import City, Policy
 from simcity.bikes.demand import build_demand
-from simcity.bikes.network import build_network
+from simcity.bikes.docks import dock_bounds, reallocate
+from simcity.bikes.network import Network, build_network
 from simcity.bikes.rebalancing import Rebalancer
 from simcity.bikes.sim import BikeSim, SimResult
 from simcity.domain import Domain, Metric, Position, RunContext, RunOutput
@@ -39,6 +40,9 @@ def simulate(city: City, policy: Policy, ctx: RunContext, *, check_every_h: floa
     t0 = time.perf_counter()
     net = build_network(city, policy.fleet_size)
     demand = build_demand(city, net)
+    if policy.docks == "reallocated":
+        # demand does not depend on docks: rates from today's network, docks and bikes re-placed
+        net, _plan = reallocate(net, demand.rental_rates(), demand.return_rates(), policy)
     trips = demand.sample(ctx.streams["demand"], ctx.horizon_hours)
     park_u = ctx.streams["parking"].random(len(trips))
     rsp = city.response
@@ -114,6 +118,8 @@ class BikesDomain(Domain):
         # dockless points take any number of bikes (the surplus is parked improperly)
         if policy.fleet_size is not None and policy.fleet_size > docks and net.docked.all():
             return [f"fleet_size: {policy.fleet_size} bikes do not fit in the city's {docks} docks"]
+        if policy.docks == "reallocated":
+            return _dock_problems(net, policy)
         return []
 
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
@@ -122,9 +128,11 @@ class BikesDomain(Domain):
         res = r.result
         c = res.counts
         days = res.measured_h / 24.0 if res.measured_h > 0 else float("nan")
-        n = len(res.level_time)
-        empty = sum(float(lv[0]) for lv in res.level_time)
-        full = sum(float(lv[-1]) for lv in res.level_time)
+        # a station without docks (closed, or a site with none) is no station: not in the shares
+        open_ = [lv for lv, c in zip(res.level_time, r.capacity.tolist(), strict=True) if c > 0]
+        n = len(open_)
+        empty = sum(float(lv[0]) for lv in open_)
+        full = sum(float(lv[-1]) for lv in open_)
         station_h = n * res.measured_h
         metrics = {
             "trips_served": c.served / days,
@@ -146,7 +154,9 @@ class BikesDomain(Domain):
         }
         by_entity: list[tuple[str, str, float]] = []
         if n <= 5000:  # per-station rows feed the report's station map; skipped for huge cities
-            for sid, lv in zip(r.station_ids, res.level_time, strict=True):
+            for sid, lv, cap in zip(r.station_ids, res.level_time, r.capacity.tolist(), strict=True):
+                if cap == 0:
+                    continue
                 tot = float(lv.sum()) or 1.0
                 by_entity.append((sid, "empty_share", float(lv[0]) / tot))
                 by_entity.append((sid, "full_share", float(lv[-1]) / tot))
@@ -156,6 +166,44 @@ class BikesDomain(Domain):
             by_time.append(("city", t, "full_share", f))
             by_time.append(("city", t, "bikes_riding", float(riding)))
         return RunOutput(metrics=metrics, by_entity=by_entity, by_time=by_time)
+
+
+def _dock_problems(net: Network, policy: Policy) -> list[str]:
+    """Problems of a dock reallocation against the city (``"key: message"``)."""
+    out: list[str] = []
+    docked = np.flatnonzero(net.docked)
+    if len(docked) == 0:
+        return ["docks: the city has no docked stations to reallocate"]
+    ids = {net.ids[k]: k for k in docked.tolist()}
+    dockless = set(net.ids) - set(ids)
+    for k, sid in enumerate(policy.close_stations):
+        if sid in dockless:
+            out.append(f"close_stations.{k}: {sid!r} is a dockless parking point, not a docked station")
+        elif sid not in ids:
+            out.append(f"close_stations.{k}: unknown station {sid!r}")
+    if out:
+        return out
+    cap = net.capacity[docked]
+    total = int(cap.sum())
+    if policy.max_moves > total:
+        out.append(f"max_moves: {policy.max_moves} dock moves exceed the {total} docks of the city")
+    closed = np.isin(np.array([net.ids[k] for k in docked.tolist()], dtype=object),
+                     np.array(list(policy.close_stations), dtype=object))
+    if closed.all():
+        return [*out, "close_stations: every docked station would close; the docks need somewhere to go"]
+    freed = int(cap[closed].sum())
+    if freed > policy.max_moves:
+        out.append(f"close_stations: closing these stations frees {freed} docks, more than max_moves = "
+                   f"{policy.max_moves} (each freed dock is one move)")
+    lower, upper = dock_bounds(cap, closed, policy)
+    room = int((upper - cap)[~closed].sum())
+    if freed > room:
+        out.append(f"close_stations: the {freed} docks of the closed stations do not fit in the open "
+                   f"ones ({room} docks of room with max_dock_change = {policy.max_dock_change})")
+    fleet = policy.fleet_size if policy.fleet_size is not None else int(net.stock[docked].sum())
+    if net.docked.all() and fleet > total:
+        out.append(f"fleet_size: {fleet} bikes do not fit in the {total} docks")
+    return out
 
 
 DOMAIN = BikesDomain()

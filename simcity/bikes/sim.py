@@ -349,13 +349,15 @@ class BikeSim:
 
     def _sampler(self) -> Generator[simpy.Event, Any, None]:
         cap = self.net.capacity
-        n = max(len(cap), 1)
+        # a station without docks (closed) is no station: left out of the empty and full shares
+        open_ = cap > 0
+        n = max(int(open_.sum()), 1)
         while True:
             st = np.asarray(self.stock)
             self.hourly.append((
                 self.env.now,
-                float((st == 0).sum()) / n,
-                float((st >= cap).sum()) / n,
+                float(((st == 0) & open_).sum()) / n,
+                float(((st >= cap) & open_).sum()) / n,
                 self.riding,
                 sum(v.load for v in self.vans),
             ))

@@ -22,8 +22,11 @@ def test_downsizing_scenarios_encode_the_fleet_cut() -> None:
         assert isinstance(city, City)
         assert build_network(city).fleet == before
         pols = sc.policy_list
-        assert [p.name for p in pols] == ["before", "after-cut", "after-cut-dissatisfaction",
-                                          "after-cut-dynamic"]
+        assert [p.name for p in pols][:4] == ["before", "after-cut", "after-cut-dissatisfaction",
+                                              "after-cut-dynamic"]
+        # dock reallocation after the cut, with and without dynamic vans (issue 16)
+        assert [p.name for p in pols][4:] == ["after-cut-reallocated", "after-cut-reallocated-dynamic"]
+        assert [p.docks for p in pols] == ["as_today"] * 4 + ["reallocated"] * 2  # type: ignore[attr-defined]
         assert pols[0].fleet_size is None  # type: ignore[attr-defined]
         assert {p.fleet_size for p in pols[1:]} == {after}  # type: ignore[attr-defined]
         # the cut is the reported 23 % [000]
