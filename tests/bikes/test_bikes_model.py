@@ -41,6 +41,15 @@ def _trips(net_ids: tuple[str, ...], rows: list[tuple[float, str, str]], xy: np.
 
 
 def test_hand_checked_event_trace() -> None:
+    """Four trips on a line A (0 m, 1 bike in 2 docks), B (1,000 m, full), C (1,200 m, empty), with
+    every count and time-at-level row worked out by hand. Trip 1 (1 h) finds B full and rides
+    200 m on to C: one failed return, 200 m of extra riding; trip 2 (2 h) finds A empty with
+    nothing within the 300 m walk: a failed rental; trip 3 (3 h) rides B -> C and docks after
+    the one-minute minimum ride; trip 4 (4 h) finds B empty, walks 200 m to C and rides 1.2
+    km to A, docking at 4.1 h. So A spends 1 h at 1 bike, 3.1 h at 0 and 0.9 h at 1 again; B
+    3 h full and 2 h empty; C is empty until trip 1 docks, holds 1 bike until 3 h + 1 min and
+    2 bikes until trip 4 takes one at 4 h, then 1 again; the dockless point D stays empty for all
+    5 h."""
     net = build_network(_line_city())
     trips = _trips(net.ids, [
         (1.0, "A", "B"),  # B is full on arrival: ride on 200 m to C
@@ -63,6 +72,11 @@ def test_hand_checked_event_trace() -> None:
 
 
 def test_dockless_point_counts_improper_parking() -> None:
+    """Three riders end at the dockless point D (one designated space, improper share 0.5 in its
+    zone). A dockless point never refuses a bike, so its stock reaches the number served,
+    above its capacity. A return is improper when the designated space is already taken (the
+    second and third rider) or when the rider's draw u < 0.5 ignores the rule; the expected
+    count is recomputed from the draws given (0.9, 0.9, 0.1). Bikes are conserved."""
     net = build_network(_line_city())
     trips = _trips(net.ids, [(1.0, "C", "D"), (1.1, "A", "D"), (1.2, "B", "D")], net.xy)
     # hand-made stock so C has a bike
@@ -113,6 +127,12 @@ POLICIES = [
 @given(seed=st.integers(0, 100_000), n=st.integers(2, 12), zone=st.booleans(),
        policy=st.sampled_from(POLICIES), fleet_scale=st.floats(0.2, 1.0))
 def test_bikes_are_conserved(seed: int, n: int, zone: bool, policy: Policy, fleet_scale: float) -> None:
+    """Property over random cities, every kind of policy (none, proportional or dissatisfaction
+    overnight, dynamic daytime vans) and fleet cuts: the bike census taken every 15 simulated
+    minutes (more than 100 checks) always finds bikes at stations + riding + on vans = the
+    fleet, nothing negative and no station above its docks; every request is served or
+    failed; each station's time-at-level row sums to the measured period. These are
+    identities of a correct simulation, so any failure is a bug."""
     city = _random_city(seed, n, zone)
     net = build_network(city)
     pol = policy.model_copy(update={"fleet_size": int(net.fleet * fleet_scale)})
@@ -132,6 +152,10 @@ def test_bikes_are_conserved(seed: int, n: int, zone: bool, policy: Policy, flee
 
 
 def test_same_seed_same_run_and_common_random_numbers() -> None:
+    """The same seed and replication give identical metrics and by-time tables; another policy under
+    the same streams sees the same trip requests (common random numbers: demand is drawn
+    whatever the policy does); another seed gives other metrics, so the equality is not
+    vacuous."""
     city = _random_city(3, 10, True)
     ctx = RunContext(horizon_hours=30.0, warmup_hours=6.0, streams=Streams(9, 1), replication=1)
     pol = POLICIES[3]
@@ -146,6 +170,11 @@ def test_same_seed_same_run_and_common_random_numbers() -> None:
 
 
 def test_rebalancing_reduces_lost_trips_on_a_commuter_city() -> None:
+    """On a synthetic commuter city (120 stations, 1,300 bikes, 60 % commute trips, which empty the
+    residential stations every morning) overnight rebalancing by dissatisfaction with four
+    vans moves bikes and cuts failed rentals over two replications to below 0.8x those of no
+    rebalancing (measured when written: 862 -> 348 failed rentals, 1,294 bikes moved), so the
+    vans' plans reach the simulation and help."""
     city = City.model_validate({
         "synthetic": {"stations": 120, "radius_m": 3000.0, "mean_capacity": 20, "capacity_spread": 4,
                       "fleet": 1300, "layout_seed": 4},
@@ -161,6 +190,10 @@ def test_rebalancing_reduces_lost_trips_on_a_commuter_city() -> None:
 
 
 def test_fleet_size_scales_stocks_exactly() -> None:
+    """with_fleet(n) gives exactly n bikes with no station above its docks, for the edge cases 0, 1,
+    an odd 17, today's fleet and the full dock count; one bike more than the docks is
+    refused, and the policy validator reports it under the key fleet_size with both numbers;
+    a small fleet validates cleanly."""
     net = build_network(_random_city(1, 12, False))
     for fleet in (0, 1, 17, net.fleet, int(net.capacity.sum())):
         scaled = net.with_fleet(fleet)
@@ -176,6 +209,10 @@ def test_fleet_size_scales_stocks_exactly() -> None:
 
 
 def test_every_route_planned_during_a_run_passes_the_checker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every van plan made during a dynamic-rebalancing day (more than 20 replans with three vans
+    replanning hourly) passes optimize.rebalancing.check_plan, the independent checker (loads
+    within capacity, pick-ups only from surpluses, drops only into deficits, within the time
+    budget), and together the plans reduce imbalance, so the run really moved bikes."""
     import optimize.rebalancing as rb
     import simcity.bikes.rebalancing as policy_mod
 

@@ -23,6 +23,10 @@ def _tables(res: Results) -> tuple[str, str, str]:
 
 
 def test_dynamic_planner_tables_identical_for_jobs_1_and_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The district's dynamic-rebalancing policies give byte-identical replications, by-time and
+    summary tables with one process and with two processes in which every solve has a
+    1-microsecond clock limit: the router's budget is work (accepted solutions), so no clock
+    cuts a plan."""
     sc = simcity.load_scenario(DISTRICT).with_overrides(
         {"horizon_hours": 30.0, "warmup_hours": 6.0, "replications": 2})
     assert any(p.daytime == "dynamic" for p in sc.policy_list)  # type: ignore[attr-defined]

@@ -20,6 +20,10 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def test_response_off_gives_the_tables_of_main_before_the_response() -> None:
+    """Without [city.response] the golden cities (tests/bikes/golden_city.py) give the table hashes
+    and metrics recorded on main before the availability response existed, and the two new
+    metrics are 0: switched off, the response reproduces the old model exactly, as issue 16
+    requires."""
     golden = json.loads(GOLDEN.read_text())
     now = run_all()
     assert set(now) == set(golden)
@@ -33,7 +37,9 @@ def test_response_off_gives_the_tables_of_main_before_the_response() -> None:
 
 
 def test_zero_elasticity_tries_every_request_and_keeps_the_other_tables() -> None:
-    # e = 0: every request goes ahead; the response stream is drawn but never changes a decision
+    """Elasticity 0 switches the response on without effect: availability to the power 0 is 1, which
+    no uniform draw exceeds, so no request is deterred; the response's draws come from their
+    own stream, so every table hash and metric equals the run with the response off."""
     off = run_all()
     zero = run_all({"response": {"elasticity": 0.0}})
     for name in off:
@@ -43,6 +49,10 @@ def test_zero_elasticity_tries_every_request_and_keeps_the_other_tables() -> Non
 
 
 def test_response_deters_riders_and_lowers_requests() -> None:
+    """With elasticity 1.22 (Kabra, Belavina & Girotra: +10 % availability -> +12.2 % ridership) and
+    a 10 h memory, some riders are deterred in every golden run, and requests tried +
+    deterred equal the requests tried without the response: the latent requests are the same
+    draws, the response only decides which are tried."""
     off = run_all()
     on = run_all({"response": {"elasticity": 1.22, "memory": 10.0}})
     for name in off:
@@ -72,13 +82,13 @@ def _one_station_trace(elasticity: float, u: float) -> tuple[int, int, int]:
 
 
 def test_hand_checked_deterrence() -> None:
-    # A never has a bike. Memory 2: perceived availability 1 -> 0.5 -> 0.25 at the 3 requests.
-    # u = 0.6: the first rider tries (1 > 0.6) and fails; the second sees 0.5 ** 1 < 0.6: deterred;
-    # the third 0.25: deterred.
+    """Station A never has a bike. With a 2 h memory the perceived availability is 1, 0.5 and 0.25
+    at the three requests, and a rider tries when availability ** elasticity exceeds the draw
+    u. u = 0.6: the first tries and fails, 0.5 and 0.25 deter the others -> (1 request, 1
+    failed, 2 deterred). u = 0.4: 1 and 0.5 try, 0.25 deters -> (2, 2, 1). Elasticity 2 with
+    u = 0.4: 0.5 ** 2 = 0.25 < 0.4 deters the second already -> (1, 1, 2)."""
     assert _one_station_trace(1.0, 0.6) == (1, 1, 2)
-    # u = 0.4: 1 and 0.5 > 0.4 try, 0.25 deters
     assert _one_station_trace(1.0, 0.4) == (2, 2, 1)
-    # elasticity 2: 0.5 ** 2 = 0.25 < 0.4 deters the second already
     assert _one_station_trace(2.0, 0.4) == (1, 1, 2)
 
 
@@ -89,6 +99,10 @@ def test_hand_checked_deterrence() -> None:
     ("ebike_share = 1.5", "city.response.ebike_share"),
 ])
 def test_response_out_of_range_is_located(tmp_path: Path, text: str, key: str) -> None:
+    """A negative or too-large elasticity, a memory below one hour and an e-bike share above 1, each
+    written in a [city.response] table of the district scenario, are refused when it loads
+    with the file, the line of the bad value (the line after the inserted header) and the
+    dotted key."""
     base = (SCENARIOS / "bikes_suzhou_district.toml").read_text()
     bad = tmp_path / "bad.toml"
     bad.write_text(base.replace("[city.riders]", f"[city.response]\n{text}\n\n[city.riders]"))

@@ -32,6 +32,12 @@ def _city(cap: int, stock: int, lam: list[float], mu: list[float]) -> City:
 
 
 def test_one_station_occupancy_matches_birth_death_stationary_law() -> None:
+    """Station A (8 docks, rentals 3/h, returns 2/h) is a birth-death chain whose stationary law is
+    pi_n proportional to (mu / lambda) ** n. The simulated share of time at each level, over
+    12 replications of 280 measured hours, lies within 4.5 standard errors (+0.001) of pi_n
+    at all 9 levels (9 simultaneous comparisons at a tiny false-alarm rate), and the law with
+    the rates swapped lies more than 10 standard errors away at some level, so the test can
+    fail."""
     cap, lam, mu = 8, 3.0, 2.0
     city = _city(cap, 4, [lam], [mu])
     # pi_n proportional to (mu/lam)^n: returns push the stock up, rentals pull it down
@@ -55,6 +61,10 @@ def test_one_station_occupancy_matches_birth_death_stationary_law() -> None:
 
 
 def test_uniformisation_agrees_with_matrix_exponential() -> None:
+    """The dissatisfaction function by uniformisation (the fast path) equals the one from the matrix
+    exponential of the birth-death generator (the direct definition) within 1e-8 relative, on
+    6 random stations with 24 hourly rates including zero rates, and is infinite for every
+    stock above capacity."""
     rng = np.random.default_rng(5)
     n = 6
     lam = rng.random((24, n)) * 4.0
@@ -71,6 +81,10 @@ def test_uniformisation_agrees_with_matrix_exponential() -> None:
 
 @pytest.mark.parametrize("start", [0, 3, 6])
 def test_dissatisfaction_agrees_with_simulated_shortages(start: int) -> None:
+    """For a 6-dock station with a morning rental peak and an evening return peak, the day's
+    expected failures from the dissatisfaction function, starting from 0, 3 or 6 bikes, equal
+    the mean failed rentals + returns of 150 simulated days within 4 standard errors + 0.05:
+    the function is the simulation's own expectation."""
     cap = 6
     hours = np.arange(24)
     lam = list(1.0 + 2.0 * ((hours >= 7) & (hours < 10)))  # morning rental peak
@@ -89,6 +103,9 @@ def test_dissatisfaction_agrees_with_simulated_shortages(start: int) -> None:
 
 
 def test_allocation_minimises_total_dissatisfaction() -> None:
+    """allocate() places 0, 3, 7 and 12 bikes on three stations at the minimum total
+    dissatisfaction, checked against every feasible split; given the sum of each station's
+    own best stock it returns exactly those stocks."""
     rng = np.random.default_rng(2)
     lam = rng.random((24, 3)) * 3.0
     mu = rng.random((24, 3)) * 3.0
