@@ -18,6 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simcity.domain import CleanText, PolicyBase, StrictModel, repeated, second_occurrence
 from simcity.geodata import DataPath, PointFileSpec, expand_point_files, read_table_file
+from simcity.roads import Place, ProfileName, StreetNetwork
 
 HOURS_PER_DAY = 24
 
@@ -426,6 +427,37 @@ class Pavement(StrictModel):
     )
 
 
+class Roads(StreetNetwork):
+    """The streets drivers cruise and parkers walk (``osm_file`` given, docs/roads.md): cruising
+    legs between a zone's options are driving distances on the ``profile`` network (one-way
+    streets obeyed), walking distances from a zone to its facilities are shortest paths on the
+    ``walk`` network, and a zone's choice set is its nearest facilities by that walk.  Without
+    ``osm_file``: straight lines times ``behaviour.road_detour`` / ``walk_detour``."""
+
+    profile: ProfileName = Field(
+        default="car",
+        description="Vehicle profile of cruising drivers (simcity/roads/profiles.py); walking always "
+        "uses the walk profile.",
+    )
+
+    @model_validator(mode="after")
+    def _no_speed_factors(self) -> Roads:
+        # parking uses distances only: a cruising driver searches at behaviour.cruise_speed_kmh
+        if self.speed_factors:
+            raise ValueError("speed_factors: not used by parking (cruising drivers search at "
+                             "behaviour.cruise_speed_kmh, so only street distances are taken); remove it")
+        if self.speeds_kmh:
+            raise ValueError("speeds_kmh: not used by parking (only street distances are taken; cruising "
+                             "runs at behaviour.cruise_speed_kmh); remove it")
+        return self
+
+    def walking(self) -> StreetNetwork:
+        """The same extract under the ``walk`` profile (footways, both directions of every street)."""
+        return StreetNetwork.model_validate({"osm_file": self.osm_file, "profile": "walk",
+                                             "max_snap_m": self.max_snap_m,
+                                             "largest_component": self.largest_component})
+
+
 #: Longitude and latitude in degrees (WGS-84), in that order.
 LonLat = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
 
@@ -487,6 +519,11 @@ class City(StrictModel):
         default=None,
         description="Loading stops that need kerb; each policy's loading says where they may stand, the "
         "kerb planner allocates them and what they take is removed from parkers' kerb capacity.",
+    )
+    roads: Roads = Field(
+        default_factory=lambda: Roads.model_validate({}),
+        description="The street network from an OpenStreetMap extract (docs/roads.md): cruising and "
+        "walking distances on real streets; without it straight lines times the detour factors.",
     )
 
     @model_validator(mode="before")
@@ -553,6 +590,41 @@ class City(StrictModel):
                     f"zones.{k}: zone {z.id!r} is placed by coordinates, so every facility needs x and y"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _on_streets(self) -> City:
+        # every facility near a street cars may use and every facility and placed zone near a
+        # path walkers may use, each pair joined (the matrices are computed here once and
+        # disk-cached for the runs)
+        if not self.roads.enabled:
+            return self
+        if not all(f.x is not None and f.y is not None for f in [*self.car_parks, *self.kerb_segments]):
+            raise ValueError("roads.osm_file: every car park and kerb segment needs x and y (or a point "
+                             "file) to be placed on the street network")
+        origin = None if self.origin is None else (float(self.origin[0]), float(self.origin[1]))
+        self.roads.check_places(self.facility_places(), origin)
+        self.roads.walking().check_places(self.walking_places(), origin)
+        return self
+
+    def facility_places(self) -> list[Place]:
+        """Car parks then kerb segments (the layout's facility order) as street-network places in
+        metres, each with the ``[city]`` key it comes from."""
+        out = [Place(f"car_parks.{k}", f"car park {f.id!r}", float(f.x), float(f.y))  # type: ignore[arg-type]
+               for k, f in enumerate(self.car_parks)]
+        out += [Place(f"kerb_segments.{k}", f"kerb segment {f.id!r}", float(f.x), float(f.y))  # type: ignore[arg-type]
+                for k, f in enumerate(self.kerb_segments)]
+        return out
+
+    def placed_zones(self) -> list[int]:
+        """Indices of the zones placed by coordinates (the others have walking_links)."""
+        linked = {link.zone for link in self.walking_links}
+        return [k for k, z in enumerate(self.zones) if z.id not in linked]
+
+    def walking_places(self) -> list[Place]:
+        """The facilities, then the zones placed by coordinates, as places of the walk network."""
+        zones = [Place(f"zones.{k}", f"zone {self.zones[k].id!r}", float(self.zones[k].x),  # type: ignore[arg-type]
+                       float(self.zones[k].y)) for k in self.placed_zones()]  # type: ignore[arg-type]
+        return [*self.facility_places(), *zones]
 
 
     def _check_kerb_taken(self) -> None:

@@ -254,6 +254,18 @@ def build_layout(city: City, policy: Policy, horizon_hours: float,
                   opts, walk_m, cruise_m, reprice, [city_tariffs[f.tariff] for f in facs], removed)
 
 
+def street_distances(city: City) -> tuple[np.ndarray, np.ndarray]:
+    """On the street network (``[city.roads] osm_file``): the driving distance between
+    facilities (F, F; one-way streets obeyed) and the walking distance between the walking
+    places (facilities, then the zones placed by coordinates; both directions of every street),
+    in metres, each including the snapping legs to the network."""
+    assert city.origin is not None
+    origin = (float(city.origin[0]), float(city.origin[1]))
+    drive = city.roads.place_matrices(city.facility_places(), origin)
+    walk = city.roads.walking().place_matrices(city.walking_places(), origin)
+    return drive.distance_m[0], walk.distance_m[0]
+
+
 def _choice_sets(city: City, facs: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest ``choice_set_size`` facilities within walking range of every zone, with walking
     distances and the driving distance between any two options of a zone."""
@@ -269,7 +281,17 @@ def _choice_sets(city: City, facs: list[Any]) -> tuple[np.ndarray, np.ndarray, n
     placed = all(f.x is not None and f.y is not None for f in facs)
     xy = np.array([[f.x, f.y] for f in facs], dtype=float) if placed else np.zeros((len(facs), 2))
     coord_zones = [i for i, z in enumerate(city.zones) if z.id not in links]
-    if coord_zones:
+    streets = street_distances(city) if city.roads.enabled else None
+    if coord_zones and streets is not None:
+        # the K facilities nearest by the walk on the streets, within max_walk_m
+        walk_net = streets[1][len(facs):, : len(facs)]  # (placed zones, F)
+        order = np.argsort(walk_net, axis=1, kind="stable")[:, :K]
+        dist = np.take_along_axis(walk_net, order, axis=1)
+        ok = dist <= beh.max_walk_m
+        rows = np.asarray(coord_zones)
+        opts[rows] = np.where(ok, order, -1)
+        walk[rows] = np.where(ok, dist, INF)
+    elif coord_zones:
         tree = cKDTree(xy)
         zxy = np.array([[city.zones[i].x, city.zones[i].y] for i in coord_zones], dtype=float)
         dist, idx = tree.query(zxy, k=K, distance_upper_bound=beh.max_walk_m / beh.walk_detour)
@@ -289,7 +311,9 @@ def _choice_sets(city: City, facs: list[Any]) -> tuple[np.ndarray, np.ndarray, n
     # otherwise via the zone (walk distances are the only geometry given); never below one block.
     valid = opts >= 0
     safe = np.where(valid, opts, 0)
-    if placed:
+    if streets is not None:
+        d = streets[0][safe[:, :, None], safe[:, None, :]]  # driving from option a to option b
+    elif placed:
         p = xy[safe]  # (Z, K, 2)
         d = np.sqrt(((p[:, :, None, :] - p[:, None, :, :]) ** 2).sum(-1)) * beh.road_detour
     else:

@@ -15,6 +15,7 @@ MODELS = [
     config.WalkLink, config.Demand, config.Purpose, config.Duration, config.Behaviour,
     config.Enforcement, config.Pavement, config.Policy, config.ResponsivePricing,
     config.KerbTaken, config.KerbLoading, config.LoadingStop, config.Loading, config.LoadingZone,
+    config.Roads,
 ]
 
 

@@ -1,5 +1,5 @@
 """Runs on real streets repeat whatever the number of processes (issue 19 with the toolkit's
-reproducibility promise): the garbage and bikes Helsinki demonstrations give byte-identical
+reproducibility promise): the garbage, bikes and parking Helsinki demonstrations give byte-identical
 tables with one process and with two, each starting from an empty matrix cache and no matrices
 held in memory, so that in the pool both workers build and write the cache at the same time."""
 
@@ -22,7 +22,8 @@ def _tables(res: Results) -> tuple[str, str, str]:
             res.summary.to_csv(index=False))
 
 
-@pytest.mark.parametrize("name", ["garbage_helsinki_streets.toml", "bikes_helsinki_streets.toml"])
+@pytest.mark.parametrize("name", ["garbage_helsinki_streets.toml", "bikes_helsinki_streets.toml",
+                                  "parking_helsinki_streets.toml"])
 def test_street_runs_identical_for_jobs_1_and_2(name: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Two replications of every policy, first in this process with a fresh cache, then in a
