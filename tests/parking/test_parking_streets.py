@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import simcity
-from simcity.cli import main as cli_main
 from simcity.geodata import Projection, great_circle_m
 from simcity.parking.layout import build_layout, street_distances
+from tests.garbage.test_garbage_streets import _validate  # validate exits 2; stdout + stderr
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "parking_helsinki_streets.toml"
@@ -80,12 +80,6 @@ def _scenario(tmp_path: Path, *edits: tuple[str, str]) -> tuple[Path, str]:
     path = tmp_path / "p.toml"
     path.write_text(text, encoding="utf-8")
     return path, text
-
-
-def _validate(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    assert cli_main(["validate", str(path)]) == 2
-    out = capsys.readouterr()
-    return out.out + out.err
 
 
 def _line(text: str, needle: str, nth: int = 0) -> int:
