@@ -10,6 +10,7 @@ minutes for short durations, yuan (CNY) for money.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any, Literal
 
@@ -123,8 +124,81 @@ class Depot(StrictModel):
     y_km: float = Field(ge=-500, le=500, description="North coordinate (km).")
 
 
+class TippingBay(StrictModel):
+    """A kind of tipping bay at a transfer station: which trucks and waste it takes, how long a
+    truck occupies it, and when it is open.  ``count`` identical bays of this kind."""
+
+    id: CleanText = Field(min_length=1, max_length=60, description="Bay (kind) identifier, unique in the station.")
+    count: int = Field(default=1, ge=1, le=200, description="Number of identical bays of this kind.")
+    categories: list[Category] | None = Field(
+        default=None, min_length=1,
+        description="Categories the bay takes (a truck may tip here only if it carries nothing "
+        "else); default: every category the station accepts.",
+    )
+    fleets: list[CleanText] | None = Field(
+        default=None, min_length=1,
+        description="Truck types (fleet ids) the bay takes, e.g. a side-loader bay; default: every fleet.",
+    )
+    tip_minutes: float = Field(gt=0, le=240, description="Mean time a truck occupies this bay (min).")
+    open_h: tuple[float, float] = Field(
+        default=(0.0, 24.0),
+        description="Daily opening window [start, end) in hours of the day: a tip starts no "
+        "earlier than start and is planned to end by end.",
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> TippingBay:
+        a, b = self.open_h
+        if not 0 <= a < b <= 24:
+            raise ValueError(f"open_h: window ({a}, {b}) must satisfy 0 <= start < end <= 24")
+        if (b - a) * 60 < self.tip_minutes:
+            raise ValueError(f"open_h: the window ({a}, {b}) of {(b - a) * 60:g} min cannot hold one "
+                             f"tip of {self.tip_minutes:g} min (tip_minutes)")
+        return self
+
+
+class Weighbridge(StrictModel):
+    """The weighbridge every truck crosses before it tips (one queue, ``lanes`` scales)."""
+
+    lanes: int = Field(default=1, ge=1, le=20, description="Scales in parallel.")
+    minutes: float = Field(gt=0, le=60, description="Mean time a truck spends on the scale (min).")
+
+
+class Appointments(StrictModel):
+    """How appointment slots at a station's bays are planned and kept (policy ``bay_rule =
+    "planned"`` or ``"routed"`` on a station with ``tipping_bays``)."""
+
+    grace_minutes: float = Field(
+        default=10.0, ge=0, le=240,
+        description="A truck arriving later than its slot start plus this has missed its slot "
+        "and queues as a walk-in (behind every slot holder present at the bays it may use, "
+        "first come first served among walk-ins).",
+    )
+    slot_margin_minutes: float = Field(
+        default=0.0, ge=0, le=120,
+        description="Minutes added to a bay's tip time in the plan (slot length = tip_minutes "
+        "+ margin, rounded up to whole minutes), a buffer against tips running long.",
+    )
+    window_minutes: float = Field(
+        default=15.0, gt=0, le=240,
+        description="Policy 'routed': the routing plan must reach the station within this "
+        "many minutes either side of each slot's arrival time (station time windows).",
+    )
+    effort: float = Field(
+        default=2.0, gt=0, le=10_000,
+        description="Work budget of one station-day's slot schedule: CP-SAT deterministic "
+        "seconds on one worker after the optimize.berths warm start (never wall clock).",
+    )
+
+
 class TransferStation(StrictModel):
-    """A transfer station (转运站 / 集运中心): trucks tip into bays, waste goes on aggregated."""
+    """A transfer station (转运站 / 集运中心): trucks tip into bays, waste goes on aggregated.
+
+    Without ``tipping_bays`` the station has ``bays`` identical bays open all day (one FCFS
+    queue); with them, bays differ by category, truck type, tip time and opening window, an
+    optional weighbridge comes first, and the policy's ``bay_rule`` may book appointment slots
+    (docs/garbage.md: transfer-station appointments).
+    """
 
     id: CleanText = Field(min_length=1, max_length=60, description="Station identifier.")
     x_km: float = Field(ge=-500, le=500, description="East coordinate (km).")
@@ -139,6 +213,44 @@ class TransferStation(StrictModel):
         default_factory=lambda: list(CATEGORIES), min_length=1,
         description="Categories the station accepts.",
     )
+    tipping_bays: list[TippingBay] | None = Field(
+        default=None, min_length=1, max_length=50,
+        description="Heterogeneous tipping bays (their counts must add up to 'bays'); default: "
+        "'bays' identical bays taking everything, tip_minutes each, always open.",
+    )
+    weighbridge: Weighbridge | None = Field(
+        default=None, description="A weighbridge every truck crosses before tipping (needs tipping_bays).")
+    appointments: Appointments = Field(
+        default_factory=lambda: Appointments.model_validate({}),
+        description="Appointment slots at the bays (policies 'planned' and 'routed' on stations with tipping_bays).",
+    )
+
+    @model_validator(mode="after")
+    def _bays(self) -> TransferStation:
+        if self.tipping_bays is None:
+            if self.weighbridge is not None:
+                raise ValueError("weighbridge: a weighbridge needs tipping_bays (list the bays it feeds)")
+            return self
+        ids = [b.id for b in self.tipping_bays]
+        dup = repeated(ids)
+        if dup:
+            raise ValueError(f"tipping_bays.{second_occurrence(ids, dup[0])}.id: bay ids must be unique "
+                             f"in a station, repeated: {dup[:10]}")
+        total = sum(b.count for b in self.tipping_bays)
+        if total != self.bays:
+            raise ValueError(f"bays: station {self.id!r} has {self.bays} bays but its tipping_bays "
+                             f"count {total}")
+        for k, b in enumerate(self.tipping_bays):
+            extra = sorted(set(b.categories or ()) - set(self.categories))
+            if extra:
+                raise ValueError(f"tipping_bays.{k}.categories: bay {b.id!r} takes {extra}, which station "
+                                 f"{self.id!r} does not accept ({self.categories})")
+            slot = math.ceil(b.tip_minutes + self.appointments.slot_margin_minutes - 1e-9)
+            if (b.open_h[1] - b.open_h[0]) * 60 < slot:
+                raise ValueError(f"tipping_bays.{k}.open_h: the window {b.open_h} cannot hold one appointment "
+                                 f"slot of {slot} min (tip_minutes {b.tip_minutes:g} + "
+                                 f"appointments.slot_margin_minutes {self.appointments.slot_margin_minutes:g})")
+        return self
 
 
 class Fleet(StrictModel):
@@ -443,6 +555,23 @@ class City(StrictModel):
         for c in cats:
             if not any(c in s.categories for s in self.stations):
                 raise ValueError(f"waste: category {c!r}: no transfer station accepts it")
+        fleet_ids = [f.id for f in self.fleets]
+        for i, st in enumerate(self.stations):
+            for k, b in enumerate(st.tipping_bays or ()):
+                unknown = [f for f in b.fleets or () if f not in fleet_ids]
+                if unknown:
+                    raise ValueError(f"stations.{i}.tipping_bays.{k}.fleets: fleets {unknown} are not among "
+                                     f"the fleets {fleet_ids[:20]}")
+            if st.tipping_bays is None:
+                continue
+            for f in self.fleets:
+                # a truck tips at a station accepting all it carries; some bay must take it
+                # (one category of a multi-compartment truck may be tipped alone, but the
+                # simulation tips the whole load at once)
+                if set(f.categories) <= set(st.categories) and not any(
+                        bay_takes(b, st, f.id, f.categories) for b in st.tipping_bays):
+                    raise ValueError(f"stations.{i}.tipping_bays: fleet {f.id!r} ({', '.join(f.categories)}) "
+                                     f"may unload at station {st.id!r} but no bay takes it")
         return self
 
     @model_validator(mode="after")
@@ -461,8 +590,14 @@ class City(StrictModel):
         raise KeyError(category)
 
 
+def bay_takes(bay: TippingBay, station: TransferStation, fleet: str, categories: list[Category] | tuple[str, ...]) -> bool:
+    """Whether a truck of ``fleet`` carrying ``categories`` may tip at ``bay`` of ``station``."""
+    takes = set(bay.categories if bay.categories is not None else station.categories)
+    return set(categories) <= takes and (bay.fleets is None or fleet in bay.fleets)
+
+
 Selection = Literal["fixed", "threshold", "risk", "soonest"]
-BayRule = Literal["fcfs", "planned"]
+BayRule = Literal["fcfs", "planned", "routed"]
 
 
 class Policy(PolicyBase):
@@ -518,7 +653,10 @@ class Policy(PolicyBase):
     )
     bay_rule: BayRule = Field(
         default="fcfs",
-        description="Tipping bays: 'fcfs' queue, or 'planned' bay schedule from optimize.berths.",
+        description="Tipping bays: 'fcfs' queue, or 'planned' bay schedule from optimize.berths "
+        "(appointment slots at stations with tipping_bays), or 'routed': slots fed back into "
+        "routing as station time windows (stations with tipping_bays; routes re-planned with "
+        "OR-Tools, then slots booked on the new arrivals).",
     )
     fleet_scale: float = Field(
         default=1.0, gt=0, le=10, description="Multiplier on every fleet's truck count (rounded up)."

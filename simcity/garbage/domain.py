@@ -58,6 +58,14 @@ class GarbageDomain(Domain):
     time_plots: ClassVar[tuple[str, ...]] = ("mean_fill", "trucks_on_road")
     map_unit: ClassVar[str] = "km"
 
+    def validate_policy(self, city: Any, policy: Any) -> list[str]:
+        """``bay_rule = "routed"`` needs a station with tipping bays (slots to route by)."""
+        if policy.bay_rule == "routed" and all(st.tipping_bays is None for st in city.stations):
+            return ["bay_rule: 'routed' feeds appointment slots into routing, but no station has "
+                    "tipping_bays (slots are booked only at such stations); use 'planned' or give "
+                    "a station [[city.stations.tipping_bays]]"]
+        return []
+
     def positions(self, city: Any) -> list[Position]:
         """Drop points ``pt<index>`` (the layout's order, which route stops index), then transfer
         stations and depots, in km."""
@@ -129,6 +137,22 @@ def summarise(sim: GarbageSim) -> RunOutput:
     for s, st in enumerate(city.stations):
         by_entity.append((st.id, "bay_wait_min", _mean(sim.station_waits[s]) * 60))
         by_entity.append((st.id, "tonnes_total", float(sim.tipped_by_station[s].sum())))
+        q = sim.queues[s]
+        if q is not None:
+            # stations with tipping bays: weighbridge, time inside, appointments kept
+            log = q.log
+            by_entity += [(st.id, "weigh_wait_min", _mean(log.weigh_waits_h) * 60),
+                          (st.id, "time_in_station_min", _mean(log.in_station_h) * 60),
+                          (st.id, "truck_visits_per_day", len(log.in_station_h) / D),
+                          (st.id, "slot_requests_per_day", sim.slot_requests[s] / D),
+                          (st.id, "unbooked_per_day", sim.slot_unbooked[s] / D),
+                          (st.id, "slot_holders_per_day", log.slot_holders / D),
+                          (st.id, "missed_slots_per_day", log.missed_slots / D),
+                          (st.id, "walk_ins_per_day", log.walk_ins / D)]
+    if sim.policy.bay_rule == "routed":
+        measured = sim.day_plans[sim.first_day:]
+        by_entity += [("routing", "slot_replans_per_day", sum(p.slot_replans for p in measured) / D),
+                      ("routing", "slot_replans_kept_per_day", sum(p.slot_replans_kept for p in measured) / D)]
     onward: dict[str, float] = {}
     for c, w in enumerate(city.waste):
         by_entity.append((w.category, "overflow_t_per_day", float(sim.measured_overflow[c]) / D))

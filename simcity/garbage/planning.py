@@ -97,6 +97,8 @@ class TruckPlan:
     planned_km: float
     #: station where the plan ends (``routing.end_at = "station"``), else ``None``
     end_station: int | None = None
+    #: index of the day's routing call (sector) that planned this route
+    part: int = -1
 
 
 @dataclass
@@ -117,6 +119,10 @@ class DayPlan:
     limit_hit: int = 0
     skips_effort: int = 0
     skips_capacity: int = 0
+    #: sectors re-planned with appointment windows (policy ``routed``) and how many of
+    #: those kept the re-planned routes (the others left more required points out)
+    slot_replans: int = 0
+    slot_replans_kept: int = 0
 
     @property
     def planned_skips(self) -> int:
@@ -285,6 +291,17 @@ def _apportion(total: int, weights: list[float]) -> list[int]:
     return out
 
 
+def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching windows joined, in time order."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(windows):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 class Planner:
     """Builds and solves the routing problems of one run (one policy, one replication)."""
 
@@ -308,8 +325,29 @@ class Planner:
         self._planned: set[bytes] = set()
         self._masters: dict[tuple[int, tuple[int, ...]], MasterRound] = {}
 
-    def plan_day(self, day: int, sel: Selection) -> DayPlan:
-        """Routes for ``day`` given the selection; time origin of the plan is midnight of ``day``."""
+    def replan_with_slots(self, day: int, sel: Selection, plan: DayPlan,
+                          windows: dict[int, dict[int, list[tuple[int, int]]]]) -> DayPlan:
+        """Plan ``day`` again with appointment slots as station time windows.
+
+        ``windows`` maps a truck of ``plan`` (its index in ``plan.trucks``) to, per station,
+        the windows (seconds from midnight) it should unload in.  Each sector whose trucks
+        hold slots is routed again with OR-Tools (PyVRP has no facility windows), every
+        station of the sector replaced by one copy per merged window of its trucks; the
+        re-planned routes are kept unless they leave more required points out than the
+        first plan, which is then kept for that sector.
+        """
+        by_part: dict[int, dict[int, list[tuple[int, int]]]] = {}
+        for i, per_station in windows.items():
+            part = plan.trucks[i].part
+            for s, ws in per_station.items():
+                by_part.setdefault(part, {}).setdefault(s, []).extend(ws)
+        merged = {part: {s: _merge(ws) for s, ws in per.items()} for part, per in by_part.items()}
+        return self.plan_day(day, sel, slot_windows=merged)
+
+    def plan_day(self, day: int, sel: Selection,
+                 slot_windows: dict[int, dict[int, list[tuple[int, int]]]] | None = None) -> DayPlan:
+        """Routes for ``day`` given the selection; time origin of the plan is midnight of ``day``.
+        ``slot_windows``: station time windows per sector (see :meth:`replan_with_slots`)."""
         plan = DayPlan()
         for gi, g in enumerate(self.groups):
             cats = list(g.cats)
@@ -338,7 +376,12 @@ class Planner:
                 penalty = np.where(req[pts], self.city.routing.skip_penalty,
                                    np.asarray(sel.penalty[cats][:, pts]).max(axis=0))
                 problem, end_station = self._problem(day, gi, g, pts, loads, penalty, fleets)
-                self._plan_part(plan, gi, g, pts, req[pts], problem, end_station, fleets)
+                windows = (slot_windows or {}).get(plan.calls)
+                if windows:
+                    slotted, _ = self._problem(day, gi, g, pts, loads, penalty, fleets, windows)
+                    self._plan_slotted(plan, gi, g, pts, req[pts], problem, slotted, end_station, fleets)
+                else:
+                    self._plan_part(plan, gi, g, pts, req[pts], problem, end_station, fleets)
         return plan
 
     # ------------------------------------------------------------------ sectors
@@ -373,10 +416,13 @@ class Planner:
     # ------------------------------------------------------------------ problems
     def _problem(self, day: int, gi: int, g: Group, pts: NDArray[np.int64], loads: NDArray[np.float64],
                  penalty: NDArray[np.float64], fleets: list[tuple[int, int]],
+                 windows: dict[int, list[tuple[int, int]]] | None = None,
                  ) -> tuple[Problem, list[int | None]]:
         """The routing problem of one sector: ``pts`` with expected ``loads`` (t, one row per
         category of the group) and skip ``penalty`` (CNY) each, served by ``fleets``
-        (``(fleet, trucks)``); also the station where each vehicle type's plan ends."""
+        (``(fleet, trucks)``); also the station where each vehicle type's plan ends.
+        ``windows``: per station, time windows (s); the station is then one facility per
+        window (facilities keep the station's id as name)."""
         city, lay = self.city, self.layout
         cats = list(g.cats)
         st_locs = [lay.station_loc[s] for s in g.stations]
@@ -392,7 +438,9 @@ class Planner:
             w = city.waste[c]
             service += np.where(lay.has_bin[c, pts], w.service_minutes * 60.0, 0.0)
         facilities = [Facility(location=n + k, unload_time=int(round(city.stations[s].tip_minutes * 60)),
-                               name=city.stations[s].id) for k, s in enumerate(g.stations)]
+                               name=city.stations[s].id, time_window=tw)
+                      for k, s in enumerate(g.stations)
+                      for tw in ((windows or {}).get(s) or [None])]  # type: ignore[list-item]
         vts = []
         end_station: list[int | None] = []
         speed = city.roads.speed_kmh
@@ -545,15 +593,65 @@ class Planner:
             plan.skips_effort += skipped
         else:
             plan.skips_capacity += skipped
+        self._add_routes(plan, gi, g, pts, problem, sol, end_station, fleets)
+
+    def _add_routes(self, plan: DayPlan, gi: int, g: Group, pts: NDArray[np.int64], problem: Problem,
+                    sol: Solution, end_station: list[int | None], fleets: list[tuple[int, int]]) -> None:
+        """Turn a sector's solution into truck plans (facilities back to stations by name)."""
         fleet_of_type = [f for f, _ in fleets]
+        station_of = {self.city.stations[s].id: s for s in g.stations}
         for route in sol.routes:
             legs = []
             for v in route.visits:
                 if v.kind == "stop":
                     legs.append(Leg("stop", int(pts[v.index]), v.arrival / 3600.0))
                 else:
-                    legs.append(Leg("unload", g.stations[v.index], v.arrival / 3600.0))
+                    legs.append(Leg("unload", station_of[problem.facilities[v.index].name], v.arrival / 3600.0))
             plan.trucks.append(TruckPlan(
                 fleet=fleet_of_type[route.vehicle_type], group=gi, start_h=route.start_time / 3600.0,
                 legs=tuple(legs), break_h=None if route.break_start is None else route.break_start / 3600.0,
-                planned_km=route.distance / 1000.0, end_station=end_station[route.vehicle_type]))
+                planned_km=route.distance / 1000.0, end_station=end_station[route.vehicle_type],
+                part=plan.calls - 1))
+
+    def _plan_slotted(self, plan: DayPlan, gi: int, g: Group, pts: NDArray[np.int64],
+                      req: NDArray[np.bool_], problem: Problem, slotted: Problem,
+                      end_station: list[int | None], fleets: list[tuple[int, int]]) -> None:
+        """Plan one sector with its appointment windows (OR-Tools, ``routing.effort``
+        solutions), keeping the unwindowed plan when the windowed one leaves more required
+        points out (the first plan's solve is a plan-cache hit)."""
+        r = self.city.routing
+        first = DayPlan(calls=plan.calls)
+        self._plan_part(first, gi, g, pts, req, problem, end_station, fleets)
+        plan.calls += 1
+        plan.slot_replans += 1
+        options = OrToolsOptions(first_solution=r.first_solution, metaheuristic=r.metaheuristic)
+        budget = Budget.work(r.effort)
+        key = self.cache.key(slotted, ("ortools", budget, options, r.seed, None))
+        self.timer.routing_calls += 1
+        found, sol = self.cache.get(key)
+        if found:
+            self.timer.cache_hits += 1
+        else:
+            t0 = time.perf_counter()
+            try:
+                sol = solve(slotted, seed=r.seed, backend="ortools", budget=budget, options=options)
+            except InfeasibleProblemError:
+                sol = None
+            self.timer.routing_s += time.perf_counter() - t0
+            self.cache.put(key, sol)
+        skipped = None if sol is None else sum(1 for i in sol.skipped if req[i])
+        if sol is None or skipped is None or skipped > first.planned_skips:
+            plan.trucks += first.trucks
+            plan.repeats += first.repeats
+            plan.limit_hit += first.limit_hit
+            plan.skips_effort += first.skips_effort
+            plan.skips_capacity += first.skips_capacity
+            return
+        plan.slot_replans_kept += 1
+        limit = sol.limit_reached
+        plan.limit_hit += int(limit)
+        if limit:
+            plan.skips_effort += skipped
+        else:
+            plan.skips_capacity += skipped
+        self._add_routes(plan, gi, g, pts, slotted, sol, end_station, fleets)

@@ -39,6 +39,7 @@ from simcity.garbage.config import City, Policy
 from simcity.garbage.layout import FloatArray, Layout
 from simcity.garbage.planning import DayPlan, Planner, Timer, TruckPlan
 from simcity.garbage.policies import select
+from simcity.garbage.stations import Booking, StationQueue, Unload, book_slots
 
 Proc = Generator[simpy.Event, Any, None]
 
@@ -141,6 +142,18 @@ class GarbageSim:
         self.bay_slots = [[simpy.PriorityResource(self.env, capacity=1) for _ in range(s.bays)]
                           for s in city.stations]
         self.bay_plan: dict[tuple[int, int], tuple[int, int]] = {}
+        # stations with heterogeneous tipping bays queue by their own rules (stations.py)
+        rule = "fcfs" if policy.bay_rule == "fcfs" else "slots"
+        self.queues: list[StationQueue | None] = [
+            StationQueue(self.env, st, rule, self.service_time) if st.tipping_bays is not None else None
+            for st in city.stations]
+        #: today's slot book per station with tipping bays (``None``: legacy station)
+        self.bookings: list[Booking | None] = [None] * len(city.stations)
+        #: unloads that asked for a slot on the measured days, and those that got none
+        self.slot_requests = [0] * len(city.stations)
+        self.slot_unbooked = [0] * len(city.stations)
+        #: every final slot book: (station, day, its unloads, the booking), for checks
+        self.slot_books: list[tuple[int, int, list[Unload], Booking]] = []
         self.station_waits: list[list[float]] = [[] for _ in city.stations]
         self.tally = Tally()
         self.active_trucks = 0
@@ -248,6 +261,8 @@ class GarbageSim:
             next_round = self.lay.mean * self.expected_fraction(now, now + 24.0 + self.round_h)
             sel = select(self.city, self.policy, self.lay, d, self.content.copy(), to_visit, next_round)
             plan = self.planner.plan_day(d, sel)
+            if self.policy.bay_rule != "fcfs":
+                plan = self.book_day(d, sel, plan)
             self.day_plans.append(plan)
             if self.measured(d):
                 self.tally.planned_skips += plan.planned_skips
@@ -255,20 +270,92 @@ class GarbageSim:
                 self.tally.routing_calls += plan.calls
                 self.tally.routing_repeats += plan.repeats
                 self.tally.routing_limit_hits += plan.limit_hit
-            if self.policy.bay_rule == "planned":
-                self.plan_bays(d, plan)
             for tp in plan.trucks:
                 self._truck_serial += 1
                 env.process(self.truck(d, tp, self._truck_serial))
 
+    def _unloads(self, day: int, plan: DayPlan) -> dict[int, list[Unload]]:
+        """The day's planned unloads at stations with tipping bays, by station."""
+        serial0 = self._truck_serial
+        out: dict[int, list[Unload]] = {}
+        self._break_late: dict[tuple[int, int], float] = {}
+        for i, tp in enumerate(plan.trucks):
+            fleet = self.city.fleets[tp.fleet].id
+            cats = tuple(self.lay.categories[c] for c in self.planner.groups[tp.group].cats)
+            fl = self.city.fleets[tp.fleet]
+            # routes planned without the break (plan_breaks = false) reach the station a
+            # break later once the truck has taken it (before the first leg after break_at)
+            brk_at = fl.shift_start_h + fl.break_window_h[0] if tp.break_h is None else math.inf
+            for j, leg in enumerate(tp.legs):
+                if leg.kind == "unload" and self.queues[leg.target] is not None:
+                    late = fl.break_minutes / 60 if leg.planned_h > brk_at else 0.0
+                    arrival = int(round((24 * day + leg.planned_h + late) * 60))
+                    self._break_late[(serial0 + i + 1, j)] = late * 60
+                    out.setdefault(leg.target, []).append(Unload((serial0 + i + 1, j), fleet, cats, arrival))
+        return out
+
+    def _book(self, day: int, plan: DayPlan, final: bool = True) -> None:
+        """Appointment slots for the planned unloads at every station with tipping bays
+        (``final``: the book the trucks keep, counted on measured days)."""
+        unloads = self._unloads(day, plan)
+        for s, q in enumerate(self.queues):
+            if q is None:
+                continue
+            t0 = time.perf_counter()
+            booking = book_slots(self.city.stations[s], unloads.get(s, []), day, seed=self.city.routing.seed)
+            self.bookings[s] = booking
+            self.timer.berths_s += time.perf_counter() - t0
+            self.timer.berth_calls += 1
+            if final:
+                self.slot_books.append((s, day, unloads.get(s, []), booking))
+            if final and self.measured(day):
+                self.slot_requests[s] += len(unloads.get(s, []))
+                self.slot_unbooked[s] += len(booking.unbooked)
+
+    def book_day(self, day: int, sel: Any, plan: DayPlan) -> DayPlan:
+        """Plan the bays of the day (policies ``planned`` and ``routed``); returns the plan the
+        trucks drive.  ``routed``: the slots booked on the first plan become station time
+        windows of a second routing (:meth:`Planner.replan_with_slots`), and the slots are
+        booked again on its arrivals."""
+        routed = self.policy.bay_rule == "routed"
+        self._book(day, plan, final=not routed)
+        if routed:
+            windows = self._slot_windows(day, plan)
+            plan = self.planner.replan_with_slots(day, sel, plan, windows)
+            self._book(day, plan)
+        if any(st.tipping_bays is None for st in self.city.stations):
+            self.plan_bays(day, plan)
+        return plan
+
+    def _slot_windows(self, day: int, plan: DayPlan) -> dict[int, dict[int, list[tuple[int, int]]]]:
+        """For each planned truck (index in ``plan.trucks``), per station, the time windows
+        (seconds from midnight of ``day``) its routing must reach the station in: each slot
+        start minus the weighing time, ± ``appointments.window_minutes``."""
+        out: dict[int, dict[int, list[tuple[int, int]]]] = {}
+        serial0 = self._truck_serial
+        for s, b in enumerate(self.bookings):
+            if b is None:
+                continue
+            st = self.city.stations[s]
+            w = st.appointments.window_minutes
+            weigh = 0.0 if st.weighbridge is None else st.weighbridge.minutes
+            for key, slot in b.slots.items():
+                truck = key[0]
+                # back to the plan's clock (the routing knows neither weighing nor the break)
+                at = (slot.start_min - 1440 * day - weigh - self._break_late.get(key, 0.0)) * 60
+                out.setdefault(truck - serial0 - 1, {}).setdefault(s, []).append(
+                    (max(0, int(at - w * 60)), int(at + w * 60)))
+        return out
+
     def plan_bays(self, day: int, plan: DayPlan) -> None:
-        """Schedule the planned unloads of the day on the bays with ``optimize.berths``."""
+        """Schedule the planned unloads of the day on the bays with ``optimize.berths``
+        (stations without ``tipping_bays``: identical bays, one priority queue each)."""
         self.bay_plan = {}
         serial0 = self._truck_serial
         by_station: dict[int, list[tuple[int, int, int]]] = {}
         for i, tp in enumerate(plan.trucks):
             for j, leg in enumerate(tp.legs):
-                if leg.kind == "unload":
+                if leg.kind == "unload" and self.city.stations[leg.target].tipping_bays is None:
                     arrival = int(round((24 * day + leg.planned_h) * 60))
                     by_station.setdefault(leg.target, []).append((serial0 + i + 1, j, arrival))
         for s, reqs in by_station.items():
@@ -323,7 +410,7 @@ class GarbageSim:
         return float(self.service.gamma(k, mean_h / k))
 
     def tip(self, s: int, cats: tuple[int, ...], load: FloatArray, day: int, key: tuple[int, int] | None,
-            loc: int, speed: float) -> Generator[simpy.Event, Any, tuple[int, float]]:
+            loc: int, speed: float, fleet: str = "") -> Generator[simpy.Event, Any, tuple[int, float]]:
         """Unload at station ``s`` (or a diversion); returns (station used, km driven to divert)."""
         city, env = self.city, self.env
         total = float(load.sum())
@@ -342,7 +429,13 @@ class GarbageSim:
             elif self.measured(day):
                 self.tally.overlimit_t += total
         arrived = env.now
-        if self.policy.bay_rule == "planned":
+        q = self.queues[s]
+        if q is not None:
+            booking = self.bookings[s]
+            slot = booking.slots.get(key) if booking is not None and key is not None else None
+            wait, _ = yield from q.visit(fleet, [self.lay.categories[c] for c in cats], slot, self.measured(day))
+            self._account_tip(s, wait, cats, load, day)
+        elif self.policy.bay_rule != "fcfs":
             if key is not None and key in self.bay_plan:
                 bay, prio = self.bay_plan[key]
             else:
@@ -362,6 +455,10 @@ class GarbageSim:
                      load: FloatArray, day: int) -> Proc:
         wait = self.env.now - arrived
         yield self.env.timeout(self.service_time(tip_minutes / 60))
+        self._account_tip(s, wait, cats, load, day)
+
+    def _account_tip(self, s: int, wait: float, cats: tuple[int, ...], load: FloatArray, day: int) -> None:
+        """Move a tipped load from the truck to station ``s`` and record the wait (h)."""
         for j, c in enumerate(cats):
             self.on_trucks[c] -= load[j]
             self.tipped[c] += load[j]
@@ -409,7 +506,7 @@ class GarbageSim:
                     continue
                 st_loc = lay.station_loc[leg.target]
                 km += yield from self.drive(loc, st_loc, speed, trace=tr)
-                s, extra = yield from self.tip(leg.target, cats, load, day, (serial, j), st_loc, speed)
+                s, extra = yield from self.tip(leg.target, cats, load, day, (serial, j), st_loc, speed, fl.id)
                 km += extra
                 loc = lay.station_loc[s]
                 continue
@@ -447,13 +544,13 @@ class GarbageSim:
                 tally.unplanned_unloads += 1
                 s = self.nearest_station(p, cats)
                 km += yield from self.drive(loc, lay.station_loc[s], speed, trace=tr)
-                s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed)
+                s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed, fl.id)
                 km += extra
                 km += yield from self.drive(lay.station_loc[s], p, speed, trace=tr)
         if load.sum() > 0:
             s = tp.end_station if tp.end_station is not None else self.nearest_station(loc, cats)
             km += yield from self.drive(loc, lay.station_loc[s], speed, trace=tr)
-            s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed)
+            s, extra = yield from self.tip(s, cats, load, day, None, lay.station_loc[s], speed, fl.id)
             km += extra
             loc = lay.station_loc[s]
         km += yield from self.drive(loc, depot, speed, trace=tr)
