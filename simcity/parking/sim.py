@@ -13,17 +13,20 @@ Structure of one run (:func:`simulate`):
    options of every driver arriving in the period in one vectorised step; then it starts one
    driver process per arrival.  A driver tries its options in order of preference, cruising
    between them, and is lost (or parks on the pavement) when its options are exhausted or cruising
-   would exceed the maximum search time.  Entry and pay-at-exit gates are SimPy resources (they
-   model queues); berths are plain counters (a full facility refuses, nobody queues for a berth).
+   would exceed the maximum search time.  Entry and pay-at-exit gates are FIFO queues whose
+   start of service is computed when a car joins them (fixed service times: no SimPy event is
+   needed unless the car waits); berths are plain counters (a full facility refuses, nobody
+   queues for a berth).
 4. Statistics are time integrals of occupancy per facility, binned by hour, and per-session sums.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import simpy
@@ -93,35 +96,38 @@ class SimResult:
     pavement_tickets: int = 0
 
 
-def _gates(
-    env: simpy.Environment, city: City, lay: Layout
-) -> tuple[list[simpy.Resource | None], list[float], list[simpy.Resource | None], list[float]]:
-    """Entry gates and pay-at-exit booths as SimPy resources (None where there is none), with
-    their service times in hours."""
-    entry: list[simpy.Resource | None] = []
+def _gates(city: City, lay: Layout) -> tuple[list[deque[float] | None], list[float], list[deque[float] | None],
+                                              list[float]]:
+    """Entry gates and pay-at-exit booths (None where there is none), with their service times in
+    hours.  A gate is the times its lanes next fall free, earliest first (see :meth:`_Run.occupy`)."""
+    entry: list[deque[float] | None] = []
     entry_h: list[float] = []
-    exit_: list[simpy.Resource | None] = []
+    exit_: list[deque[float] | None] = []
     exit_h: list[float] = []
     for k in range(len(lay.ids)):
         cp = city.car_parks[k] if not lay.is_kerb[k] else None
         has_in = cp is not None and cp.entry_gates > 0 and cp.entry_service_s > 0
         has_out = cp is not None and bool(lay.pay_at_exit[k]) and cp.exit_service_s > 0
-        entry.append(simpy.Resource(env, capacity=cp.entry_gates) if has_in and cp else None)
+        entry.append(_lanes(cp.entry_gates) if has_in and cp else None)
         entry_h.append(cp.entry_service_s / 3600.0 if has_in and cp else 0.0)
-        exit_.append(simpy.Resource(env, capacity=cp.exit_gates) if has_out and cp else None)
+        exit_.append(_lanes(cp.exit_gates) if has_out and cp else None)
         exit_h.append(cp.exit_service_s / 3600.0 if has_out and cp else 0.0)
     return entry, entry_h, exit_, exit_h
 
 
-def _lane_return(g: simpy.Resource | None) -> Callable[[simpy.Event], None] | None:
-    """Timer callback that hands a gate lane back; the timer's value is the lane request."""
-    if g is None:
-        return None
+def _lanes(n: int) -> deque[float]:
+    """``n`` idle lanes: the times they fall free (all long past)."""
+    return deque([-INF] * n, maxlen=n)
 
-    def cb(ev: simpy.Event) -> None:
-        g.release(cast(simpy.resources.resource.Request, ev.value))
 
-    return cb
+def _step_towards(now: float, t: float) -> float:
+    """A delay ``d`` with ``now + d`` as close to ``t`` as possible but not beyond it.  ``now + (t -
+    now)`` is ``t`` exactly when ``now >= t / 2`` (Sterbenz); otherwise it may miss ``t`` by an ulp,
+    and a second step from just below ``t`` lands on it."""
+    d = t - now
+    while now + d > t:
+        d = math.nextafter(d, -INF)
+    return d
 
 
 class _PrefixedStreams(Streams):
@@ -284,9 +290,7 @@ class _Run:
         self.charge_fn: list[Callable[[float, float], float]] = [t.charge for t in lay.tariff_of]
         self.max_stay = lay.max_stay.tolist()
         self.check_rate = self.city.enforcement.checks_per_hour * self.policy.enforcement_factor
-        self.entry_gate, self.entry_h, self.exit_gate, self.exit_h = _gates(self.env, self.city, lay)
-        self.entry_back = [_lane_return(g) for g in self.entry_gate]
-        self.exit_back = [_lane_return(g) for g in self.exit_gate]
+        self.entry_gate, self.entry_h, self.exit_gate, self.exit_h = _gates(self.city, lay)
         # opening and closing: capacity varies by time of day
         changes = capacity_changes(lay)
         ci = 0
@@ -587,23 +591,28 @@ class _Run:
             self.walk_sum[f] += self.walk_l[z][k]
             if searched:
                 self._add_search(z, searched, cruised)
-        # Gates are SimPy resources (they hold queues).  To keep per-event work small a driver
-        # only suspends on a lane request when it is not granted at once, and the lane is handed
-        # back by a timer callback after the service time instead of by resuming the driver:
-        # same queueing, two generator resumptions fewer per gate.
+        # Gates are FIFO queues of identical lanes with a fixed service time, so a car's start
+        # of service is known when it joins the queue: the time the earliest lane falls free, or
+        # now (the Lindley / Kiefer-Wolfowitz recursion).  Lanes free in the order they were
+        # taken, so a gate is a deque of the times its lanes fall free, earliest first.  No SimPy
+        # event is needed for a gate: a car waits (one timeout) only when every lane is busy, and
+        # the exit booth is pure bookkeeping.  A car served at or after the horizon is never
+        # served within the run (as a queued SimPy request would never be granted).
         g = self.entry_gate[f]
         if g is not None:
             entry_h = self.entry_h[f]
-            req = g.request()
-            if not req.triggered:
-                yield req
-                if counted:
-                    self.entry_wait[f] += env.now - now
-            timeout(entry_h, req).callbacks.append(self.entry_back[f])  # type: ignore[arg-type]
+            free = g[0]
+            start = free if free > now else now
+            g.append(start + entry_h)
+            if start >= self.horizon:
+                return  # still queueing at the horizon: holds its berth, never enters
+            if counted and start > now:
+                self.entry_wait[f] += start - now
             # the berth is held from the gate to departure, which must not pass closing time
-            hold = max(0.0, min(entry_h + d, closes - env.now))
+            hold = max(0.0, min(entry_h + d, closes - start))
             stay = max(0.0, hold - entry_h)
         else:
+            start = now
             stay = min(d, closes - now)
             hold = stay
         if counted:
@@ -613,6 +622,8 @@ class _Run:
             over = stay - self.max_stay[f]
             if over > 0 and self.ticket_l[i] < -math.expm1(-self.check_rate * over):
                 self.tickets[f] += 1
+        while env.now < start:  # wait at the entry gate until exactly ``start``
+            yield timeout(_step_towards(env.now, start))
         yield timeout(hold)
         now = env.now
         self._advance(f, now)
@@ -621,13 +632,12 @@ class _Run:
             log.append((LEAVE, i, now, f))
         g = self.exit_gate[f]
         if g is not None:
-            req = g.request()
-            if not req.triggered:
-                yield req
-                if counted:
-                    self.exit_wait[f] += env.now - now
-            timeout(self.exit_h[f], req).callbacks.append(self.exit_back[f])  # type: ignore[arg-type]
-            if counted:
+            free = g[0]
+            start = free if free > now else now
+            g.append(start + self.exit_h[f])
+            if counted and start < self.horizon:
+                if start > now:
+                    self.exit_wait[f] += start - now
                 self.exits[f] += 1
 
     def _add_search(self, z: int, searched: float, cruised: float) -> None:

@@ -252,3 +252,72 @@ def test_walking_links_instead_of_coordinates():
     assert res.walk_sum.tolist() == [600.0, 100.0, 0.0]
     with pytest.raises(ValueError, match="neither coordinates nor walking_links"):
         City.model_validate({**city.model_dump(), "walking_links": []})
+
+
+def test_gates_queue_like_simpy_resources():
+    """The entry gate and the exit booth are computed as FIFO queues (start of service = when the
+    earliest lane falls free, or arrival), not simulated as SimPy resources.  An independent plain
+    SimPy model of the same drivers - a ``simpy.Resource`` per gate, each driver holding a lane for
+    the service time - must give the same departures, waits and exits.  One car park with ample
+    berths at the zone (no choice, no cruising: a driver reaches the gate on arrival), two entry
+    lanes at 150 s for 40 drivers/h (load 0.83: queues) and one 100 s booth (load 1.1: the queue
+    grows, so drivers are still queueing at the horizon and are not counted)."""
+    import simpy
+
+    from simcity.parking.demand import draw_arrivals
+
+    city = City.model_validate({
+        "tariffs": {"t": {"tiers": [{"rate_per_hour": 2.0}]}},
+        "car_parks": [{"id": "P", "x": 0.0, "y": 0.0, "berths": 1000, "tariff": "t", "payment": "pay_at_exit",
+                       "entry_gates": 2, "entry_service_s": 150.0, "exit_gates": 1, "exit_service_s": 100.0}],
+        "zones": [{"id": "Z", "x": 0.0, "y": 0.0, "arrivals_per_day": 24 * 40.0}],
+        "demand": {"purposes": [{"name": "all", "share": 1.0, "value_of_time_per_hour": 30.0,
+                                 "duration": {"kind": "exponential", "mean_hours": 0.5}}]},
+    })
+    horizon, warm = 8.0, 1.0
+    res = simulate(city, Policy(name="p"), RunContext(horizon, warm, Streams(3, 0), 0), trace=True)
+    assert res.trace is not None
+    leave = {i: t for kind, i, t, _ in res.trace if kind == "leave"}
+
+    arr = draw_arrivals(city, horizon, Streams(3, 0), 1)
+    env = simpy.Environment()
+    entry, booth = simpy.Resource(env, capacity=2), simpy.Resource(env, capacity=1)
+    eh, xh = 150.0 / 3600.0, 100.0 / 3600.0
+    ref_leave: dict[int, float] = {}
+    waits = {"entry": 0.0, "exit": 0.0, "exits": 0, "queued_entry": 0}
+
+    def driver(i: int, t: float, d: float):  # type: ignore[no-untyped-def]
+        req = entry.request()
+        yield req
+        if t >= warm:
+            waits["entry"] += env.now - t
+        waits["queued_entry"] += env.now > t
+        yield env.timeout(eh)
+        entry.release(req)
+        yield env.timeout(d)
+        ref_leave[i] = env.now
+        t1 = env.now
+        req = booth.request()
+        yield req
+        if t >= warm:
+            waits["exit"] += env.now - t1
+            waits["exits"] += 1
+        yield env.timeout(xh)
+        booth.release(req)
+
+    def source():  # type: ignore[no-untyped-def]
+        for i, (t, d) in enumerate(zip(arr.time.tolist(), arr.duration.tolist(), strict=True)):
+            yield env.timeout(t - env.now)
+            env.process(driver(i, t, d))
+
+    env.process(source())
+    env.run(until=horizon)
+
+    assert waits["queued_entry"] > 20  # the entry queue is exercised
+    assert len(ref_leave) - waits["exits"] > 10  # and drivers still queue at the booth at the horizon
+    assert leave.keys() == ref_leave.keys()
+    for i, t in ref_leave.items():
+        assert leave[i] == pytest.approx(t, rel=1e-12, abs=1e-12)
+    assert res.entry_wait_sum[0] == pytest.approx(waits["entry"], rel=1e-12)
+    assert res.exit_wait_sum[0] == pytest.approx(waits["exit"], rel=1e-12)
+    assert res.exits[0] == waits["exits"]
