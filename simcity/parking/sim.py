@@ -120,6 +120,25 @@ def _lanes(n: int) -> deque[float]:
     return deque([-INF] * n, maxlen=n)
 
 
+class _Driven:
+    """Runs generator ``gen`` like a SimPy process: each event it yields resumes it (drivers only
+    wait for timeouts, which always succeed).  A class, not a closure: a closure that appends
+    itself would be a reference cycle, kept with its generator until the cyclic garbage collector
+    runs (measured: 1,446 instead of 819 young collections in a Suzhou day, model time +60%)."""
+
+    __slots__ = ("gen",)
+
+    def __init__(self, gen: Process) -> None:
+        self.gen = gen
+
+    def __call__(self, _: simpy.Event | None = None) -> None:
+        try:
+            ev = self.gen.send(None)
+        except StopIteration:
+            return
+        ev.callbacks.append(self)  # type: ignore[union-attr]
+
+
 def _step_towards(now: float, t: float) -> float:
     """A delay ``d`` with ``now + d`` as close to ``t`` as possible but not beyond it.  ``now + (t -
     now)`` is ``t`` exactly when ``now >= t / 2`` (Sterbenz); otherwise it may miss ``t`` by an ulp,
@@ -255,6 +274,7 @@ class _Run:
         self.H = int(math.ceil(horizon_hours - 1e-9))
         self.env = env
         self.timeout = env.timeout  # bound once: it is called for nearly every event
+        self.starting: list[Process] = []  # drivers that arrived in this step, not yet started
         self.log: list[tuple[Any, ...]] | None = [] if trace else None
         self._facility_state()
         self._choice()
@@ -463,13 +483,24 @@ class _Run:
 
     def arrival_process(self) -> Process:
         """Walks through the day period by period: refreshes information, ranks the options of
-        the period's drivers in one vectorised step and starts one driver process each."""
+        the period's drivers in one vectorised step and starts one driver each.
+
+        A driver is a generator run by event callbacks (:meth:`_start_drivers`), not a SimPy
+        process.  The drivers arriving in one step of this process are started when it next
+        yields, just after it schedules its next event: where a SimPy process would be
+        initialised (its first step runs after the step that started it, before any other event
+        at that time), with the events the drivers schedule ordered after this process's next one.
+        """
         env, arr, log, times = self.env, self.arr, self.log, self.times
         timeout = self.timeout
+        starting = self.starting
         for q in range(self.n_periods):
             t0 = q * self.period
             if t0 > env.now:
-                yield env.timeout(t0 - env.now)
+                ev = env.timeout(t0 - env.now)
+                if starting:
+                    self._start_drivers()
+                yield ev
             cost = self.refresh(q, t0)
             a, b = int(self.bounds[q]), int(self.bounds[q + 1])
             if b <= a:
@@ -497,10 +528,22 @@ class _Run:
                         log.append((OUTSIDE, j, t, -1))
                     continue
                 if t > env.now:
-                    yield timeout(t - env.now)
+                    ev = timeout(t - env.now)
+                    if starting:
+                        self._start_drivers()
+                    yield ev
                 if log is not None:
                     log.append((ARRIVE, j, t, -1))
-                env.process(self.driver(j, t, self.zones_l[j], order, (j - a) * self.Kc, nok[j - a], self.dur_l[j]))
+                starting.append(self.driver(j, t, self.zones_l[j], order, (j - a) * self.Kc, nok[j - a], self.dur_l[j]))
+        self._start_drivers()
+
+    def _start_drivers(self) -> None:
+        """Run the first step of every driver waiting to start; each later step runs as the
+        callback of the event the driver waits for.  This is what a SimPy process does, without
+        the process's start and end events (two of a parked driver's four events)."""
+        for gen in self.starting:
+            _Driven(gen)()
+        self.starting.clear()
 
     def decide_coming(self, a: int, b: int, ref: np.ndarray, pi: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Who of the potential drivers a..b-1 comes by car: the share (C / C_ref) ** e of the

@@ -321,3 +321,22 @@ def test_gates_queue_like_simpy_resources():
     assert res.entry_wait_sum[0] == pytest.approx(waits["entry"], rel=1e-12)
     assert res.exit_wait_sum[0] == pytest.approx(waits["exit"], rel=1e-12)
     assert res.exits[0] == waits["exits"]
+
+
+def test_simultaneous_arrival_and_departure_keep_scheduling_order():
+    """Events at the same time run in the order they were scheduled (SimPy's rule), and drivers
+    started without a SimPy process keep it: the event a driver schedules on arrival comes after
+    the arrival process's next timeout.  Case 1: driver 1's arrival at 1.5 was scheduled at 1.0,
+    before driver 0 (arrived at 1.0 for 0.5 h) scheduled its departure, so at 1.5 car park A is
+    still full and driver 1 cruises one minute to B.  Case 2: driver 2's arrival at 1.5 was
+    scheduled at 1.25, after driver 0's departure, so A is free again when driver 2 arrives."""
+    res = simulate(tiny_city(), Policy(name="p"), RunContext(4.0, 0.0, Streams(0, 0), 0),
+                   arrivals=hand_arrivals([1.0, 1.5], [0.5, 1.0]), trace=True)
+    assert res.trace == [("arrive", 0, 1.0, -1), ("park", 0, 1.0, 0), ("arrive", 1, 1.5, -1),
+                         ("leave", 0, 1.5, 0), ("park", 1, 1.5 + MIN, 1), ("leave", 1, 2.5 + MIN, 1)]
+    res = simulate(tiny_city(), Policy(name="p"), RunContext(4.0, 0.0, Streams(0, 0), 0),
+                   arrivals=hand_arrivals([1.0, 1.25, 1.5], [0.5, 0.25, 1.0]), trace=True)
+    assert res.trace is not None
+    assert [r for r in res.trace if r[1] != 1] == [("arrive", 0, 1.0, -1), ("park", 0, 1.0, 0),
+                                                   ("leave", 0, 1.5, 0), ("arrive", 2, 1.5, -1),
+                                                   ("park", 2, 1.5, 0), ("leave", 2, 2.5, 0)]
