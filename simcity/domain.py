@@ -254,6 +254,12 @@ class Domain(ABC):
     metrics: ClassVar[tuple[Metric, ...]]
     #: the ``by_time`` metrics the report plots as lines over the day, per policy
     time_plots: ClassVar[tuple[str, ...]] = ()
+    #: title and unit of each ``by_time`` series in :attr:`time_plots` that is not one of
+    #: :attr:`metrics` (a series named like a metric takes the metric's words)
+    series: ClassVar[tuple[Metric, ...]] = ()
+    #: pairs ``(x, y)`` of metrics the report's verdict draws against each other, one chart a
+    #: pair, each policy a point with its intervals (e.g. cost against service level)
+    tradeoffs: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: unit of :meth:`positions` ("m" or "km") and settings the maps read (JSON values)
     map_unit: ClassVar[str] = "m"
     map_settings: ClassVar[dict[str, Any]] = {}

@@ -159,7 +159,8 @@ def meta_of(scenario: ScenarioBase, notes: Sequence[str] = ()) -> ResultsMeta:
         policies=tuple(PolicyInfo(p.name, p.description) for p in scenario.policy_list),
         metrics=tuple(dom.metrics), reported_metrics=scenario.reported_metrics,
         headline=None if scenario.headline is None else list(scenario.headline),
-        time_plots=tuple(dom.time_plots), map_unit=dom.map_unit, map_settings=dict(dom.map_settings),
+        time_plots=tuple(dom.time_plots), series=tuple(dom.series), tradeoffs=tuple(dom.tradeoffs),
+        map_unit=dom.map_unit, map_settings=dict(dom.map_settings),
         resolved_toml=scenario.portable_toml()[0], source_name=None if scenario.source is None else scenario.source.name,
         notes=tuple(notes),
     )

@@ -52,6 +52,10 @@ class ResultsMeta:
     reported_metrics: list[str]
     headline: list[str] | None
     time_plots: tuple[str, ...] = ()
+    #: words of the time-plot series that are not metrics (:attr:`simcity.domain.Domain.series`)
+    series: tuple[Metric, ...] = ()
+    #: metric pairs the verdict draws against each other (:attr:`simcity.domain.Domain.tradeoffs`)
+    tradeoffs: tuple[tuple[str, str], ...] = ()
     #: unit of the map positions ("m", "km") and the model's map settings (e.g. a target band)
     map_unit: str = "m"
     map_settings: Mapping[str, Any] = field(default_factory=dict)
@@ -79,6 +83,17 @@ class ResultsMeta:
                 return m
         raise KeyError(name)
 
+    def series_metric(self, name: str) -> Metric:
+        """Title and unit of the ``by_time`` series ``name``: its declared series, else the metric
+        of that name, else the name itself (no unit)."""
+        for m in self.series:
+            if m.name == name:
+                return m
+        try:
+            return self.metric(name)
+        except KeyError:
+            return Metric(name, name, "")
+
     def with_notes(self, notes: Sequence[str]) -> ResultsMeta:
         """The same metadata with report ``notes``."""
         return replace(self, notes=tuple(notes))
@@ -91,8 +106,9 @@ class ResultsMeta:
             "replications": self.replications, "horizon_hours": self.horizon_hours,
             "warmup_hours": self.warmup_hours, "confidence": self.confidence,
             "policies": [{"name": p.name, "description": p.description} for p in self.policies],
-            "metrics": [{"name": m.name, "title": m.description, "unit": m.unit, "better": m.better,
-                         "alert": m.alert} for m in self.metrics],
+            "metrics": [_metric_json(m) for m in self.metrics],
+            "series": [_metric_json(m) for m in self.series],
+            "tradeoffs": [list(t) for t in self.tradeoffs],
             "reported_metrics": list(self.reported_metrics), "headline": self.headline,
             "time_plots": list(self.time_plots), "map_unit": self.map_unit,
             "map_settings": dict(self.map_settings), "source_name": self.source_name,
@@ -120,8 +136,9 @@ class ResultsMeta:
                 horizon_hours=float(d["horizon_hours"]), warmup_hours=float(d["warmup_hours"]),
                 confidence=float(d["confidence"]),
                 policies=tuple(PolicyInfo(str(p["name"]), str(p.get("description", ""))) for p in d["policies"]),
-                metrics=tuple(Metric(str(m["name"]), str(m["title"]), str(m["unit"]), m["better"], m.get("alert"))
-                              for m in d["metrics"]),
+                metrics=tuple(_metric_of(m) for m in d["metrics"]),
+                series=tuple(_metric_of(m) for m in d.get("series", ())),
+                tradeoffs=tuple((str(x), str(y)) for x, y in d.get("tradeoffs", ())),
                 reported_metrics=[str(m) for m in d["reported_metrics"]],
                 headline=None if d.get("headline") is None else [str(m) for m in d["headline"]],
                 time_plots=tuple(str(t) for t in d.get("time_plots", ())), map_unit=str(d.get("map_unit", "m")),
@@ -131,3 +148,11 @@ class ResultsMeta:
         except (KeyError, TypeError, ValueError) as exc:
             raise MetaError(f"missing or malformed entry {exc}") from None
 
+
+
+def _metric_json(m: Metric) -> dict[str, Any]:
+    return {"name": m.name, "title": m.description, "unit": m.unit, "better": m.better, "alert": m.alert}
+
+
+def _metric_of(d: Mapping[str, Any]) -> Metric:
+    return Metric(str(d["name"]), str(d["title"]), str(d["unit"]), d["better"], d.get("alert"))

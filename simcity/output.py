@@ -14,14 +14,17 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from simcity import __version__
 from simcity.domain import Metric
 from simcity.fileio import atomic_folder, atomic_write_bytes, atomic_write_text, slug
-from simcity.plots import Plot
 from simcity.scenario import ScenarioBase
+
+if TYPE_CHECKING:  # plots draws numbers with this module's fmt
+    from simcity.plots import Plot
 
 
 class OutputError(Exception):
@@ -65,18 +68,22 @@ def fmt(x: float | None, digits: int = 4, decimals: int | None = None) -> str:
 
 def fmt_interval(mean: float, low: float, high: float) -> tuple[str, str]:
     """``(mean, half-width)`` as text with the same decimals: two significant digits of the
-    half-width, and at least three of the mean.
+    half-width, and at least three of the mean when the mean is not smaller than the half-width
+    (a mean lost in its interval, e.g. a difference of 1e-17, gets no digits the interval
+    cannot back).
 
     >>> fmt_interval(11596.0, 10716.0, 12476.0)
     ('11,596', '880')
     >>> fmt_interval(0.46912, 0.45912, 0.47912)
     ('0.469', '0.010')
+    >>> fmt_interval(1e-17, -1.815, 1.815)
+    ('0.0', '1.8')
     """
     hw = (high - low) / 2
     if not math.isfinite(hw) or hw == 0:
         return fmt(mean), ("–" if not math.isfinite(hw) else "0")
     d = _decimals(hw, 2)
-    if math.isfinite(mean) and mean != 0:
+    if math.isfinite(mean) and abs(mean) >= hw:
         d = max(d, min(_decimals(mean, 3), MAX_DECIMALS))
     return fmt(mean, decimals=d), fmt(hw, decimals=d)
 
@@ -92,9 +99,12 @@ def is_share(m: Metric) -> bool:
 
 
 def shown_unit(m: Metric, difference: bool = False) -> str:
-    """The unit as shown: '%' for shares ('pp', percentage points, for their differences)."""
+    """The unit as shown: '%' for shares ('pp', percentage points, for their differences);
+    a rate '1/day' reads 'per day'."""
     if is_share(m):
         return "pp" if difference else "%"
+    if m.unit.startswith("1/"):
+        return "per " + m.unit[2:]
     return m.unit
 
 
@@ -220,7 +230,8 @@ th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 .note{background:#fff4e5;border-left:4px solid #f0a030;padding:.5rem .75rem}
 nav a{margin-right:1rem} details{margin:.5rem 0} summary{cursor:pointer;font-weight:600}
 #policies td,#metrics td{text-align:left}
-tbody th{text-align:left;font-weight:normal;background:#fafafa;max-width:26rem}
+tbody th{text-align:left;font-weight:normal;background:#fafafa;max-width:22rem}
+thead th{overflow-wrap:anywhere;hyphens:auto}
 td.better{background:#dff3e3;color:#14532d} td.worse{background:#fbe3e4;color:#7f1d1d}
 td.same{color:#555} td.changed{background:#e8eefb}
 #verdict li{margin:.3rem 0} #verdict .better{color:#14532d;font-weight:600} #verdict .worse{color:#7f1d1d;font-weight:600}

@@ -40,12 +40,12 @@ from simcity.output import (
     table_html,
     write_results,
 )
-from simcity.plots import Plot, heatmap_plot, metric_plot, time_plot
+from simcity.plots import Plot, heatmap_plot, metric_plot, time_plot, tradeoff_plot
 
 __all__ = ["FolderError", "OutputError", "Plot", "alerts", "change_table", "constant_metrics", "decision_lines",
            "decision_table", "headline_csv", "headline_metrics", "headline_table", "impossible_ends",
            "load", "make_plots", "render_html", "rerender", "sample_warnings", "save", "terminal_summary",
-           "verdict"]
+           "tradeoff_plots", "value_bounds", "clipped_intervals", "verdict"]
 
 
 #: fewer replications than this and the report and terminal say the intervals mean little
@@ -130,13 +130,13 @@ def decision_table(results: Results) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["policy", "metric", "diff", "diff_ci_low", "diff_ci_high", "verdict"])
 
 
-def _diff_text(m: Metric, d: float, lo: float, hi: float) -> str:
-    unit = shown_unit(m, difference=True)
+def _diff_text(m: Metric, d: float, lo: float, hi: float, with_unit: bool = True) -> str:
+    unit = shown_unit(m, difference=True) if with_unit else ""
     a, b, c = (shown(m, x) for x in (d, lo, hi))
     dec = fmt_interval(a, b, c)[0]
     digits = dec.split(".")[1] if "." in dec else ""
     k = len(digits)
-    sign = "+" if a > 0 else ""
+    sign = "+" if a > 0 and fmt(a, decimals=k) != fmt(0.0, decimals=k) else ""
     return (f"{sign}{fmt(a, decimals=k)}{' ' + unit if unit else ''} "
             f"[{fmt(b, decimals=k)}, {fmt(c, decimals=k)}]")
 
@@ -178,38 +178,56 @@ def sample_warnings(results: Results) -> list[str]:
             "(--replications) before deciding."]
 
 
-def impossible_ends(results: Results) -> list[tuple[str, str]]:
-    """(policy, metric) whose interval reaches where no replication went and the quantity
-    cannot go: below 0 for a quantity whose every value is >= 0, above 100 % for a share."""
-    sc = results.meta
+def value_bounds(results: Results, metric: str) -> tuple[float | None, float | None]:
+    """The range ``metric`` can take, as far as the run shows: from 0 for a quantity with a unit
+    whose every replication is >= 0 (a count, a time, a cost), up to 1 (100 %) for a share
+    whose every replication is <= 1; ``None`` = unbounded on that side."""
+    m = results.meta.metric(metric)
     t = results.table
-    out = []
-    for _, r in results.summary.iterrows():
-        m = sc.metric(str(r["metric"]))
-        vals = t[t["metric"] == m.name]["value"].to_numpy(dtype=float)
-        vals = vals[~np.isnan(vals)]
-        if vals.size == 0 or not m.unit:
-            continue
-        low = bool(r["ci_low"] < 0 <= vals.min())
-        high = is_share(m) and bool(r["ci_high"] > 1 >= vals.max())
-        if low or high:
-            out.append((str(r["policy"]), m.name))
+    vals = t[t["metric"] == metric]["value"].to_numpy(dtype=float)
+    vals = vals[~np.isnan(vals)]
+    if vals.size == 0 or not m.unit:
+        return None, None
+    return (0.0 if vals.min() >= 0 else None), (1.0 if is_share(m) and vals.max() <= 1 else None)
+
+
+def clipped_intervals(results: Results) -> dict[tuple[str, str], tuple[float, float, bool, bool]]:
+    """(policy, metric) -> (low, high, low clipped, high clipped) for every interval that reaches
+    beyond :func:`value_bounds`, its ends clipped to the bounds."""
+    out: dict[tuple[str, str], tuple[float, float, bool, bool]] = {}
+    bounds = {m: value_bounds(results, m) for m in results.summary["metric"].unique()}
+    for r in results.summary.itertuples():
+        lo_b, hi_b = bounds[str(r.metric)]
+        low, high = float(r.ci_low), float(r.ci_high)  # type: ignore[arg-type]
+        cut_low = lo_b is not None and low < lo_b
+        cut_high = hi_b is not None and high > hi_b
+        if cut_low or cut_high:
+            out[(str(r.policy), str(r.metric))] = (max(low, lo_b) if lo_b is not None else low,
+                                                   min(high, hi_b) if hi_b is not None else high, cut_low, cut_high)
     return out
 
 
-IMPOSSIBLE_NOTE = ("† the interval reaches below 0 (or above 100 %), where this quantity cannot be: the "
-                   "t interval is symmetric and, with few replications, wide; read it as 'at least 0' "
-                   "(or 'at most 100 %') and add replications.")
+def impossible_ends(results: Results) -> list[tuple[str, str]]:
+    """(policy, metric) whose interval reaches where no replication went and the quantity
+    cannot go: below 0 for a quantity whose every value is >= 0, above 100 % for a share
+    (:func:`clipped_intervals`)."""
+    return list(clipped_intervals(results))
+
+
+IMPOSSIBLE_NOTE = ("† interval end clipped: the t interval reached below 0 (or above 100 %), where this "
+                   "quantity cannot be; it is symmetric and, with few replications, wide. The cell shows "
+                   "the interval [low, high] cut at the bound; add replications for a tighter one.")
 
 
 def headline_table(results: Results) -> pd.DataFrame:
     """Metrics as rows (title and unit), policies as columns, cells 'mean ± half-width' in the
     shown unit (shares as %); metrics equal under every policy are left out
-    (:func:`constant_metrics`); a ``†`` marks an impossible interval end (:func:`impossible_ends`)."""
+    (:func:`constant_metrics`).  An interval that reaches where the quantity cannot be is shown
+    as ``mean [low, high]`` cut at the bound, the cut end marked ``†`` (:func:`clipped_intervals`)."""
     sc = results.meta
     s = results.summary
     flat = set(constant_metrics(results))
-    odd = set(impossible_ends(results))
+    odd = clipped_intervals(results)
     rows = {}
     for metric in sc.reported_metrics:
         if metric in flat:
@@ -223,7 +241,14 @@ def headline_table(results: Results) -> pd.DataFrame:
                 continue
             mean, hw = fmt_interval(shown(dm, _num(m, p, "mean")), shown(dm, _num(m, p, "ci_low")),
                                     shown(dm, _num(m, p, "ci_high")))
-            cells.append(f"{mean} ± {hw}" + (" †" if (p, metric) in odd else ""))
+            if (p, metric) not in odd:
+                cells.append(f"{mean} ± {hw}")
+                continue
+            low, high, cut_low, cut_high = odd[(p, metric)]
+            k = len(mean.split(".")[1]) if "." in mean else 0
+            ends = [fmt(shown(dm, v), decimals=k) + ("†" if cut else "")
+                    for v, cut in ((low, cut_low), (high, cut_high))]
+            cells.append(f"{mean} [{ends[0]}, {ends[1]}]")
         rows[metric_label(dm)] = cells
     return pd.DataFrame.from_dict(rows, orient="index", columns=pd.Index(sc.policy_names, name="policy")
                                   ).rename_axis("metric")
@@ -250,8 +275,9 @@ def headline_csv(results: Results) -> pd.DataFrame:
 def change_table(results: Results) -> pd.DataFrame:
     """Metrics as rows, policies other than the baseline as columns: the paired change.
 
-    Cells read ``"-1.2 pp [-1.5, -0.9] better"``: the mean paired difference to the baseline in
-    the shown unit, its confidence interval, and the :func:`verdict`.
+    Cells read ``"-1.2 [-1.5, -0.9] better"``: the mean paired difference to the baseline in
+    the shown unit (named once, in the row label: percentage points for shares), its confidence
+    interval, and the :func:`verdict`.
     """
     sc = results.meta
     s = results.summary
@@ -269,8 +295,8 @@ def change_table(results: Results) -> pd.DataFrame:
                 cells.append("–")
                 continue
             d, lo, hi = _num(m, p, "diff"), _num(m, p, "diff_ci_low"), _num(m, p, "diff_ci_high")
-            cells.append(f"{_diff_text(dm, d, lo, hi)} {verdict(lo, hi, dm.better)}")
-        rows[metric_label(dm)] = cells
+            cells.append(f"{_diff_text(dm, d, lo, hi, with_unit=False)} {verdict(lo, hi, dm.better)}")
+        rows[metric_label(dm, difference=True)] = cells
     return pd.DataFrame.from_dict(rows, orient="index", columns=pd.Index(others, name="policy")
                                   ).rename_axis("metric")
 
@@ -336,17 +362,33 @@ def terminal_summary(results: Results) -> str:
     return "\n".join([*parts, *alerts(results)])
 
 
+def tradeoff_plots(results: Results) -> list[Plot]:
+    """The verdict's trade-off charts: one per metric pair the model declares
+    (:attr:`simcity.domain.Domain.tradeoffs`, kept in ``meta.json``) whose two metrics are
+    reported and differ between policies; none with a single policy."""
+    sc = results.meta
+    if len(sc.policy_names) < 2:
+        return []
+    flat = set(constant_metrics(results))
+    reported = set(sc.reported_metrics) - flat
+    return [tradeoff_plot(results.summary, sc.metric(x), sc.metric(y), sc.policy_names,
+                          value_bounds(results, x), value_bounds(results, y))
+            for x, y in sc.tradeoffs if x in reported and y in reported]
+
+
 def _figures(results: Results) -> tuple[list[Plot], list[str]]:
     """Every plot of the report, in order, and notes on figures that could not be drawn."""
     sc = results.meta
     flat = set(constant_metrics(results))
-    plots = [metric_plot(results.summary, sc.metric(m), sc.policy_names)
-             for m in sc.reported_metrics if m not in flat]
+    plots = tradeoff_plots(results)
+    plots += [metric_plot(results.summary, sc.metric(m), sc.policy_names, value_bounds(results, m))
+              for m in sc.reported_metrics if m not in flat]
     for metric in sc.time_plots:
-        p = time_plot(results.by_time, metric, sc.policy_names, sc.confidence)
+        series = sc.series_metric(metric)
+        p = time_plot(results.by_time, metric, sc.policy_names, sc.confidence, series=series)
         if p is not None:
             plots.append(p)
-        h = heatmap_plot(results.by_time, metric, sc.policy_names)
+        h = heatmap_plot(results.by_time, metric, sc.policy_names, series=series)
         if h is not None:
             plots.append(h)
     notes: list[str] = []
@@ -434,13 +476,17 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
         columns=["metric", "title", "unit", "better"],
     )
     policy_rows = pd.DataFrame([(p.name, p.description) for p in sc.policies], columns=["policy", "description"])
+    tradeoff_html = "\n".join(figure_html(p) for p in plots if p.section == "verdict")
+    if tradeoff_html:
+        tradeoff_html = ("<h3>Trade-off</h3>\n<p>Each policy at its means, with the confidence intervals of "
+                         "both metrics as bars.</p>\n" + tradeoff_html)
     pictures = []
     for key, heading, intro in _SECTIONS:
         sec = [p for p in plots if p.section == key]
         if sec:
             pictures.append(f'<h3 id="{key}">{e(heading)}</h3>\n<p>{e(intro)}</p>\n'
                             + "\n".join(figure_html(p) for p in sec))
-    pictures.extend(figure_html(p) for p in plots if p.section not in {k for k, _, _ in _SECTIONS})
+    pictures.extend(figure_html(p) for p in plots if p.section not in {k for k, _, _ in _SECTIONS} | {"verdict"})
     note_html = "\n".join(f'<p class="note">{e(n)}</p>' for n in [*sample_warnings(results), *notes])
     dec = decision_table(results)
     classes = {}
@@ -480,7 +526,8 @@ seed {sc.seed} · {sc.replications} replications per policy · horizon {fmt(sc.h
 {note_html}
 <section id="verdict"><h2>Verdict</h2>
 <p>{e(_verdict_heading(results))}.</p>
-{_verdict_html(results)}</section>
+{_verdict_html(results)}
+{tradeoff_html}</section>
 <h2 id="headline-metrics">Headline metrics</h2>
 <p>Mean ± half-width of the {level}% confidence interval over {sc.replications} replications; shares in %.
 Baseline: <b>{e(sc.baseline)}</b>.</p>

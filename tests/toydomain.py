@@ -37,6 +37,8 @@ class ToyDomain(Domain):
         Metric("served", "Customers served", "customers", "higher"),
     )
     time_plots: ClassVar[tuple[str, ...]] = ("busy",)
+    series: ClassVar[tuple[Metric, ...]] = (Metric("busy", "Busy servers", "servers"),)
+    tradeoffs: ClassVar[tuple[tuple[str, str], ...]] = (("served", "blocking"),)
 
     def run(self, city: ToyCity, policy: ToyPolicy, ctx: RunContext) -> RunOutput:  # type: ignore[override]
         env = simpy.Environment()

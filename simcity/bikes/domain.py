@@ -101,6 +101,9 @@ class BikesDomain(Domain):
                "trips/day", "none"),
     )
     time_plots: ClassVar[tuple[str, ...]] = ("empty_share", "full_share", "bikes_riding")
+    series: ClassVar[tuple[Metric, ...]] = (Metric("bikes_riding", "Bikes being ridden", "bikes"),)
+    #: van effort against service: kilometres driven to rebalance and the trips still lost
+    tradeoffs: ClassVar[tuple[tuple[str, str], ...]] = (("van_km", "lost_trip_share"),)
 
     def positions(self, city: Any) -> list[Position]:
         """Stations (``station``: docked, ``dockless``: a designated parking point), size: docks."""

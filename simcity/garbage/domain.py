@@ -56,6 +56,11 @@ class GarbageDomain(Domain):
     Policy: ClassVar[type[Policy]] = Policy
     metrics: ClassVar[tuple[Metric, ...]] = METRICS
     time_plots: ClassVar[tuple[str, ...]] = ("mean_fill", "trucks_on_road")
+    series: ClassVar[tuple[Metric, ...]] = (
+        Metric("mean_fill", "Mean fill share of the bins", "share"),
+        Metric("trucks_on_road", "Trucks on the road", "trucks"),
+    )
+    tradeoffs: ClassVar[tuple[tuple[str, str], ...]] = (("cost_per_day", "service_level"),)
     map_unit: ClassVar[str] = "km"
 
     def validate_policy(self, city: Any, policy: Any) -> list[str]:

@@ -150,6 +150,12 @@ class ParkingDomain(Domain):
     Policy: ClassVar[type[Policy]] = Policy
     metrics: ClassVar[tuple[Metric, ...]] = METRICS
     time_plots: ClassVar[tuple[str, ...]] = ("occupancy", "lost", "price_shift")
+    series: ClassVar[tuple[Metric, ...]] = (
+        Metric("lost", "Drivers who gave up (no berth within the search limit), per hour", "drivers/h", "lower"),
+        Metric("price_shift", "Mean change of the hourly rate by responsive pricing (all facilities)", "yuan/h"),
+    )
+    #: charges against service: what a pricing or supply policy earns and how many drivers it turns away
+    tradeoffs: ClassVar[tuple[tuple[str, str], ...]] = (("revenue", "lost_share"),)
     map_settings: ClassVar[dict[str, Any]] = {"band": list(BAND), "day_hours": list(DAY_HOURS)}
 
     def positions(self, city: Any) -> list[Position]:

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -158,7 +159,19 @@ PROBE = """JSON.stringify({
   ).slice(0, 5).map(el => el.tagName + '#' + el.id + ': ' + el.textContent.slice(0, 60)),
   verdicts: Array.from(document.querySelectorAll('#verdict [data-verdict]')).map(s => ({
       policy: s.dataset.policy, metric: s.dataset.metric, verdict: s.dataset.verdict, cls: s.className})),
-  rowLabels: Array.from(document.querySelectorAll('#headline tbody th')).map(th => th.textContent),
+  rowLabels: Array.from(document.querySelectorAll('#headline tbody th, #changes tbody th')).map(
+      th => th.textContent),
+  figures: Array.from(document.querySelectorAll('figure')).map(f => ({
+      id: f.id, caption: f.querySelector('figcaption').textContent, inVerdict: f.closest('#verdict') !== null})),
+  // what a planner reads before the Details section (which lists the identifiers on purpose)
+  readText: (() => {
+      const stop = document.getElementById('details');
+      let text = '';
+      for (let n = document.body.firstElementChild; n && n !== stop; n = n.nextElementSibling) {
+          text += n.innerText + '\\n';
+      }
+      return text;
+  })(),
 })"""
 
 
@@ -188,8 +201,19 @@ def _bikes_report(tmp_path: Path) -> Path | None:
     return simcity.save(simcity.compare(sc), tmp_path / "bikes") / "report.html"
 
 
+def _parking_report(tmp_path: Path) -> Path | None:
+    """The report with the most policy columns: eight policies side by side (the one that
+    scrolled sideways at 1,280 px), half the shipped horizon to keep the test quick."""
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "parking_liangxi.toml"
+    if not path.exists():
+        return None
+    sc = simcity.load_scenario(path).with_overrides({"replications": 2, "horizon_hours": 30.0,
+                                                     "warmup_hours": 6.0})
+    return simcity.save(simcity.compare(sc), tmp_path / "parking") / "report.html"
+
+
 def _garbage_report(tmp_path: Path) -> Path | None:
-    """The widest report: 30 metrics, three policies (the one that scrolled sideways)."""
+    """The tallest report: 30 metrics, three policies, a cost / service-level trade-off."""
     path = Path(__file__).resolve().parents[2] / "scenarios" / "garbage_quick.toml"
     if not path.exists():
         return None
@@ -234,6 +258,7 @@ def _check_page(page_file: Path, probe: dict[str, Any], png: bytes, errors: list
     assert probe["viewport"] == WIDTH
     assert probe["overflowing"] == [] and probe["pageWidth"] <= WIDTH, probe["overflowing"]
     _check_verdict(page_file, probe)
+    _check_words(page_file, probe)
 
 
 def _expected_verdict(low: float, high: float, better: str) -> str:
@@ -269,6 +294,38 @@ def _check_verdict(page_file: Path, probe: dict[str, Any]) -> None:
     assert probe["rowLabels"] and not (set(probe["rowLabels"]) & names), probe["rowLabels"]
 
 
+def _check_words(page_file: Path, probe: dict[str, Any]) -> None:
+    """Titles where a planner reads, not identifiers: each chart's caption is its metric's (or
+    time series') title, and no metric or series identifier with an underscore (``cost_per_day``,
+    ``bikes_riding``) appears anywhere above the Details section."""
+    meta = json.loads((page_file.parent / "meta.json").read_text(encoding="utf-8"))
+    titles = {m["name"]: m["title"] for m in [*meta["metrics"], *meta.get("series", [])]}
+    for fig in probe["figures"]:
+        kind, _, name = fig["id"].removeprefix("fig-").partition("-")
+        if kind in ("metric", "time", "heatmap"):
+            assert name in titles, f"chart {fig['id']}: {name!r} has no declared title"
+            assert fig["caption"].startswith(titles[name]) and (kind != "metric" or fig["caption"] == titles[name]), fig
+    for x, y in meta.get("tradeoffs", []):
+        ids = [f["id"] for f in probe["figures"] if f["inVerdict"]]
+        if {x, y} <= set(meta["reported_metrics"]) and f"fig-tradeoff-{x}-{y}" not in ids:
+            flat = _flat_metrics(page_file.parent)
+            assert x in flat or y in flat, f"trade-off {x} / {y} missing from the verdict: {ids}"
+    words = set(re.findall(r"[A-Za-z0-9_]+", probe["readText"]))
+    leaked = sorted(n for n in titles if "_" in n and n in words)
+    assert leaked == [], f"identifiers shown where titles are expected: {leaked}"
+
+
+def _flat_metrics(folder: Path) -> set[str]:
+    """Metrics equal under every policy in every replication (listed in one line, not charted)."""
+    table = pd.read_csv(folder / "replications.csv")
+    out = set()
+    for metric, sub in table.groupby("metric"):
+        vals = sub.pivot_table(index="replication", columns="policy", values="value")
+        if bool((vals.nunique(axis=1, dropna=False) <= 1).all()):
+            out.add(str(metric))
+    return out
+
+
 def test_reports_render_in_headless_chromium(browser_exe: str, tmp_path: Path) -> None:
     browser = Browser(browser_exe, tmp_path / "profile")
     try:
@@ -284,6 +341,9 @@ def test_reports_render_in_headless_chromium(browser_exe: str, tmp_path: Path) -
         garbage = _garbage_report(tmp_path)
         if garbage is not None:
             pages.append(garbage)
+        parking = _parking_report(tmp_path)
+        if parking is not None:
+            pages.append(parking)
         seen = [_open(browser, page) for page in pages]
     finally:
         browser.close()

@@ -85,10 +85,13 @@ def evil_results() -> Results:
 
 
 def test_headline_first_then_pictures_then_details(toy_results: Results, toy_plots: list[report.Plot]) -> None:
+    """The page reads verdict (with its trade-off chart), headline table, pictures, details, and
+    embeds every plot exactly once as a PNG data URI."""
     page = _parse(report.render_html(toy_results, toy_plots))
     ids = page.ids
+    assert ids.index("verdict") < ids.index("fig-tradeoff-served-blocking") < ids.index("headline-metrics")
     assert ids.index("headline-metrics") < ids.index("headline") < ids.index("pictures")
-    first_fig = next(i for i in ids if i.startswith("fig-"))
+    first_fig = next(i for i in ids if i.startswith("fig-") and not i.startswith("fig-tradeoff-"))
     assert ids.index("pictures") < ids.index(first_fig) < ids.index("details")
     assert ids.index("details") < ids.index("policies")
     # every plot is in the page, once, as an embedded PNG
@@ -124,16 +127,18 @@ def test_headline_table_is_metrics_by_policies_with_mean_and_half_width(toy_resu
 
 
 def test_change_table_verdicts_follow_metric_direction(toy_results: Results) -> None:
+    """More servers on the same arrivals: fewer customers lost (lower is better) and more served
+    (higher is better) read 'better', a metric without a direction 'changed'; a share's change is
+    in percentage points, named once in the row label (the cells carry no unit, so eight policy
+    columns fit the page), and equals 100 x the mean paired difference of the replications."""
     ch = report.change_table(toy_results)
     assert list(ch.columns) == ["two", "three"]
-    # more servers on the same arrivals: fewer customers lost (lower is better), more served
-    # (higher is better); the paired interval is narrow because of common random numbers
-    assert ch.at["Share of arrivals lost (%)", "three"].endswith(" better")
+    assert ch.at["Share of arrivals lost (pp)", "three"].endswith(" better")
     assert ch.at["Customers served (customers)", "three"].endswith(" better")
     assert ch.at["Time-average busy servers (servers)", "three"].endswith(" changed")  # no direction
-    cell = ch.at["Share of arrivals lost (%)", "three"]
-    assert " pp [" in cell  # a share's difference in percentage points
-    diff = float(cell.split(" pp")[0])
+    cell = ch.at["Share of arrivals lost (pp)", "three"]
+    assert "pp" not in cell and "%" not in cell
+    diff = float(cell.split(" [")[0])
     w = toy_results.wide().set_index(["policy", "replication"])["blocking"]
     assert diff == pytest.approx(100 * (w["three"] - w["one"]).mean(), abs=0.051)
 
@@ -226,6 +231,7 @@ def test_a_failing_map_becomes_a_visible_note(toy_results: Results, monkeypatch:
     monkeypatch.setattr(report, "metric_plot", lambda *a, **k: None)
     monkeypatch.setattr(report, "time_plot", lambda *a, **k: None)
     monkeypatch.setattr(report, "heatmap_plot", lambda *a, **k: None)
+    monkeypatch.setattr(report, "tradeoff_plot", lambda *a, **k: None)
     plots, notes = report._figures(toy_results)
     assert notes == ["The maps could not be drawn (ValueError: no positions)."]
     assert all(p is None for p in plots)

@@ -60,3 +60,69 @@ def test_safe_text_keeps_dollars_literal() -> None:
     t = matplotlib.text.Text(text=safe_text("fee $2 per $h"))
     shown, is_math = t._preprocess_math(t.get_text())
     assert (shown, is_math) == ("fee $2 per $h", False)
+
+
+def test_clock_labels_read_time_of_day_and_day() -> None:
+    """Simulation hour 32 is 08:00 on day 2 (hour 0 = midnight of day 1), never '32'."""
+    from simcity.plots import clock_label
+
+    assert clock_label(32.0, True) == "day 2\n08:00"
+    assert clock_label(7.5, False) == "07:30"
+    assert clock_label(0.0, True) == "day 1\n00:00"
+
+
+def test_time_axis_of_a_multi_day_run_is_clock_time() -> None:
+    """A 12 h .. 36 h window is labelled in clock time with the day named at its start and at
+    midnight: no tick reads a simulation hour such as 32."""
+    import matplotlib.pyplot as plt
+
+    from simcity.plots import clock_axis
+
+    fig, ax = plt.subplots()
+    clock_axis(ax, 12.0, 36.0)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    plt.close(fig)
+    assert labels[0] == "day 1\n12:00" and "day 2\n00:00" in labels and "08:00" in labels
+    assert not any(lab.split("\n")[-1] in {"24", "32", "36"} for lab in labels)
+    assert all(":" in lab for lab in labels)
+
+
+def _share_summary() -> pd.DataFrame:
+    """Two policies of a share metric; the baseline's interval reaches below 0."""
+    return pd.DataFrame({
+        "policy": ["a", "b"], "metric": ["lost", "lost"], "mean": [0.02, 0.10],
+        "ci_low": [-0.01, 0.08], "ci_high": [0.05, 0.12], "diff": [0.0, 0.08],
+        "diff_ci_low": [0.0, 0.06], "diff_ci_high": [0.0, 0.10], "diff_significant": [False, True]})
+
+
+def test_a_share_is_drawn_in_percent_with_impossible_ends_clipped() -> None:
+    """A share is drawn as %: the drawn means are 100 x the summary's, and the baseline's low
+    end -1 % is drawn at the bound 0 (no bar reaches below what the quantity can be); the
+    differences stay signed (percentage points)."""
+    from simcity.domain import Metric
+    from simcity.plots import metric_plot
+
+    m = Metric("lost", "Share of drivers lost", "share", "lower")
+    p = metric_plot(_share_summary(), m, ["a", "b"], bounds=(0.0, 1.0))
+    d = p.data.set_index("policy")
+    assert d.at["a", "mean"] == pytest.approx(2.0) and d.at["b", "mean"] == pytest.approx(10.0)
+    assert d.at["a", "ci_low"] == 0.0 and d.at["a", "ci_high"] == pytest.approx(5.0)
+    assert d.at["b", "diff_ci_low"] == pytest.approx(6.0)
+    assert p.title == "Share of drivers lost"
+
+
+def test_tradeoff_plot_places_each_policy_at_its_means() -> None:
+    """The trade-off chart draws each policy at (mean x, mean y) with both intervals, shares in
+    %, the clipped end at its bound; it belongs to the verdict section."""
+    from simcity.domain import Metric
+    from simcity.plots import tradeoff_plot
+
+    s = _share_summary()
+    cost = s.assign(metric="cost", mean=[1000.0, 1500.0], ci_low=[900.0, 1400.0], ci_high=[1100.0, 1600.0])
+    x = Metric("cost", "Fleet cost", "CNY/day", "lower")
+    y = Metric("lost", "Share of drivers lost", "share", "lower")
+    p = tradeoff_plot(pd.concat([s, cost]), x, y, ["a", "b"], y_bounds=(0.0, 1.0))
+    d = p.data.set_index("policy")
+    assert p.section == "verdict" and p.name == "tradeoff-cost-lost"
+    assert d.at["b", "x_mean"] == 1500.0 and d.at["b", "y_mean"] == pytest.approx(10.0)
+    assert d.at["a", "y_low"] == 0.0 and d.at["a", "x_low"] == 900.0

@@ -116,6 +116,28 @@ def test_impossible_interval_ends_are_marked() -> None:
     assert ("one", "served") in report.impossible_ends(res)
     assert ("two", "served") not in report.impossible_ends(res)
     head = report.headline_table(res)
-    assert head.at["Customers served (customers)", "one"].endswith(" †")
-    assert not head.at["Customers served (customers)", "two"].endswith(" †")
+    # the low end is clipped at 0 and marked; the high end 3 + 12.9 = 15.9 shown at the
+    # half-width's precision (2 significant digits of 12.9: no decimals)
+    assert head.at["Customers served (customers)", "one"] == "3 [0†, 16]"
+    assert " ± " in head.at["Customers served (customers)", "two"]
+    assert "†" not in head.at["Customers served (customers)", "two"]
     assert report.IMPOSSIBLE_NOTE in report.terminal_summary(res)
+
+
+@pytest.mark.parametrize("model", ["parking", "garbage", "bikes"])
+def test_every_domain_declares_a_tradeoff_and_titles_for_its_time_plots(model: str) -> None:
+    """Each shipped domain has a verdict trade-off chart whose two metrics exist and at least
+    one of which has a direction (parking's charges have none), and every time-plot series has a title and unit (declared series or metric), so no
+    chart falls back to an identifier."""
+    from simcity import domains
+
+    dom = domains.get(model)
+    names = {m.name for m in dom.metrics}
+    assert dom.tradeoffs
+    for x, y in dom.tradeoffs:
+        assert {x, y} <= names
+        assert (dom.metric(x).better, dom.metric(y).better) != ("none", "none")
+    declared = {m.name: m for m in (*dom.series, *dom.metrics)}
+    for series in dom.time_plots:
+        m = declared[series]
+        assert m.description and m.description != m.name and m.unit

@@ -114,6 +114,9 @@ def test_report_is_drawn_again_from_a_copied_folder_without_any_model(toy_result
     # the same pictures, in the same order (the PNG bytes may differ with the renderer's metadata)
     figs = re.compile(r'<figure id="([^"]+)"')
     assert figs.findall(again) == figs.findall(original) and figs.findall(again)
+    # the model's declared trade-off and time-series titles came from meta.json, not the plug-in
+    assert "fig-tradeoff-served-blocking" in figs.findall(again)
+    assert "<figcaption>Busy servers over the day</figcaption>" in again
 
 
 def test_report_of_a_folder_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
