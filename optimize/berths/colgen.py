@@ -222,41 +222,14 @@ def column_generation(
     # artificial columns keep the master feasible: each costs more than every request at
     # its latest completion together, so the LP optimum does not use them
     big = float(np.where(np.isfinite(pricing.cost), pricing.cost, 0.0).max(axis=0).sum()) + 1.0
-    cols: list[PseudoSchedule] = schedule_columns(data, initial) if initial is not None else []
-    seen = {(c.k, c.jobs) for c in cols}
-    rows_i: list[int] = []
-    rows_j: list[int] = []
-    vals: list[float] = []
-    costs: list[float] = []
-
-    def add(c: PseudoSchedule) -> None:
-        j = len(costs)
-        counts: dict[int, int] = {}
-        for i, _ in c.jobs:
-            counts[i] = counts.get(i, 0) + 1
-        for i, a in counts.items():
-            rows_i.append(i)
-            rows_j.append(j)
-            vals.append(float(a))
-        rows_i.append(n + c.k)
-        rows_j.append(j)
-        vals.append(1.0)
-        costs.append(c.cost)
-
-    for i in range(n):  # artificial columns
-        rows_i.append(i)
-        rows_j.append(len(costs))
-        vals.append(1.0)
-        costs.append(big)
-    for c in cols:
-        add(c)
+    master = _Master(n, m, big)
+    for c in schedule_columns(data, initial) if initial is not None else []:
+        master.add(c)
     bounds: list[float] = []
     best, best_duals, pool = _subgradient(pricing, upper_bound, t_start + warmup * time_limit,
                                           bounds, min_step=min_step, target=target)
     for c in pool[-max_pool:]:  # the latest, priced nearest the best multipliers
-        if (c.k, c.jobs) not in seen:
-            seen.add((c.k, c.jobs))
-            add(c)
+        master.add(c)
     centre: np.ndarray | None = best_duals.copy() if math.isfinite(best) else None
     master_value: float | None = None
     converged = False
@@ -265,15 +238,10 @@ def column_generation(
         left = time_limit - (time.perf_counter() - t_start)
         if left <= 0:
             break
-        a = csc_matrix((vals, (rows_i, rows_j)), shape=(n + m, len(costs)))
-        res = linprog(np.asarray(costs), A_eq=a[:n], b_eq=np.ones(n), A_ub=a[n:],
-                      b_ub=np.ones(m), bounds=(0, None), method="highs",
-                      options={"time_limit": max(0.05, left)})
-        if res.status != 0:
+        solved = master.solve(left)
+        if solved is None:
             break
-        master_value = float(res.fun)
-        pi = np.asarray(res.eqlin.marginals, dtype=float)
-        mu = np.asarray(res.ineqlin.marginals, dtype=float)
+        master_value, pi, mu = solved
         if best >= master_value - tolerance * max(1.0, abs(master_value)):
             converged = True
             break
@@ -287,13 +255,8 @@ def column_generation(
             best, best_duals, centre = lag, sep.copy(), sep.copy()
         if target is not None and best >= target:
             break
-        added = 0
-        for p in paths:
-            red = p.cost - sum(pi[i] for i, _ in p.jobs) - mu[p.k]
-            if red < -1e-9 and (p.k, p.jobs) not in seen:
-                seen.add((p.k, p.jobs))
-                add(p)
-                added += 1
+        added = sum(master.add(p) for p in paths
+                    if p.cost - sum(pi[i] for i, _ in p.jobs) - mu[p.k] < -1e-9)
         if added == 0:
             if alpha == 0.0 or centre is None:
                 # no column prices out at the master's own duals: the master is optimal
@@ -307,7 +270,58 @@ def column_generation(
     if not math.isfinite(best):
         return None
     return ColumnGenerationResult(best, master_value, converged, tuple(bounds), best_duals,
-                                  len(costs))
+                                  master.size)
+
+
+class _Master:
+    """The restricted master LP of :func:`column_generation`: one column per pseudo-schedule
+    (how often it serves each request, and its berth), plus one artificial column of cost
+    ``big`` per request that keeps the LP feasible."""
+
+    def __init__(self, n: int, m: int, big: float) -> None:
+        self.n, self.m = n, m
+        self.rows: list[int] = list(range(n))
+        self.cols: list[int] = list(range(n))
+        self.vals: list[float] = [1.0] * n
+        self.costs: list[float] = [big] * n
+        self.seen: set[tuple[int, tuple[tuple[int, int], ...]]] = set()
+
+    @property
+    def size(self) -> int:
+        """Columns in the master, artificial ones included."""
+        return len(self.costs)
+
+    def add(self, c: PseudoSchedule) -> bool:
+        """Add ``c`` unless the master has it already; whether it was added."""
+        if (c.k, c.jobs) in self.seen:
+            return False
+        self.seen.add((c.k, c.jobs))
+        j = len(self.costs)
+        counts: dict[int, int] = {}
+        for i, _ in c.jobs:
+            counts[i] = counts.get(i, 0) + 1
+        for i, a in counts.items():
+            self.rows.append(i)
+            self.cols.append(j)
+            self.vals.append(float(a))
+        self.rows.append(self.n + c.k)
+        self.cols.append(j)
+        self.vals.append(1.0)
+        self.costs.append(c.cost)
+        return True
+
+    def solve(self, seconds: float) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """The master's optimum value and duals (requests, berths) by HiGHS, or ``None``
+        when HiGHS stops without an optimum (e.g. at the time limit)."""
+        n = self.n
+        a = csc_matrix((self.vals, (self.rows, self.cols)), shape=(n + self.m, len(self.costs)))
+        res = linprog(np.asarray(self.costs), A_eq=a[:n], b_eq=np.ones(n), A_ub=a[n:],
+                      b_ub=np.ones(self.m), bounds=(0, None), method="highs",
+                      options={"time_limit": max(0.05, seconds)})
+        if res.status != 0:
+            return None
+        return (float(res.fun), np.asarray(res.eqlin.marginals, dtype=float),
+                np.asarray(res.ineqlin.marginals, dtype=float))
 
 
 def _subgradient(pricing: Pricing, upper_bound: float | None, deadline: float,
