@@ -206,6 +206,11 @@ class Position:
     size: float = math.nan
 
 
+#: the ``kind`` of street rows in a positions table: two rows (the ends) per segment,
+#: sharing the entity ``street<k>`` (:mod:`simcity.roads.draw`)
+STREET = "street"
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What the runner gives one replication besides the configuration.

@@ -20,10 +20,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
+from simcity.domain import STREET  # noqa: E402
 from simcity.experiment import Results  # noqa: E402
 from simcity.plots import Plot, safe_text, to_png  # noqa: E402
 
@@ -74,6 +76,26 @@ def _panels(policies: Sequence[str], width: float = 4.4) -> tuple[Figure, list[A
 def _axis_labels(ax: Axes, unit: str) -> None:
     ax.set_xlabel(f"east ({unit})", fontsize="small")
     ax.set_ylabel(f"north ({unit})", fontsize="small")
+
+
+def _draw_streets(ax: Axes, positions: pd.DataFrame) -> bool:
+    """The street segments of ``positions`` (rows of kind ``street``, two per segment) as
+    thin grey lines under everything else; whether there were any."""
+    st = positions[positions["kind"] == STREET]
+    if st.empty:
+        return False
+    xy = st[["x", "y"]].to_numpy(dtype=float).reshape(-1, 2, 2)
+    ax.add_collection(LineCollection(list(xy), colors="#c8c8c8", linewidths=0.5, zorder=0))
+    ax.autoscale_view()
+    return True
+
+
+def _not_streets(positions: pd.DataFrame) -> pd.DataFrame:
+    """The entity rows of ``positions`` (streets left out)."""
+    return positions[positions["kind"] != STREET]
+
+
+STREETS_LEGEND = Line2D([], [], ls="-", lw=0.8, color="#c8c8c8", label="street (OpenStreetMap)")
 
 
 def _entity_means(results: Results, metric: str) -> pd.DataFrame:
@@ -142,7 +164,9 @@ def parking_map(results: Results) -> list[Plot]:
     fig, axes = _panels(policies)
     zpos = pos[pos["kind"] == "zone"]
     zones = list(zip(zpos["x"].astype(float), zpos["y"].astype(float), strict=True))
+    streets = False
     for ax, pol in zip(axes, policies, strict=True):
+        streets = _draw_streets(ax, pos)
         if zones:
             zx, zy = zip(*zones, strict=True)
             ax.scatter(zx, zy, marker="+", color="#777777", s=40, lw=1, zorder=1)
@@ -160,6 +184,7 @@ def parking_map(results: Results) -> list[Plot]:
     handles += [Line2D([], [], marker="s", ls="", color="white", markeredgecolor="black", label="car park"),
                 Line2D([], [], marker="^", ls="", color="white", markeredgecolor="black", label="kerb segment"),
                 Line2D([], [], marker="+", ls="", color="#777777", label="destination zone")]
+    handles += [STREETS_LEGEND] if streets else []
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize="small", frameon=False,
                bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(f"Car parks by {basis} (size: berths)", fontsize="medium")
@@ -179,7 +204,8 @@ def bikes_map(results: Results) -> list[Plot]:
     the edge says which dominated: red mostly empty (no bike to rent), blue mostly full (no
     dock to return).  Stations without per-station results are drawn hollow.
     """
-    net = results.positions
+    everything = results.positions
+    net = _not_streets(everything)
     if net.empty:
         return []
     policies = results.meta.policy_names
@@ -201,7 +227,9 @@ def bikes_map(results: Results) -> list[Plot]:
     known = data["empty_or_full"].notna()
     vmax = max(0.05, float(data.loc[known, "empty_or_full"].max())) if known.any() else 1.0
     scatter = None
+    streets = False
     for ax, pol in zip(axes, policies, strict=True):
+        streets = _draw_streets(ax, everything)
         d = data[data["policy"] == pol]
         have = d[d["empty_or_full"].notna()]
         none = d[d["empty_or_full"].isna()]
@@ -229,6 +257,7 @@ def bikes_map(results: Results) -> list[Plot]:
     if not known.all():
         handles.append(Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#888888",
                               label="no per-station results"))
+    handles += [STREETS_LEGEND] if streets else []
     fig.legend(handles=handles, loc="lower center", ncol=5, fontsize="small", frameon=False,
                bbox_to_anchor=(0.5, -0.02))
     fig.suptitle("Bike stations (size: docks; colour: share of time empty or full)", fontsize="medium")
@@ -280,7 +309,9 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
     data = pd.DataFrame(rows, columns=["policy", "kind", "entity", "x_km", "y_km", "time_h", "overflow_days"])
     fig, axes = _panels(policies)
     cmap = plt.get_cmap("tab10")
+    streets = False
     for ax, pol in zip(axes, policies, strict=True):
+        streets = _draw_streets(ax, pos)
         d = data[data["policy"] == pol]
         pts = d[d["kind"] == "point"]
         ax.scatter(pts["x_km"], pts["y_km"], s=8, color="#999999", zorder=1)
@@ -300,12 +331,16 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
                Line2D([], [], marker="s", ls="", color="#222222", label="transfer station"),
                Line2D([], [], marker="^", ls="", color="#8172B2", label="depot"),
                Line2D([], [], ls="-", color=cmap(0), label="route of one truck (colour per truck)")]
+    if streets:
+        handles.append(STREETS_LEGEND)
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize="small", frameon=False,
                bbox_to_anchor=(0.5, -0.04))
     has_routes = bool((data["kind"] == "stop").any())
     has_over = bool(data["overflow_days"].notna().any())
     what = f"routes of day {day} (replication 0)" if has_routes and day is not None else \
         "routes not reported by the model"
+    if has_routes and streets:
+        what += " (legs drawn straight from stop to stop)"
     if not has_over:
         what += "; overflowing points not reported by the model"
     fig.suptitle(f"Garbage collection: {what}", fontsize="medium")

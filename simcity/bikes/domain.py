@@ -15,6 +15,7 @@ from simcity.bikes.network import Network, build_network
 from simcity.bikes.rebalancing import Rebalancer
 from simcity.bikes.sim import BikeSim, SimResult
 from simcity.domain import Domain, Metric, Position, RunContext, RunOutput
+from simcity.roads.draw import street_positions
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,10 @@ class BikesDomain(Domain):
     def positions(self, city: Any) -> list[Position]:
         """Stations (``station``: docked, ``dockless``: a designated parking point), size: docks."""
         net = build_network(city)
+        origin = None if city.origin is None else (float(city.origin[0]), float(city.origin[1]))
         return [Position(sid, "station" if bool(net.docked[k]) else "dockless", float(net.xy[k, 0]),
-                         float(net.xy[k, 1]), float(net.capacity[k])) for k, sid in enumerate(net.ids)]
+                         float(net.xy[k, 1]), float(net.capacity[k])) for k, sid in enumerate(net.ids)] \
+            + street_positions(city.roads, origin, np.asarray(net.xy, dtype=float), "m")
 
     def validate_policy(self, city: Any, policy: Any) -> list[str]:
         """Problems of ``policy`` that only show against ``city`` (``"key: message"`` strings).

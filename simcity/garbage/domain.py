@@ -12,6 +12,7 @@ from simcity.garbage.config import CATEGORIES, City, Policy
 from simcity.garbage.layout import build_layout
 from simcity.garbage.planning import Timer
 from simcity.garbage.sim import GarbageSim
+from simcity.roads.draw import street_positions
 
 METRICS: tuple[Metric, ...] = (
     Metric("km_per_day", "Kilometres driven by all trucks per day", "km/day", "lower"),
@@ -81,7 +82,8 @@ class GarbageDomain(Domain):
                 for st, loc in zip(city.stations, lay.station_loc, strict=True)]
         out += [Position(dep.id, "depot", float(xy[loc, 0]), float(xy[loc, 1]))
                 for dep, loc in zip(city.depots, lay.depot_loc, strict=True)]
-        return out
+        # streets last: rows 0.. stay the layout's locations, which route stops index
+        return out + street_positions(city.roads, city.origin, xy * 1000.0, "km")
 
     def run(self, city: Any, policy: Any, ctx: RunContext) -> RunOutput:
         """Simulate one replication of ``policy``; see :mod:`simcity.garbage.sim`."""

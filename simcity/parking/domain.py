@@ -12,6 +12,7 @@ from simcity.domain import Domain, Metric, Position, RunContext, RunOutput
 from simcity.parking.config import City, Policy, check_policy
 from simcity.parking.loading import LoadingPlan, plan_loading, taken_berth_hours
 from simcity.parking.sim import SimResult, simulate
+from simcity.roads.draw import street_positions
 
 #: occupancy band that responsive pricing aims for and ``band_share`` measures (SFpark)
 BAND = (0.6, 0.8)
@@ -165,7 +166,8 @@ class ParkingDomain(Domain):
                for f in facs if f.x is not None and f.y is not None]
         out += [Position(z.id, "zone", float(z.x), float(z.y)) for z in city.zones
                 if z.x is not None and z.y is not None]
-        return out
+        origin = None if city.origin is None else (float(city.origin[0]), float(city.origin[1]))
+        return out + street_positions(city.roads, origin, np.array([[p.x, p.y] for p in out]), "m")
 
     def validate_policy(self, city: Any, policy: Any) -> list[str]:
         """Policy keys that do not fit the city (unknown facility or tariff, review period)."""

@@ -61,6 +61,9 @@ def places_lonlat(places: Sequence[Place], origin: tuple[float, float]) -> tuple
     return np.asarray(lon, dtype=float).reshape(-1), np.asarray(lat, dtype=float).reshape(-1)
 
 
+#: most street segments a map draws (:meth:`StreetNetwork.segments`)
+MAX_MAP_SEGMENTS = 20_000
+
 #: matrices of this process by their inputs (a scenario's validation and its runs ask for the
 #: same ones; the disk cache would answer too, but hashes the file again)
 _MEMO: OrderedDict[tuple[Any, ...], RoadMatrices] = OrderedDict()
@@ -196,6 +199,28 @@ class StreetNetwork(StrictModel):
         while len(_MEMO) > 4:
             _MEMO.popitem(last=False)
         return out
+
+    def segments(self, origin: tuple[float, float], around_m: NDArray[np.float64], *,
+                 margin_m: float = 300.0, max_segments: int = MAX_MAP_SEGMENTS) -> NDArray[np.float64]:
+        """The streets of the profile's network for a map: ``(k, 4)`` segments ``x0, y0, x1,
+        y1`` in metres around ``origin`` (the scenario's planar frame), one per pair of
+        nodes joined in either direction, both ends within ``margin_m`` of the bounding box
+        of ``around_m`` (the places drawn, ``(n, 2)`` metres).  Past ``max_segments`` the
+        minor roads go first (road classes in :data:`~simcity.roads.profiles.ROAD_CLASSES`
+        order, then shorter segments), so a city-wide extract stays a readable map."""
+        g = self.graph()
+        x, y = Projection(float(origin[0]), float(origin[1])).forward(g.lon, g.lat)
+        lo = np.asarray(around_m, dtype=float).reshape(-1, 2).min(axis=0) - margin_m
+        hi = np.asarray(around_m, dtype=float).reshape(-1, 2).max(axis=0) + margin_m
+        inside = (x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1])
+        a, b = np.minimum(g.u, g.v), np.maximum(g.u, g.v)
+        keep = inside[a] & inside[b] & (a != b)
+        pairs, first = np.unique(np.column_stack([a[keep], b[keep]]), axis=0, return_index=True)
+        cls = g.cls[keep][first]
+        length = g.length_m[keep][first]
+        order = np.lexsort((-length, cls))[:max_segments]
+        pairs = pairs[np.sort(order)]
+        return np.column_stack([x[pairs[:, 0]], y[pairs[:, 0]], x[pairs[:, 1]], y[pairs[:, 1]]])
 
     def matrices(self, ids: Sequence[str], lon: NDArray[np.float64], lat: NDArray[np.float64], *,
                  cache_dir: str | Path | None = None, jobs: int = 1) -> RoadMatrices:
