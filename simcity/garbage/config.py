@@ -347,12 +347,22 @@ class Routing(StrictModel):
         description="OR-Tools metaheuristic of the master routes (GREEDY_DESCENT: to a local "
         "optimum; daily plans improve on the master anyway).",
     )
-    warm_start: Literal["master", "none"] = Field(
+    warm_start: Literal["master", "none", "yesterday"] = Field(
         default="none",
         description="'none': every daily plan from OR-Tools' first-solution heuristic; "
         "'master': daily plans start from the sector's master route (points not selected "
         "dropped, unloads re-placed, new points inserted by the search).  Measured on "
-        "Liangxi sector-days the cold start ended 0-7 % shorter in 4 of 5 (docs/garbage.md).",
+        "Liangxi sector-days the cold start ended 0-7 % shorter in 4 of 5 (docs/garbage.md).  "
+        "'yesterday': a sector's plan starts from its previous plan in the run (points not "
+        "selected today dropped, unloads re-placed, new points inserted by the search) and "
+        "searches for warm_effort iterations; a sector whose previous plan serves fewer than "
+        "half of today's points starts cold with effort, and a problem already planned in "
+        "the run keeps its plan (crews drive the same round).",
+    )
+    warm_effort: int = Field(
+        default=300, ge=1, le=1_000_000,
+        description="Work budget of a plan that starts from yesterday's (warm_start = "
+        "'yesterday'), in the units of effort.",
     )
     seed: int = Field(
         default=0, ge=0, le=2**31 - 1,

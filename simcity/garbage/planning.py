@@ -26,6 +26,12 @@ Reproducible and fast by construction
   dropped, unloads placed where today's loads need them), then improved by the search,
   which also inserts what the cut left out.  Policies with ``plan = "master"`` drive the
   cut master rounds without search, as crews with fixed rounds do.
+* **Yesterday's plan.**  With ``routing.warm_start = "yesterday"`` a sector's plan starts
+  from the sector's previous plan in the run (points not selected today dropped, unloads
+  re-placed; PyVRP's search inserts today's new points) and searches for
+  ``routing.warm_effort`` iterations instead of ``routing.effort``; a problem already
+  planned in the run keeps its plan.  Both depend only on the run's own history (same
+  scenario, seed and replication: same plans), never on the cache or the process.
 * **Matrices once.**  Distance and time matrices are computed once per layout and sliced.
   On the street network (``[city.roads] osm_file``) a sector's problem takes the matrices of
   the hours its trucks' shifts cover (:meth:`simcity.roads.RoadMatrices.over`: exactly the
@@ -143,9 +149,18 @@ class Timer:
     routing_calls: int = 0
     berth_calls: int = 0
     cache_hits: int = 0
-    #: when a list, every routing problem the planner solves or looks up is appended
-    #: (``simcity bench garbage-plans`` samples daily problems from it)
-    record: list[Problem] | None = None
+    #: when a list, every routing call the planner solves or looks up is appended
+    #: (``python -m simcity.bench.garbage_plans`` samples daily problems from it)
+    record: list[Call] | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One routing call of the planner: the problem, the routes it started from and its effort."""
+
+    problem: Problem
+    initial: tuple[InitialRoute, ...] | None
+    effort: int
 
 
 @dataclass(frozen=True)
@@ -324,6 +339,10 @@ class Planner:
         #: problems planned in this run (for DayPlan.repeats: reproducible, unlike cache hits)
         self._planned: set[bytes] = set()
         self._masters: dict[tuple[int, tuple[int, ...]], MasterRound] = {}
+        #: warm_start = "yesterday": each sector's last routes as (fleet, point ids), and
+        #: the solution of every problem planned in this run (by content)
+        self._last: dict[tuple[int, tuple[int, ...]], list[tuple[int, list[int]]]] = {}
+        self._kept: dict[bytes, Solution | None] = {}
 
     def replan_with_slots(self, day: int, sel: Selection, plan: DayPlan,
                           windows: dict[int, dict[int, list[tuple[int, int]]]]) -> DayPlan:
@@ -510,7 +529,7 @@ class Planner:
         self._planned.add(key)
         self.timer.routing_calls += 1
         if self.timer.record is not None:
-            self.timer.record.append(problem)
+            self.timer.record.append(Call(problem, None if initial is None else tuple(initial), effort))
         found, sol = self.cache.get(key)
         if found:
             self.timer.cache_hits += 1
@@ -553,18 +572,56 @@ class Planner:
             self._masters[key] = MasterRound(routes, order)
         return self._masters[key]
 
+    def _zones(self, pts: NDArray[np.int64]) -> tuple[int, ...]:
+        """The zones of a sector's points (the sector's identity across days)."""
+        return tuple(int(z) for z in np.unique(self.layout.zone_of[pts]))
+
     def _initial(self, gi: int, g: Group, pts: NDArray[np.int64], problem: Problem,
                  fleets: list[tuple[int, int]]) -> list[InitialRoute]:
         """Today's start: the master round of the sector, repaired for today's points,
         loads and trucks (:func:`optimize.routing.initial.warm_start`)."""
-        zones = tuple(int(z) for z in np.unique(self.layout.zone_of[pts]))
-        master = self.master_round(gi, g, zones)
+        master = self.master_round(gi, g, self._zones(pts))
+        return self._cut(master.routes, master.order, pts, problem, fleets)
+
+    @staticmethod
+    def _cut(routes: list[tuple[int, list[int]]], order: list[int], pts: NDArray[np.int64],
+             problem: Problem, fleets: list[tuple[int, int]]) -> list[InitialRoute]:
+        """``routes`` (fleet, point ids) cut to today's points ``pts`` and trucks, repaired;
+        the points of ``order`` they do not serve go to the spare trucks."""
         index = {int(p): i for i, p in enumerate(pts)}
         type_of = {f: t for t, (f, _) in enumerate(fleets)}
-        routes = [InitialRoute(type_of[f], tuple(("stop", index[p]) for p in stops if p in index))
-                  for f, stops in master.routes if f in type_of]
-        order = [index[p] for p in master.order if p in index]
-        return warm_start(problem, routes, order)
+        cut = [InitialRoute(type_of[f], tuple(("stop", index[p]) for p in stops if p in index))
+               for f, stops in routes if f in type_of]
+        return warm_start(problem, cut, [index[p] for p in order if p in index])
+
+    def _yesterday(self, gi: int, pts: NDArray[np.int64], problem: Problem,
+                   fleets: list[tuple[int, int]]) -> list[InitialRoute] | None:
+        """The start from the sector's previous plan (``warm_start = "yesterday"``), or
+        ``None`` (start cold) when there is none or it shares no point with today.
+
+        Yesterday's routes joined into one tour keep the order of today's points they
+        visit; each point new today goes right after its nearest kept point (nearer ones
+        first); the tour is then cut into today's trucks with unloads where the loads
+        need them (:func:`optimize.routing.initial.split`).  Today's selection differs
+        from yesterday's (under fill sensors the points emptied yesterday are rarely due
+        today), so yesterday's routes themselves would leave trucks idle and points out."""
+        last = self._last.get((gi, self._zones(pts)))
+        if last is None:
+            return None
+        index = {int(p): i for i, p in enumerate(pts)}
+        kept = [index[p] for _, stops in last for p in stops if p in index]
+        if not kept:
+            return None
+        new = sorted(set(range(pts.size)) - set(kept))
+        after: dict[int, list[int]] = {}
+        if new:
+            d = problem.distance[np.ix_(new, kept)]
+            anchor = np.asarray(kept)[np.argmin(d, axis=1)]
+            for i, a in sorted(zip(new, anchor.tolist(), strict=True),
+                               key=lambda x: (x[1], problem.distance[x[1], x[0]], x[0])):
+                after.setdefault(a, []).append(i)
+        order = [j for i in kept for j in (i, *after.get(i, []))]
+        return warm_start(problem, [], order)
 
     def _plan_part(self, plan: DayPlan, gi: int, g: Group, pts: NDArray[np.int64],
                    req: NDArray[np.bool_], problem: Problem, end_station: list[int | None],
@@ -572,16 +629,33 @@ class Planner:
         """Plan one sector and add its routes and accounting to ``plan``."""
         r = self.city.routing
         initial = None
+        effort = r.effort
+        yesterday = r.warm_start == "yesterday" and self.policy.plan != "master"
+        kept_key = self.cache.key(problem, ("kept",)) if yesterday else b""
         if r.warm_start == "master" or self.policy.plan == "master":
             initial = self._initial(gi, g, pts, problem, fleets)
+        elif yesterday and kept_key not in self._kept:
+            initial = self._yesterday(gi, pts, problem, fleets)
+            if initial is not None:
+                effort = r.warm_effort
         plan.calls += 1
         limit_hit = False
         if self.policy.plan == "master":
             sol: Solution | None = to_solution(problem, initial or [])
+        elif yesterday and kept_key in self._kept:
+            # planned before in this run: the crews drive the same round again
+            sol = self._kept[kept_key]
+            plan.repeats += 1
+            limit_hit = sol is not None and sol.limit_reached
         else:
-            sol, repeat = self._solve(problem, r.effort, self.options, initial)
+            sol, repeat = self._solve(problem, effort, self.options, initial)
             plan.repeats += int(repeat)
             limit_hit = sol is not None and sol.limit_reached
+        if yesterday:
+            self._kept[kept_key] = sol
+            if sol is not None:
+                self._last[(gi, self._zones(pts))] = [
+                    (fleets[rt.vehicle_type][0], [int(pts[i]) for i in rt.stops]) for rt in sol.routes]
         plan.limit_hit += int(limit_hit)
         if sol is None:
             # no plan at all: nothing is collected in this sector today
