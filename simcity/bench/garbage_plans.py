@@ -110,6 +110,82 @@ def _reference_key(problem: Any, kind: str, routing: Any, effort: int) -> str:
     return PlanCache.key(problem, settings).hex()
 
 
+def _daily_calls(sc: Any, args: argparse.Namespace, policy: int) -> list[Call]:
+    """The daily routing calls the policy's first replication meets (masters left out),
+    planned with ``--collect-backend``."""
+    # ortools: greedy descent at 1,000 solutions, the daily plans of the first measurement
+    collect = sc if args.collect_backend == "scenario" else sc.with_overrides(
+        {"city.routing.backend": args.collect_backend, "city.routing.effort": 1000})
+    timer = Timer(record=[])
+    simulate(cast(Any, collect).city, cast(Policy, collect.policy_list[policy]),
+             RunContext(sc.horizon_hours, sc.warmup_hours, Streams(sc.seed, 0), 0), timer)
+    assert timer.record is not None
+    return [c for c in timer.record if not c.problem.name.startswith("day -1")]
+
+
+def _gaps(prefix: str, got: dict[str, Any], refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The solve ``got`` as ``<prefix>_*`` columns with its km and objective gaps (%) to each
+    reference answer (``<prefix><reference>_km_gap_pct``, ...)."""
+    out: dict[str, Any] = {f"{prefix or 'daily_'}{k}": v for k, v in got.items()}
+    for tag, ref in refs.items():
+        out[f"{prefix}{tag}_km_gap_pct"] = round(100.0 * (got["km"] / ref["km"] - 1.0), 3)
+        out[f"{prefix}{tag}_objective_gap_pct"] = round(100.0 * (got["objective"] / ref["objective"] - 1.0), 3)
+    return out
+
+
+def _print_rows(rows: list[dict[str, Any]], refs: list[str], tags: list[str]) -> None:
+    """The per-sector-day table of the terminal."""
+    print(f"{'sector-day':24s} {'stops':>5s} {'warm':>4s} {'km':>8s} "
+          + " ".join(f"{k[:10]:>10s} {'gap%':>6s}" for k in refs) + f" {'skip':>4s} {'cpu s':>6s}")
+    for row in rows:
+        print(f"{row['instance']:24s} {row['stops']:5d} {'yes' if row['warm'] else 'no':>4s} "
+              f"{row['daily_km']:8.1f} "
+              + " ".join(f"{row[f'{t}_km']:10.1f} {row[f'{t}_km_gap_pct']:6.2f}" for t in tags)
+              + f" {row['daily_skipped']:4d} {row['daily_s']:6.2f}")
+
+
+def _summarise(rows: list[dict[str, Any]], refs: dict[str, int], args: argparse.Namespace,
+               r: Any, met: int) -> dict[str, Any]:
+    """Mean gaps to each reference (all samples and the warm-started ones), printed; the
+    summary of the results file."""
+    tags = [k.replace("-", "_") for k in refs]
+
+    def mean(key: str, subset: list[dict[str, Any]] | None = None) -> float | None:
+        xs = rows if subset is None else subset
+        return round(float(np.mean([x[key] for x in xs])), 3) if xs else None
+
+    warm = [x for x in rows if x["warm"]]
+    summary: dict[str, Any] = {
+        "mean_km_gap_pct": max(cast(float, mean(f"{t}_km_gap_pct")) for t in tags),
+        "daily_cpu_s_mean": mean("daily_s"),
+        "daily_skipped": int(sum(x["daily_skipped"] for x in rows)),
+        "samples": len(rows), "warm_samples": len(warm), "problems_met": met,
+    }
+    for t in tags:
+        summary[f"{t}_mean_km_gap_pct"] = mean(f"{t}_km_gap_pct")
+        summary[f"{t}_mean_objective_gap_pct"] = mean(f"{t}_objective_gap_pct")
+        summary[f"{t}_warm_mean_km_gap_pct"] = mean(f"{t}_km_gap_pct", warm)
+        if args.also_cold:
+            summary[f"cold_{t}_mean_km_gap_pct"] = mean(f"cold_{t}_km_gap_pct")
+            summary[f"cold_{t}_mean_objective_gap_pct"] = mean(f"cold_{t}_objective_gap_pct")
+            summary[f"cold_{t}_warm_mean_km_gap_pct"] = mean(f"cold_{t}_km_gap_pct", warm)
+    words = {"ortools-gls": f"OR-Tools guided local search at {args.reference_effort} solutions",
+             "same-10x": f"{r.backend} from a cold start at {args.factor}x the effort {r.effort}"}
+    for k, t in zip(refs, tags, strict=True):
+        print(f"mean gap over {len(rows)} sector-days ({len(warm)} warm-started) against {words[k]}: "
+              f"km {summary[f'{t}_mean_km_gap_pct']:+.2f} %, objective "
+              f"{summary[f'{t}_mean_objective_gap_pct']:+.2f} %")
+        if args.also_cold:
+            print(f"  the same sector-days from a cold start at effort {r.effort}: km "
+                  f"{summary[f'cold_{t}_mean_km_gap_pct']:+.2f} %, objective "
+                  f"{summary[f'cold_{t}_mean_objective_gap_pct']:+.2f} %")
+    if args.also_cold:
+        summary["cold_cpu_s_mean"] = mean("cold_s")
+        print(f"mean cold solve {summary['cold_cpu_s_mean']:.2f} CPU s")
+    print(f"mean daily solve {summary['daily_cpu_s_mean']:.2f} CPU s")
+    return summary
+
+
 def _load_cache(path: Path | None) -> dict[str, Any]:
     if path is None or not path.exists():
         return {}
@@ -172,21 +248,12 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     sc = sc.with_overrides({"horizon_hours": sc.warmup_hours + 24.0 * args.days})
-    # ortools: greedy descent at 1,000 solutions, the daily plans of the first measurement
-    collect = sc if args.collect_backend == "scenario" else sc.with_overrides(
-        {"city.routing.backend": args.collect_backend, "city.routing.effort": 1000})
-    pol = cast(Policy, collect.policy_list[names.index(args.policy)])
-    timer = Timer(record=[])
-    simulate(cast(Any, collect).city, pol,
-             RunContext(sc.horizon_hours, sc.warmup_hours, Streams(sc.seed, 0), 0), timer)
-    city: Any = sc.city  # type: ignore[attr-defined]
-    assert timer.record is not None
-    daily = [c for c in timer.record if not c.problem.name.startswith("day -1")]  # masters are not daily
+    daily = _daily_calls(sc, args, names.index(args.policy))
     if not daily:
         print("error: the policy planned no routes in these days", file=sys.stderr)
         return 2
     pick = np.unique(np.linspace(0, len(daily) - 1, min(args.samples, len(daily))).round().astype(int))
-    r = city.routing
+    r = sc.city.routing  # type: ignore[attr-defined]
     calls = [daily[i] for i in pick]
     problems = [c.problem for c in calls]
     cache_path = None if str(args.reference_cache) == "none" else args.reference_cache
@@ -209,64 +276,17 @@ def main(args: argparse.Namespace) -> int:
     for j, (pb, d) in enumerate(zip(problems, daily_rows, strict=True)):
         row: dict[str, Any] = {"instance": pb.name, "stops": len(pb.stops),
                                "warm": calls[j].initial is not None, "effort": calls[j].effort}
-        row.update({f"daily_{k}": v for k, v in d.items()})
-        for kind in refs:
-            ref = cache[keys[(kind, j)]]
-            tag = kind.replace("-", "_")
+        answers = {kind.replace("-", "_"): cache[keys[(kind, j)]] for kind in refs}
+        for tag, ref in answers.items():
             row.update({f"{tag}_{k}": v for k, v in ref.items()})
-            row[f"{tag}_km_gap_pct"] = round(100.0 * (d["km"] / ref["km"] - 1.0), 3)
-            row[f"{tag}_objective_gap_pct"] = round(100.0 * (d["objective"] / ref["objective"] - 1.0), 3)
-        cold = cold_rows[j]
-        if cold is not None:
-            row.update({f"cold_{k}": v for k, v in cold.items()})
-            for kind in refs:
-                tag = kind.replace("-", "_")
-                row[f"cold_{tag}_km_gap_pct"] = round(100.0 * (cold["km"] / row[f"{tag}_km"] - 1.0), 3)
-                row[f"cold_{tag}_objective_gap_pct"] = round(
-                    100.0 * (cold["objective"] / row[f"{tag}_objective"] - 1.0), 3)
+        for prefix, got in (("", d), ("cold_", cold_rows[j])):
+            if got is not None:
+                row.update(_gaps(prefix, got, answers))
         rows.append(row)
     tags = [k.replace("-", "_") for k in refs]
-    print(f"{'sector-day':24s} {'stops':>5s} {'warm':>4s} {'km':>8s} "
-          + " ".join(f"{k[:10]:>10s} {'gap%':>6s}" for k in refs) + f" {'skip':>4s} {'cpu s':>6s}")
-    for row in rows:
-        print(f"{row['instance']:24s} {row['stops']:5d} {'yes' if row['warm'] else 'no':>4s} "
-              f"{row['daily_km']:8.1f} "
-              + " ".join(f"{row[f'{t}_km']:10.1f} {row[f'{t}_km_gap_pct']:6.2f}" for t in tags)
-              + f" {row['daily_skipped']:4d} {row['daily_s']:6.2f}")
+    _print_rows(rows, list(refs), tags)
 
-    def mean(key: str, subset: list[dict[str, Any]] | None = None) -> float | None:
-        xs = rows if subset is None else subset
-        return round(float(np.mean([x[key] for x in xs])), 3) if xs else None
-
-    warm = [x for x in rows if x["warm"]]
-    summary: dict[str, Any] = {
-        "mean_km_gap_pct": max(cast(float, mean(f"{t}_km_gap_pct")) for t in tags),
-        "daily_cpu_s_mean": mean("daily_s"),
-        "daily_skipped": int(sum(x["daily_skipped"] for x in rows)),
-        "samples": len(rows), "warm_samples": len(warm), "problems_met": len(daily),
-    }
-    for t in tags:
-        summary[f"{t}_mean_km_gap_pct"] = mean(f"{t}_km_gap_pct")
-        summary[f"{t}_mean_objective_gap_pct"] = mean(f"{t}_objective_gap_pct")
-        summary[f"{t}_warm_mean_km_gap_pct"] = mean(f"{t}_km_gap_pct", warm)
-        if args.also_cold:
-            summary[f"cold_{t}_mean_km_gap_pct"] = mean(f"cold_{t}_km_gap_pct")
-            summary[f"cold_{t}_mean_objective_gap_pct"] = mean(f"cold_{t}_objective_gap_pct")
-            summary[f"cold_{t}_warm_mean_km_gap_pct"] = mean(f"cold_{t}_km_gap_pct", warm)
-    words = {"ortools-gls": f"OR-Tools guided local search at {args.reference_effort} solutions",
-             "same-10x": f"{r.backend} from a cold start at {args.factor}x the effort {r.effort}"}
-    for k, t in zip(refs, tags, strict=True):
-        print(f"mean gap over {len(rows)} sector-days ({len(warm)} warm-started) against {words[k]}: "
-              f"km {summary[f'{t}_mean_km_gap_pct']:+.2f} %, objective "
-              f"{summary[f'{t}_mean_objective_gap_pct']:+.2f} %")
-        if args.also_cold:
-            print(f"  the same sector-days from a cold start at effort {r.effort}: km "
-                  f"{summary[f'cold_{t}_mean_km_gap_pct']:+.2f} %, objective "
-                  f"{summary[f'cold_{t}_mean_objective_gap_pct']:+.2f} %")
-    if args.also_cold:
-        summary["cold_cpu_s_mean"] = mean("cold_s")
-        print(f"mean cold solve {summary['cold_cpu_s_mean']:.2f} CPU s")
-    print(f"mean daily solve {summary['daily_cpu_s_mean']:.2f} CPU s")
+    summary = _summarise(rows, refs, args, r, len(daily))
     settings = {"scenario": str(args.scenario), "policy": args.policy, "days": args.days,
                 "factor": args.factor, "reference_effort": args.reference_effort,
                 "collect_backend": args.collect_backend,
