@@ -24,6 +24,9 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
+from scipy.sparse import coo_matrix  # noqa: E402
+from scipy.sparse.csgraph import dijkstra  # noqa: E402
+from scipy.spatial import cKDTree  # noqa: E402
 
 from simcity.domain import STREET  # noqa: E402
 from simcity.experiment import Results  # noqa: E402
@@ -88,6 +91,48 @@ def _draw_streets(ax: Axes, positions: pd.DataFrame) -> bool:
     ax.add_collection(LineCollection(list(xy), colors="#c8c8c8", linewidths=0.5, zorder=0))
     ax.autoscale_view()
     return True
+
+
+class StreetPaths:
+    """Shortest paths on the street segments a positions table holds, for drawing legs.
+
+    The saved segments make an undirected graph (edge length: the segment's straight
+    length), each place is taken to the nearest segment end, and a leg is drawn along the
+    shortest path between its two ends.  A drawing aid, not the model's route: one-way
+    streets and the profile's rules are not in the saved segments, so the path drawn can
+    differ from the one driven; two places without a path between them get a straight leg.
+    """
+
+    def __init__(self, positions: pd.DataFrame) -> None:
+        st = positions[positions["kind"] == STREET][["x", "y"]].to_numpy(dtype=float)
+        self.nodes, inverse = np.unique(st, axis=0, return_inverse=True)
+        ends = np.asarray(inverse).reshape(-1, 2)
+        length = np.hypot(*(self.nodes[ends[:, 0]] - self.nodes[ends[:, 1]]).T)
+        n = len(self.nodes)
+        self.graph = coo_matrix((length + 1e-9, (ends[:, 0], ends[:, 1])), shape=(n, n)).tocsr()
+        self.tree = cKDTree(self.nodes) if n else None
+
+    def polyline(self, xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The stops ``xy`` (in order) joined along the streets: ``(m, 2)`` points."""
+        if self.tree is None or len(xy) < 2:
+            return xy
+        _, near = self.tree.query(xy)
+        near = np.asarray(near, dtype=np.int64)
+        src = np.unique(near[:-1])
+        _, pred = dijkstra(self.graph, directed=False, indices=src, return_predecessors=True)
+        row = {int(s): k for k, s in enumerate(src)}
+        out = [xy[0]]
+        for i in range(len(xy) - 1):
+            a, b = int(near[i]), int(near[i + 1])
+            path = [b]
+            while path[-1] != a and path[-1] >= 0:
+                path.append(int(pred[row[a], path[-1]]))
+            if path[-1] != a:  # no path: a straight leg
+                out.append(xy[i + 1])
+                continue
+            out += [self.nodes[k] for k in reversed(path)]
+            out.append(xy[i + 1])
+        return np.vstack(out)
 
 
 def _not_streets(positions: pd.DataFrame) -> pd.DataFrame:
@@ -310,6 +355,7 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
     fig, axes = _panels(policies)
     cmap = plt.get_cmap("tab10")
     streets = False
+    paths = StreetPaths(pos) if (pos["kind"] == STREET).any() else None
     for ax, pol in zip(axes, policies, strict=True):
         streets = _draw_streets(ax, pos)
         d = data[data["policy"] == pol]
@@ -317,7 +363,10 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
         ax.scatter(pts["x_km"], pts["y_km"], s=8, color="#999999", zorder=1)
         stops = d[d["kind"] == "stop"]
         for c, (truck, leg) in enumerate(stops.groupby("entity", sort=True)):
-            ax.plot(leg["x_km"], leg["y_km"], "-", lw=1.1, color=cmap(c % 10), alpha=0.85, zorder=2,
+            line = leg[["x_km", "y_km"]].to_numpy(dtype=float)
+            if paths is not None:
+                line = paths.polyline(line)
+            ax.plot(line[:, 0], line[:, 1], "-", lw=1.1, color=cmap(c % 10), alpha=0.85, zorder=2,
                     label=safe_text(str(truck)))
         bad = pts[pts["overflow_days"] > 0]
         ax.scatter(bad["x_km"], bad["y_km"], s=40, marker="x", color="#C44E52", zorder=4)
@@ -340,7 +389,7 @@ def garbage_map(results: Results, day: int | None = None) -> list[Plot]:
     what = f"routes of day {day} (replication 0)" if has_routes and day is not None else \
         "routes not reported by the model"
     if has_routes and streets:
-        what += " (legs drawn straight from stop to stop)"
+        what += " along the mapped streets (shortest, ignoring one-way rules)"
     if not has_over:
         what += "; overflowing points not reported by the model"
     fig.suptitle(f"Garbage collection: {what}", fontsize="medium")

@@ -96,3 +96,23 @@ def test_map_draws_every_saved_segment_from_the_positions_table() -> None:
     assert not ax2.collections
     plt.close(fig)
     plt.close(fig2)
+
+
+def test_legs_follow_the_saved_streets_or_go_straight_without_a_path() -> None:
+    """Route legs on a map follow the shortest path along the saved segments: on an L-shaped
+    street with a long diagonal detour the leg from one end to the other takes the L (length
+    2 against 1 + 3), passing its corner; a stop beyond the streets joins its nearest street
+    end with a straight connector; two stops on unconnected streets are joined straight."""
+    import pandas as pd
+
+    from simcity.maps import StreetPaths
+
+    seg = [((0.0, 0.0), (1.0, 0.0)), ((1.0, 0.0), (1.0, 1.0)),             # the L
+           ((0.0, 0.0), (-1.0, 2.0)), ((-1.0, 2.0), (1.0, 1.0)),           # the detour
+           ((5.0, 5.0), (6.0, 5.0))]                                       # elsewhere
+    rows = [(f"street{k}", STREET, x, y) for k, (a, b) in enumerate(seg) for x, y in (a, b)]
+    paths = StreetPaths(pd.DataFrame(rows, columns=["entity", "kind", "x", "y"]))
+    line = paths.polyline(np.array([[0.0, -0.1], [1.1, 1.0]]))
+    assert line.tolist() == [[0.0, -0.1], [0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [1.1, 1.0]]
+    straight = paths.polyline(np.array([[0.0, 0.0], [6.0, 5.0]]))
+    assert straight.tolist() == [[0.0, 0.0], [6.0, 5.0]]
