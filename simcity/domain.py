@@ -265,6 +265,9 @@ class Domain(ABC):
     #: pairs ``(x, y)`` of metrics the report's verdict draws against each other, one chart a
     #: pair, each policy a point with its intervals (e.g. cost against service level)
     tradeoffs: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: metrics that total a count (or sum) over the statistics window rather than a rate: the
+    #: report names the window with their unit ("drivers/day" when it is 24 h long)
+    window_totals: ClassVar[tuple[str, ...]] = ()
     #: unit of :meth:`positions` ("m" or "km") and settings the maps read (JSON values)
     map_unit: ClassVar[str] = "m"
     map_settings: ClassVar[dict[str, Any]] = {}

@@ -160,6 +160,7 @@ def meta_of(scenario: ScenarioBase, notes: Sequence[str] = ()) -> ResultsMeta:
         metrics=tuple(dom.metrics), reported_metrics=scenario.reported_metrics,
         headline=None if scenario.headline is None else list(scenario.headline),
         time_plots=tuple(dom.time_plots), series=tuple(dom.series), tradeoffs=tuple(dom.tradeoffs),
+        window_totals=tuple(dom.window_totals),
         map_unit=dom.map_unit, map_settings=dict(dom.map_settings),
         resolved_toml=scenario.portable_toml()[0], source_name=None if scenario.source is None else scenario.source.name,
         notes=tuple(notes),

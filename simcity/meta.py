@@ -56,6 +56,8 @@ class ResultsMeta:
     series: tuple[Metric, ...] = ()
     #: metric pairs the verdict draws against each other (:attr:`simcity.domain.Domain.tradeoffs`)
     tradeoffs: tuple[tuple[str, str], ...] = ()
+    #: metrics that total over the statistics window (:attr:`simcity.domain.Domain.window_totals`)
+    window_totals: tuple[str, ...] = ()
     #: unit of the map positions ("m", "km") and the model's map settings (e.g. a target band)
     map_unit: str = "m"
     map_settings: Mapping[str, Any] = field(default_factory=dict)
@@ -77,11 +79,23 @@ class ResultsMeta:
         return self.policies[0].name
 
     def metric(self, name: str) -> Metric:
-        """The declared metric called ``name`` (``KeyError`` if there is none)."""
+        """The declared metric called ``name`` (``KeyError`` if there is none), its unit naming
+        the statistics window when it is a total over it (:meth:`window_unit`)."""
         for m in self.metrics:
             if m.name == name:
-                return m
+                return replace(m, unit=self.window_unit(m.unit)) if name in self.window_totals else m
         raise KeyError(name)
+
+    def window_unit(self, unit: str) -> str:
+        """``unit`` of a total over the statistics window, with that window: ``drivers/day`` for
+        a 24-hour window, ``drivers/2 days`` for 48 hours, ``drivers/12 h`` otherwise."""
+        hours = self.horizon_hours - self.warmup_hours
+        days = hours / 24.0
+        if days == 1:
+            return f"{unit}/day"
+        if days == int(days):
+            return f"{unit}/{int(days)} days"
+        return f"{unit}/{hours:g} h"
 
     def series_metric(self, name: str) -> Metric:
         """Title and unit of the ``by_time`` series ``name``: its declared series, else the metric
@@ -108,7 +122,7 @@ class ResultsMeta:
             "policies": [{"name": p.name, "description": p.description} for p in self.policies],
             "metrics": [_metric_json(m) for m in self.metrics],
             "series": [_metric_json(m) for m in self.series],
-            "tradeoffs": [list(t) for t in self.tradeoffs],
+            "tradeoffs": [list(t) for t in self.tradeoffs], "window_totals": list(self.window_totals),
             "reported_metrics": list(self.reported_metrics), "headline": self.headline,
             "time_plots": list(self.time_plots), "map_unit": self.map_unit,
             "map_settings": dict(self.map_settings), "source_name": self.source_name,
@@ -139,6 +153,7 @@ class ResultsMeta:
                 metrics=tuple(_metric_of(m) for m in d["metrics"]),
                 series=tuple(_metric_of(m) for m in d.get("series", ())),
                 tradeoffs=tuple((str(x), str(y)) for x, y in d.get("tradeoffs", ())),
+                window_totals=tuple(str(m) for m in d.get("window_totals", ())),
                 reported_metrics=[str(m) for m in d["reported_metrics"]],
                 headline=None if d.get("headline") is None else [str(m) for m in d["headline"]],
                 time_plots=tuple(str(t) for t in d.get("time_plots", ())), map_unit=str(d.get("map_unit", "m")),

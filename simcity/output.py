@@ -119,6 +119,38 @@ def shown(m: Metric, x: float) -> float:
     return 100.0 * x if is_share(m) else x
 
 
+def interval_text(m: Metric, mean: float, low: float, high: float) -> tuple[str, str]:
+    """``(mean, "[low, high]")`` in the shown unit of ``m`` with the decimals of
+    :func:`fmt_interval` (two significant digits of the half-width)."""
+    a, b, c = (shown(m, x) for x in (mean, low, high))
+    text = fmt_interval(a, b, c)[0]
+    k = len(text.split(".")[1]) if "." in text else 0
+    return text, f"[{fmt(b, decimals=k)}, {fmt(c, decimals=k)}]"
+
+
+#: unit suffixes of lever names, as words (``max_walk_m`` reads "max walk (m)")
+_SUFFIX_UNITS = {"m": "m", "km": "km", "h": "h", "min": "min", "s": "s", "kmh": "km/h", "t": "t", "pct": "%"}
+
+
+def parameter_label(path: str) -> str:
+    """A swept scenario key (a dotted path) in words: ``city.riders.max_walk_m`` reads
+    "max walk (m) – city riders", ``policies.threshold-80.theta`` "theta – policy threshold-80".
+
+    >>> parameter_label("policies.threshold-80.theta"), parameter_label("city.riders.max_walk_m")
+    ('theta – policy threshold-80', 'max walk (m) – city riders')
+    """
+    parts = path.split(".")
+    words = parts[-1].split("_")
+    unit = _SUFFIX_UNITS.get(words[-1]) if len(words) > 1 else None
+    name = " ".join(words[:-1] if unit else words) + (f" ({unit})" if unit else "")
+    where = parts[:-1]
+    if len(where) >= 2 and where[0] == "policies":
+        place = f"policy {'.'.join(where[1:])}"
+    else:
+        place = " ".join(w.replace("_", " ") for w in where)
+    return f"{name} – {place}" if place else name
+
+
 def write_frame(df: pd.DataFrame, folder: Path, stem: str) -> None:
     """Write a table as ``<stem>.csv`` and ``<stem>.parquet`` (categorical policies as text)."""
     atomic_write_text(folder / f"{stem}.csv", df.to_csv(index=False))

@@ -472,7 +472,8 @@ def render_html(results: Results, plots: Sequence[Plot], notes: Sequence[str] = 
         "significant": diffs["diff_significant"].map(lambda b: "yes" if b else "no"),
     })
     metric_rows = pd.DataFrame(
-        [(m.name, metric_title(m), m.unit, m.better) for m in sc.metrics if m.name in sc.reported_metrics],
+        [(m.name, metric_title(m), sc.metric(m.name).unit, m.better) for m in sc.metrics
+         if m.name in sc.reported_metrics],
         columns=["metric", "title", "unit", "better"],
     )
     policy_rows = pd.DataFrame([(p.name, p.description) for p in sc.policies], columns=["policy", "description"])

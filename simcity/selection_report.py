@@ -9,9 +9,44 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simcity.output import figure_html, fmt, page, table_html, write_results
-from simcity.plots import Plot, plt, to_png
+from simcity import output as words  # numbers, titles and units as a planner reads them
+from simcity.domain import Metric
+from simcity.output import figure_html, page, table_html, write_results
+from simcity.plots import Plot, number_axis, plt, safe_text, to_png
 from simcity.selection import Selection
+
+
+def _metric(sel: Selection) -> Metric:
+    return sel.scenario.domain.metric(sel.spec.metric)
+
+
+def summary_view(sel: Selection) -> pd.DataFrame:
+    """The per-policy table as a planner reads it: replications, mean and interval and the
+    difference to the best in the metric's shown unit (shares in %, differences in pp), status."""
+    m = _metric(sel)
+    level = f"{1 - sel.spec.alpha:.0%}"
+    s = sel.summary
+    cells = [words.interval_text(m, float(a), float(b), float(c)) for a, b, c in zip(s["mean"], s["ci_low"], s["ci_high"],
+                                                                              strict=True)]
+    unit, dunit = words.shown_unit(m), words.shown_unit(m, difference=True)
+    return pd.DataFrame({
+        "policy": s["policy"].astype(str), "replications": s["n"],
+        f"mean ({unit})" if unit else "mean": [c[0] for c in cells],
+        f"{level} interval": [c[1] for c in cells],
+        f"difference to the best ({dunit})" if dunit else "difference to the best":
+            [words.fmt(words.shown(m, float(d))) for d in s["diff_to_best"]],
+        "status": s["status"],
+    })
+
+
+def statement(sel: Selection) -> str:
+    """:meth:`Selection.statement` with the metric's title for its identifier and delta in the
+    shown unit (a share's delta in percentage points)."""
+    m, d = _metric(sel), sel.spec.delta
+    unit = words.shown_unit(m, difference=True)
+    delta = f"{words.fmt(words.shown(m, d))}{' ' + unit if unit else ''}"
+    return (sel.statement().replace(f"delta = {d:g}", f"delta = {delta}").replace(f"within {d:g} of", f"within {delta} of")
+            .replace(f"mean {m.name} ", f"mean {words.metric_title(m)} ").replace(f"for {m.name} (", f"for {words.metric_title(m)} ("))
 
 
 def smore_plot(sel: Selection) -> Plot:
@@ -19,6 +54,10 @@ def smore_plot(sel: Selection) -> Plot:
     5-95% whiskers (Eckman, Plumlee & Nelson, "Plotting formalism and SMORE plots")."""
     data = sel.summary[["policy", "n", "mean", "ci_low", "ci_high", "q05", "q25", "q50", "q75", "q95",
                         "status"]].copy()
+    m = _metric(sel)
+    if words.is_share(m):  # drawn in %
+        for c in ("mean", "ci_low", "ci_high", "q05", "q25", "q50", "q75", "q95"):
+            data[c] = 100.0 * data[c]
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(data) + 1.6))
     y = np.arange(len(data))
     for yi, (_, r) in zip(y.tolist(), data.iterrows(), strict=True):
@@ -30,14 +69,15 @@ def smore_plot(sel: Selection) -> Plot:
         ax.plot([r["q50"], r["q50"]], [yi - 0.2, yi + 0.2], color="#999999", lw=1)
         ax.plot([r["ci_low"], r["ci_high"]], [yi, yi], color=color, lw=5, solid_capstyle="butt")
         ax.plot([r["mean"]], [yi], "o", color="black", ms=4)
-    ax.set_yticks(y, [f"{p} (n={n})" for p, n in zip(data["policy"], data["n"], strict=True)])
+    ax.set_yticks(y, [safe_text(f"{p} (n={n})") for p, n in zip(data["policy"], data["n"], strict=True)])
     ax.invert_yaxis()
-    unit = sel.scenario.domain.metric(sel.spec.metric).unit
-    ax.set_xlabel(f"{sel.spec.metric} ({unit})" if unit else sel.spec.metric)
+    ax.set_xlabel(safe_text(words.metric_label(m)))
+    number_axis(ax.xaxis)
     level = f"{1 - sel.spec.alpha:.0%}"
-    ax.set_title(f"{sel.spec.metric}: mean with {level} CI (bar), quartile box with median, 5-95% whiskers")
+    ax.set_title(safe_text(f"{words.metric_title(m)}: mean with {level} CI (bar), quartile box with median, "
+                           "5-95% whiskers"), fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
-    return Plot(f"smore-{sel.spec.metric}", f"SMORE plot of {sel.spec.metric}", to_png(fig), data)
+    return Plot(f"smore-{sel.spec.metric}", f"SMORE plot of {words.metric_title(m)}", to_png(fig), data)
 
 
 def save_selection(sel: Selection, out: str | Path) -> Path:
@@ -46,8 +86,8 @@ def save_selection(sel: Selection, out: str | Path) -> Path:
     sc = sel.scenario
     e = html.escape
     body = f"""<h1>{e(sc.name)}: selecting the best policy</h1>
-<p>{e(sel.statement()).replace(chr(10), "<br>")}</p>
-{table_html(sel.summary, "selection", index=False)}
+<p>{e(statement(sel)).replace(chr(10), "<br>")}</p>
+{table_html(summary_view(sel), "selection", index=False)}
 {figure_html(plot)}
 <h2>Resolved scenario</h2><pre>{e(sc.portable_toml()[0])}</pre>"""
     return write_results(out, scenario=sc, command="select", plots=[plot],
@@ -58,11 +98,4 @@ def save_selection(sel: Selection, out: str | Path) -> Path:
 
 def terminal_summary(sel: Selection) -> str:
     """The decision and the per-policy table, as text."""
-    level = f"{1 - sel.spec.alpha:.0%}"
-    s = sel.summary
-    view = pd.DataFrame({
-        "policy": s["policy"], "n": s["n"], "mean": s["mean"].map(fmt),
-        f"{level} CI": [f"[{fmt(a)}, {fmt(b)}]" for a, b in zip(s["ci_low"], s["ci_high"], strict=True)],
-        "diff to best": s["diff_to_best"].map(fmt), "status": s["status"],
-    })
-    return f"{view.to_string(index=False)}\n\n{sel.statement()}\n({sel.runs} replications simulated)"
+    return f"{summary_view(sel).to_string(index=False)}\n\n{statement(sel)}\n({sel.runs} replications simulated)"

@@ -157,6 +157,9 @@ class ParkingDomain(Domain):
     )
     #: charges against service: what a pricing or supply policy earns and how many drivers it turns away
     tradeoffs: ClassVar[tuple[tuple[str, str], ...]] = (("revenue", "lost_share"),)
+    #: counted over the whole statistics window (the shipped scenarios' window is one day)
+    window_totals: ClassVar[tuple[str, ...]] = ("sessions", "drivers_lost", "revenue", "tickets",
+                                                "drivers_not_come", "drivers_attracted")
     map_settings: ClassVar[dict[str, Any]] = {"band": list(BAND), "day_hours": list(DAY_HOURS)}
 
     def positions(self, city: Any) -> list[Position]:

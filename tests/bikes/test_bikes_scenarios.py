@@ -97,4 +97,4 @@ def test_shipped_sweep_and_select_examples_run(tmp_path: Path, capsys: pytest.Ca
     assert cli.main(["select", str(SCENARIOS / "bikes_gusu_select.toml"), "--out", str(sel),
                      "--work-dir", str(tmp_path / "w")]) == 0
     text = capsys.readouterr().out
-    assert "Best policy for lost_trip_share (lowest is better): dynamic." in text
+    assert "Best policy for Failed rentals / requests (lowest is better): dynamic." in text

@@ -6,10 +6,14 @@ expected figure is computed on paper in the comments.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from simcity import report
+from simcity.domain import Metric
 from simcity.experiment import Results
 from simcity.output import fmt, fmt_interval
 from simcity.scenario import parse_scenario_text
@@ -141,3 +145,83 @@ def test_every_domain_declares_a_tradeoff_and_titles_for_its_time_plots(model: s
     for series in dom.time_plots:
         m = declared[series]
         assert m.description and m.description != m.name and m.unit
+
+
+def test_totals_over_the_window_name_their_period() -> None:
+    """A metric the domain declares a total over the statistics window gets the window in its
+    unit: parking's drivers lost over 36 h minus 12 h warm-up are 'drivers/day', over 48 h
+    'drivers/2 days', over 30 h '/30 h'; a rate (drivers/day already) is left alone."""
+    from simcity.meta import ResultsMeta
+
+    m = ResultsMeta(name="x", description="", model="parking", model_title="Parking", seed=1,
+                    replications=2, horizon_hours=36.0, warmup_hours=12.0, confidence=0.95, policies=(),
+                    metrics=(Metric("drivers_lost", "Drivers who gave up", "drivers", "lower"),
+                             Metric("illegal_per_day", "Pavement parkers", "drivers/day", "lower")),
+                    reported_metrics=["drivers_lost", "illegal_per_day"], headline=None,
+                    window_totals=("drivers_lost",))
+    assert m.metric("drivers_lost").unit == "drivers/day"
+    assert m.metric("illegal_per_day").unit == "drivers/day"
+    assert m.window_unit("drivers") == "drivers/day"
+    assert replace(m, horizon_hours=60.0).metric("drivers_lost").unit == "drivers/2 days"
+    assert replace(m, horizon_hours=42.0).metric("drivers_lost").unit == "drivers/30 h"
+    again = ResultsMeta.from_json(m.to_json())
+    assert again.metric("drivers_lost").unit == "drivers/day" and again.window_totals == ("drivers_lost",)
+
+
+def test_sweep_tables_read_in_words_and_rounded_numbers() -> None:
+    """The sweep's terminal tables (sensitivity, main effects) and report tables name the
+    response by its title and unit and the swept key in words, print the toy's blocking share
+    in % with the decimals its interval supports, and never the raw six decimals or the dotted
+    key the sweep table printed before (issue 21)."""
+    import re
+
+    from simcity.backends import SerialBackend
+    from simcity.sweep import run_sweep
+    from simcity.sweep_report import design_view, terminal_summary
+
+    sc = parse_scenario_text(TOY_TOML.replace("replications = 6", "replications = 3") + """
+[sweep]
+responses = ["blocking", "served"]
+[[sweep.parameters]]
+path = "city.arrival_rate"
+values = [1.0, 3.0]
+""")
+    res = run_sweep(sc, backend=SerialBackend())
+    text = terminal_summary(res)
+    assert "Share of arrivals lost (%):" in text and "Customers served (customers):" in text
+    assert "arrival rate – city" in text and "city.arrival_rate" not in text
+    assert "blocking" not in text.replace("blocking share", "")
+    assert not re.search(r"\d\.\d{5,}", text), text  # no raw six-decimal numbers
+    eff = res.effects[(res.effects["metric"] == "blocking") & (res.effects["policy"] == "one")]
+    top = eff.sort_values("value")["mean"].iloc[-1]
+    assert fmt(100 * top, digits=3).split(".")[0] in text  # the share is printed in %
+    design = design_view(res)
+    assert list(design.columns) == ["arrival rate – city"] and list(design.iloc[:, 0]) == ["1", "3"]
+
+
+def test_selection_table_and_statement_in_the_metrics_words(tmp_path: Path) -> None:
+    """The selection's table and statement name the metric by its title, give shares in % and
+    delta in percentage points, with no raw six-decimal numbers."""
+    import re
+
+    from simcity.backends import SerialBackend
+    from simcity.selection import select
+    from simcity.selection_report import statement, summary_view
+
+    sc = parse_scenario_text(TOY_TOML.replace("replications = 6", "replications = 3") + """
+[selection]
+metric = "blocking"
+goal = "min"
+delta = 0.01
+initial_replications = 3
+max_replications = 6
+""")
+    sel = select(sc, backend=SerialBackend(), work_root=tmp_path)
+    words = statement(sel)
+    assert "Share of arrivals lost" in words and "blocking" not in words and "delta = 1 pp" in words
+    view = summary_view(sel)
+    assert list(view.columns) == ["policy", "replications", "mean (%)", "95% interval",
+                                  "difference to the best (pp)", "status"]
+    best = sel.summary.set_index("policy").loc[sel.summary["policy"].iloc[0], "mean"]
+    assert view["mean (%)"].iloc[0].startswith(fmt(100 * best, digits=2)[:3])
+    assert not re.search(r"\d\.\d{5,}", view.to_string())

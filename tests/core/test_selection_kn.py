@@ -207,7 +207,8 @@ def test_select_command_writes_decision_and_plot(tmp_path: Path, capsys: pytest.
     assert cli.main(["select", str(f), "--out", str(out), "--work-dir", str(tmp_path / "w"),
                      "--policies", "p0", "p1"]) == 0
     text = capsys.readouterr().out
-    assert "Best policy for cost (lowest is better): p1." in text and "at least 95%" in text
+    assert "Best policy for Synthetic cost (lowest is better): p1." in text and "at least 95%" in text
+    assert "delta = 0.5 EUR better" in text
     decision = json.loads((out / "selection.json").read_text())
     assert decision["best"] == "p1" and decision["policies"] == ["p0", "p1"]
     assert (out / "plots" / "smore-cost.png").read_bytes().startswith(b"\x89PNG")

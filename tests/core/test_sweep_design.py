@@ -150,7 +150,8 @@ values = [1.0, 3.0, 6.0]
     plot = effect_plot(res, "blocking", "city.arrival_rate")
     drawn = plot.data[plot.data["policy"] == "two"]
     expect = eff[eff["policy"] == "two"].sort_values("value")
-    assert np.allclose(drawn["mean"], expect["mean"]) and np.allclose(drawn["ci_high"], expect["ci_high"])
+    # blocking is a share: drawn in %
+    assert np.allclose(drawn["mean"], 100 * expect["mean"]) and np.allclose(drawn["ci_high"], 100 * expect["ci_high"])
 
 
 def test_sweep_command_writes_a_complete_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
