@@ -327,6 +327,11 @@ def _flat_metrics(folder: Path) -> set[str]:
 
 
 def test_reports_render_in_headless_chromium(browser_exe: str, tmp_path: Path) -> None:
+    """Real reports (toy with markup in its name, bikes, garbage, parking with eight policies)
+    opened in headless Chromium at 1,280 px: no horizontal overflow, every image decoded, no
+    console errors or injected script, verdict recomputed from summary.csv, chart captions and
+    text above Details in titles rather than identifiers, declared trade-off charts in the
+    verdict."""
     browser = Browser(browser_exe, tmp_path / "profile")
     try:
         try:

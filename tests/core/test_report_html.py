@@ -102,6 +102,8 @@ def test_headline_first_then_pictures_then_details(toy_results: Results, toy_plo
 
 
 def test_states_scenario_seed_replications_and_version(toy_results: Results) -> None:
+    """The provenance line names the scenario, its seed (7), the replications per policy (4) and the
+    simcity version that drew the report."""
     page = _parse(report.render_html(toy_results, []))
     meta = " ".join(" ".join(page.text["p"]).split())
     assert "Scenario toy loss system" in meta
@@ -111,6 +113,9 @@ def test_states_scenario_seed_replications_and_version(toy_results: Results) -> 
 
 
 def test_headline_table_is_metrics_by_policies_with_mean_and_half_width(toy_results: Results) -> None:
+    """The headline table has metrics as rows labelled by title and shown unit (the share in %) and
+    policies as columns; each blocking cell's mean equals 100 x the mean recomputed from the
+    replication table and its half-width 100 x half the summary's interval."""
     head = report.headline_table(toy_results)
     assert list(head.columns) == ["one", "two", "three"]
     # titles and shown units as row labels, not code names; the share in %
@@ -144,6 +149,9 @@ def test_change_table_verdicts_follow_metric_direction(toy_results: Results) -> 
 
 
 def test_verdict_rules() -> None:
+    """Better/worse follow the metric's direction when the interval excludes 0; an interval that
+    contains or touches 0 is 'no clear change', a metric without a direction 'changed', an
+    undefined interval 'no interval' (each rule checked on hand-made intervals)."""
     assert report._verdict(-1.0, True, "lower") == "better"
     assert report._verdict(-1.0, True, "higher") == "worse"
     assert report._verdict(2.0, True, "higher") == "better"
@@ -161,6 +169,9 @@ def test_verdict_rules() -> None:
 
 
 def test_scenario_text_is_escaped_everywhere(evil_results: Results, evil_plots: list[report.Plot]) -> None:
+    """Scenario name, description, policy names and notes holding markup are HTML-escaped
+    everywhere: no element is injected, and they read back as the original text in the title,
+    heading, tables, paragraphs and the resolved scenario."""
     plots = evil_plots
     text = report.render_html(evil_results, plots, notes=[f"note {EVIL}"])
     page = _parse(text)
@@ -177,7 +188,8 @@ def test_scenario_text_is_escaped_everywhere(evil_results: Results, evil_plots: 
 
 
 def test_escaping_reaches_alt_text_and_captions(evil_results: Results, evil_plots: list[report.Plot]) -> None:
-    # a figure whose title comes from user text (maps name policies and entities)
+    """A figure title from user text (maps name policies and entities) is escaped in the image's alt
+    attribute and its caption, and reads back as the original text."""
     p = evil_plots[0]
     evil_plot = type(p)(name="map-x", title=f"map of {EVIL}", png=p.png, data=p.data, section="map")
     text = report.render_html(evil_results, [evil_plot])
@@ -189,7 +201,8 @@ def test_escaping_reaches_alt_text_and_captions(evil_results: Results, evil_plot
 
 
 def test_dollar_in_policy_names_is_drawn_literally(evil_plots: list[report.Plot]) -> None:
-    # matplotlib would parse "$5 $x" as a formula (or fail); the plot draws the literal name
+    """A policy named with '$' signs (mathtext in matplotlib) is drawn: the plot renders to a PNG
+    and its data keeps the literal name."""
     p = evil_plots[0]
     assert EVIL_POLICY in list(p.data["policy"])
     assert p.png.startswith(b"\x89PNG")
@@ -197,6 +210,9 @@ def test_dollar_in_policy_names_is_drawn_literally(evil_plots: list[report.Plot]
 
 def test_results_folder_has_report_plots_and_headline_csv(toy_results: Results, toy_plots: list[report.Plot],
                                                           tmp_path: Path) -> None:
+    """The results folder holds one PNG per plot, a headline.csv in UTF-8 with BOM whose numbers
+    equal summary.csv row by row (baseline rows say 'baseline', 'three' is better on blocking),
+    and a report embedding every plot."""
     out = simcity.save(toy_results, tmp_path / "run")
     plots = toy_plots
     assert sorted(f.name for f in (out / "plots").iterdir()) == sorted(f"{p.name}.png" for p in plots)
@@ -216,11 +232,15 @@ def test_results_folder_has_report_plots_and_headline_csv(toy_results: Results, 
 
 
 def test_plot_file_names_cannot_leave_the_folder() -> None:
+    """A plot name with '/' or '..' becomes a file name inside plots/: no path separator survives
+    and '..' alone becomes 'plot'."""
     assert file_stem("../../etc/passwd") == "-..-etc-passwd"
     assert "/" not in file_stem("a/b") and file_stem("..") == "plot"
 
 
 def test_a_failing_map_becomes_a_visible_note(toy_results: Results, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A map builder that raises costs only the maps: _figures returns a note naming the error
+    instead of failing, and the rendered page shows it."""
     from simcity import maps
 
     def broken(results: Results) -> list[report.Plot]:

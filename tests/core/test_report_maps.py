@@ -46,6 +46,9 @@ def bikes_results() -> Results:
 
 
 def test_parking_map_colours_each_car_park_by_its_daytime_occupancy_band(parking_results: Results) -> None:
+    """The parking map places every placed car park and kerb segment at its scenario position and
+    colours it by its daytime occupancy band, the occupancy recomputed independently from the
+    tidy by_time table (below / within / above BAND, 'no data' without samples)."""
     from simcity.parking.domain import BAND, DAY_HOURS
 
     (p,) = maps.domain_figures(parking_results)
@@ -74,6 +77,8 @@ def test_parking_map_colours_each_car_park_by_its_daytime_occupancy_band(parking
 
 
 def test_bike_map_sizes_by_docks_and_colours_by_empty_or_full(bikes_results: Results) -> None:
+    """The bike map draws every station of both policies at its network position and dock count,
+    coloured by empty + full share recomputed from by_entity; every value is a share in [0, 1]."""
     from simcity.bikes.network import build_network
 
     (p,) = maps.domain_figures(bikes_results)
@@ -114,6 +119,9 @@ def _garbage_results(with_routes: bool) -> Results:
 
 
 def test_garbage_map_draws_routes_of_the_day_and_marks_overflowing_points() -> None:
+    """The garbage map draws the first day's routes stop by stop at the layout's coordinates (truck
+    2 at 30.0-32.0 h), marks exactly the points that overflowed (every fifth in the fixture), one
+    station and one depot, and says which day it shows."""
     res = _garbage_results(with_routes=True)
     (p,) = maps.domain_figures(res)
     d = p.data[p.data["policy"] == res.scenario.baseline]
@@ -131,6 +139,8 @@ def test_garbage_map_draws_routes_of_the_day_and_marks_overflowing_points() -> N
 
 
 def test_garbage_map_says_what_the_model_did_not_report() -> None:
+    """Without routes or per-point overflow in the results the garbage map still draws all 80 points
+    per policy and its title says what the model did not report."""
     res = _garbage_results(with_routes=False)
     res.by_entity = res.by_entity.iloc[0:0]
     (p,) = maps.domain_figures(res)
@@ -139,6 +149,9 @@ def test_garbage_map_says_what_the_model_did_not_report() -> None:
 
 
 def test_maps_are_in_the_report_after_the_time_of_day_plots(parking_results: Results, tmp_path: Path) -> None:
+    """The parking map is saved under plots/ and placed after the time-of-day section and before
+    Details; the headline table has the two policies as columns and headline.csv one row per
+    summary row."""
     out = simcity.save(parking_results, tmp_path / "park")
     assert (out / "plots" / "map-parking-occupancy.png").exists()
     text = (out / "report.html").read_text(encoding="utf-8")

@@ -23,6 +23,8 @@ def _series(entities: dict[str, float], days: int = 2, reps: int = 2) -> pd.Data
 
 
 def test_profile_folds_days_and_averages_replications() -> None:
+    """The hour-of-day profile folds three days onto one (mean of 10 x day = 10) and averages
+    replications (mean 0.5): 100 + hour + 10.5 for policy a, 1 more for b, for every hour."""
     prof = hour_of_day_profile(_series({"s1": 100.0}, days=3, reps=2), "stock")
     assert len(prof) == 2 * 24
     got = prof.set_index(["policy", "hour"])["mean"]
@@ -33,6 +35,9 @@ def test_profile_folds_days_and_averages_replications() -> None:
 
 
 def test_heatmap_rows_are_the_busiest_entities_with_a_shared_scale() -> None:
+    """With per-entity series the heatmap leaves 'city' out, keeps the max_entities busiest entities
+    (busy, mid) for both policies over 24 hours, and draws the hand-computed maximum 50 + 23 + 5
+    + 0.5 + 1."""
     by_time = _series({"quiet": 0.0, "busy": 50.0, "mid": 20.0, "city": 1000.0})
     p = heatmap_plot(by_time, "stock", ["a", "b"], max_entities=2)
     assert p is not None and p.section == "time" and p.png.startswith(b"\x89PNG")
@@ -43,6 +48,8 @@ def test_heatmap_rows_are_the_busiest_entities_with_a_shared_scale() -> None:
 
 
 def test_heatmap_of_a_city_series_has_policies_as_rows() -> None:
+    """With only a city-wide series the heatmap has one row per policy, and policy a's 24 values are
+    3 + hour + 5.5 (days and replications folded)."""
     p = heatmap_plot(_series({"city": 3.0}), "stock", ["a", "b"])
     assert p is not None
     assert set(p.data["policy"]) == {"a", "b"} and set(p.data["entity"]) == {"city"}
@@ -51,10 +58,12 @@ def test_heatmap_of_a_city_series_has_policies_as_rows() -> None:
 
 
 def test_no_heatmap_without_the_metric() -> None:
+    """A series the results do not hold draws no heatmap (None), rather than an empty figure."""
     assert heatmap_plot(_series({"x": 1.0}), "overflow", ["a", "b"]) is None
 
 
 def test_safe_text_keeps_dollars_literal() -> None:
+    """safe_text escapes '$' so matplotlib shows 'fee $2 per $h' as plain text, not mathtext."""
     import matplotlib.text
 
     t = matplotlib.text.Text(text=safe_text("fee $2 per $h"))

@@ -33,10 +33,15 @@ from tests.toydomain import TOY_TOML
     (-0.004, {"decimals": 2}, "0.00"),  # no '-0.00'
 ])
 def test_fmt(x: float, kw: dict[str, int], text: str) -> None:
+    """fmt prints numbers as a planner reads them: thousands separators, significant digits without
+    trailing zeros, no scientific notation (tiny values read 0), '–' for nan, fixed decimals when
+    asked and no '-0.00'."""
     assert fmt(x, **kw) == text
 
 
 def test_fmt_interval_shares_decimals_of_the_half_width() -> None:
+    """fmt_interval gives the half-width two significant digits and the mean the same decimals
+    (11,596 ± 880, was 11,596 ± 8.8e+02); a zero half-width reads 0, an undefined one '–'."""
     # 11,596 ± 880 (was '11,596 ± 8.8e+02'): two significant digits of the half-width
     assert fmt_interval(11596.0, 10716.0, 12476.0) == ("11,596", "880")
     # half-width 0.0123 -> 0.012 (3 decimals); the mean gets the same 3 decimals
@@ -73,6 +78,9 @@ HAND = {
 
 
 def test_verdict_on_hand_computed_intervals() -> None:
+    """On hand-computed paired intervals (two: -0.10 [-0.14968, -0.05032] on blocking) the decision
+    table and its words say better / worse / no clear change as the intervals and directions do;
+    the flat, directionless occupancy is not a headline metric."""
     res = _results(HAND, 3)
     dec = report.decision_table(res).set_index(["policy", "metric"])
     # occupancy has no direction and is the same everywhere: not a headline metric
@@ -92,6 +100,8 @@ def test_verdict_on_hand_computed_intervals() -> None:
 
 
 def test_terminal_opens_with_the_verdict_and_warns_on_few_replications() -> None:
+    """The terminal output opens with the verdict lines, warns with 3 replications but not with 5,
+    and names the metric equal under every policy in one line instead of a table row."""
     text = report.terminal_summary(_results(HAND, 3))
     first, second = text.splitlines()[:2]
     assert first.startswith("Verdict against the baseline one")
@@ -105,6 +115,8 @@ def test_terminal_opens_with_the_verdict_and_warns_on_few_replications() -> None
 
 
 def test_headline_list_of_the_scenario_chooses_the_verdict_metrics() -> None:
+    """A scenario's headline list chooses the verdict's metrics (only 'served'), and a headline
+    naming no metric is refused by the scenario loader."""
     res = _results(HAND, 3, headline='headline = ["served"]\n')
     assert set(report.decision_table(res)["metric"]) == {"served"}
     with pytest.raises(Exception, match="headline"):
@@ -112,6 +124,9 @@ def test_headline_list_of_the_scenario_chooses_the_verdict_metrics() -> None:
 
 
 def test_impossible_interval_ends_are_marked() -> None:
+    """An interval reaching below 0 for a count that no replication took below 0 (served 0, 0, 9:
+    mean 3, half-width 12.9) is listed, shown clipped as '3 [0†, 16]' with the footnote in the
+    terminal; a policy within [0, inf) keeps 'mean ± half-width'."""
     # served of 'one': 0, 0, 9 -> mean 3, sd 5.196, hw 4.3027 * 3 = 12.9: low end -9.9 < 0
     # although no replication was negative; 'two' stays within [0, inf)
     vals = {p: {m: list(v) for m, v in per.items()} for p, per in HAND.items()}
