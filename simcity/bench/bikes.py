@@ -32,6 +32,7 @@ from simcity.bench.common import (
 )
 from simcity.bikes import DOMAIN, City, Policy, simulate
 from simcity.bikes.demand import Trips, build_demand
+from simcity.bikes.dissatisfaction import FUNCTION_CACHE
 from simcity.bikes.network import build_network
 from simcity.domain import RunContext
 from simcity.rng import Streams
@@ -69,6 +70,8 @@ def measure(city: City, policy: Policy, horizon: float, seed: int) -> dict[str, 
     bare_loop(trips)
     bare_s = time.perf_counter() - t0
     timings: dict[str, float] = {}
+    # cold planning: no window function from an earlier repeat or policy of this process
+    FUNCTION_CACHE.clear()
     ctx = RunContext(horizon_hours=horizon, warmup_hours=0.0, streams=Streams(seed, 0), replication=0)
     run = simulate(city, policy, ctx, timings=timings)
     res = run.result

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from optimize.budget import Budget
 from optimize.rebalancing import RebalancingProblem, RoadLegs, SolveParams, Van, solve
 from simcity.bikes.config import City, Policy
-from simcity.bikes.dissatisfaction import allocate, dissatisfaction
+from simcity.bikes.dissatisfaction import allocate, cached_dissatisfaction
 from simcity.bikes.network import Network, apportion
 from simcity.bikes.sim import BikeSim, VanState
 
@@ -96,8 +96,9 @@ class Rebalancer:
         key = (round(start_h % 24.0, 9), round(end_h - start_h, 9))
         F = self._F_cache.get(key)
         if F is None:
-            F = dissatisfaction(self.lam, self.mu, self.net.capacity, start_h, end_h,
-                                self.policy.failed_return_weight)
+            # shared by the runs of a process: the same rates and docks give the same function
+            F = cached_dissatisfaction(self.lam, self.mu, self.net.capacity, start_h, end_h,
+                                       self.policy.failed_return_weight)
             self._F_cache[key] = F
         return F
 

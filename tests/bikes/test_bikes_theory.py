@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from simcity.bikes import City, Policy, simulate
-from simcity.bikes.dissatisfaction import allocate, dissatisfaction, dissatisfaction_expm
+from simcity.bikes.dissatisfaction import (
+    FUNCTION_CACHE,
+    allocate,
+    cached_dissatisfaction,
+    dissatisfaction,
+    dissatisfaction_expm,
+    poisson_terms,
+)
 from simcity.domain import RunContext
 from simcity.rng import Streams
 
@@ -77,6 +84,72 @@ def test_uniformisation_agrees_with_matrix_exponential() -> None:
         ref = dissatisfaction_expm(lam[:, i], mu[:, i], int(cap[i]), 5.5, 27.25, return_weight=1.7)
         assert np.allclose(F[i, : cap[i] + 1], ref, rtol=1e-8, atol=1e-9)
         assert np.all(np.isinf(F[i, cap[i] + 1:]))
+
+
+def _city_rates(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hourly rates of ``n`` stations spread over several rate blocks (peaks ~0.5 to ~60 an
+    hour, some hours without demand), capacities 0..80 (a few dockless sites with none)."""
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.2, 25.0, n)
+    lam = rng.gamma(1.0, 1.0, (24, n)) * scale * (rng.random((24, n)) > 0.05)
+    mu = rng.gamma(1.0, 1.0, (24, n)) * scale * (rng.random((24, n)) > 0.05)
+    cap = rng.integers(0, 81, n)
+    cap[:3] = 0
+    return lam, mu, cap
+
+
+def test_city_scale_blocks_agree_with_matrix_exponential() -> None:
+    """At city scale the computation runs per rate block and, within a block, per capacity group
+    (600 stations: several blocks, the larger ones split in groups).  Each sampled station - one of every
+    block, the dockless ones included - must still equal its matrix-exponential reference
+    within 1e-8 relative, so the grouping keeps every station in its own chain."""
+    lam, mu, cap = _city_rates(11, 600)
+    F = dissatisfaction(lam, mu, cap, 6.0, 24.0, return_weight=1.3)
+    peak = np.max(lam + mu, axis=0)
+    block = np.floor(np.log(peak + 1.0) / np.log(1.5)).astype(int)
+    assert len(np.unique(block)) >= 5 and np.bincount(block).max() >= 96  # grouped (_capacity_groups)
+    sample = sorted({0, 1, *(int(np.flatnonzero(block == b)[-1]) for b in np.unique(block))})
+    for i in sample:
+        ref = dissatisfaction_expm(lam[:, i], mu[:, i], int(cap[i]), 6.0, 24.0, return_weight=1.3)
+        assert np.allclose(F[i, : cap[i] + 1], ref, rtol=1e-8, atol=1e-9), i
+
+
+def test_given_terms_make_a_station_independent_of_the_others() -> None:
+    """With the Poisson terms of a whole city (poisson_terms), any subset of its stations, in any
+    order and with other stations' capacities changed, gives each station the very row (to the
+    bit) it has in the city-wide call: what lets a cost oracle be asked in batches."""
+    lam, mu, cap = _city_rates(12, 300)
+    terms = poisson_terms(lam, mu, 7.5, 10.25)
+    whole = dissatisfaction(lam, mu, cap, 7.5, 10.25, 2.0)
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        pick = rng.permutation(300)[: int(rng.integers(1, 120))]
+        sub = dissatisfaction(lam[:, pick], mu[:, pick], cap[pick], 7.5, 10.25, 2.0, terms=terms)
+        for row, i in enumerate(pick.tolist()):
+            assert sub[row, : cap[i] + 1].tobytes() == whole[i, : cap[i] + 1].tobytes()
+
+
+def test_function_cache_hit_is_the_computed_function() -> None:
+    """A hit of the process-wide function cache returns exactly (to the bit) what a new
+    computation gives, read-only so no caller can change what later runs read; a change of the
+    capacities, rates or window is a different key (a different function)."""
+    lam, mu, cap = _city_rates(13, 150)
+    FUNCTION_CACHE.clear()
+    first = cached_dissatisfaction(lam, mu, cap, 8.0, 11.0, 2.0)
+    assert not first.flags.writeable
+    again = cached_dissatisfaction(lam.copy(), mu.copy(), cap.copy(), 8.0, 11.0, 2.0)
+    assert FUNCTION_CACHE.hits == 1 and FUNCTION_CACHE.misses == 1
+    assert again.tobytes() == dissatisfaction(lam, mu, cap, 8.0, 11.0, 2.0).tobytes()
+    with pytest.raises(ValueError):
+        again[0, 0] = 1.0
+    cap2 = cap.copy()
+    cap2[5] += 1
+    lam2 = lam.copy()
+    lam2[9, 7] += 0.5
+    for args in ((lam, mu, cap2, 8.0, 11.0), (lam2, mu, cap, 8.0, 11.0), (lam, mu, cap, 8.0, 11.5)):
+        assert cached_dissatisfaction(*args, 2.0).tobytes() == dissatisfaction(*args, 2.0).tobytes()
+    assert FUNCTION_CACHE.hits == 1 and FUNCTION_CACHE.misses == 4
+    FUNCTION_CACHE.clear()
 
 
 @pytest.mark.parametrize("start", [0, 3, 6])
