@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from optimize.budget import Budget
 from optimize.docks import DockPlan, DockProblem, check_allocation, solve
 from simcity.bikes.config import Policy
-from simcity.bikes.dissatisfaction import dissatisfaction
+from simcity.bikes.dissatisfaction import dissatisfaction, poisson_terms
 from simcity.bikes.network import Network, apportion
 
 #: a station's docks are at most this (the schema's bound on Station.capacity)
@@ -41,7 +41,13 @@ _MEMO_SIZE = 8
 class DissatisfactionCost:
     """Raviv-Kolka expected failures of docked stations over one window (an
     :class:`optimize.docks.StationCost`): every (station, docks) pair of a request is one
-    column of a single vectorised :func:`dissatisfaction` call."""
+    column of a single vectorised :func:`dissatisfaction` call.
+
+    The uniformisation's Poisson terms are those of all the stations (:func:`poisson_terms`,
+    fixed here), not of the stations of a request, so a pair's cost is a function of the pair
+    alone - what the solver's cache assumes - and equals what one call for every station
+    would give: the search may ask for pairs in any batches without changing its plan.
+    """
 
     def __init__(self, lam: NDArray[np.float64], mu: NDArray[np.float64], start_h: float,
                  end_h: float, return_weight: float) -> None:
@@ -50,13 +56,14 @@ class DissatisfactionCost:
         self.start_h = start_h
         self.end_h = end_h
         self.return_weight = return_weight
+        self.terms = poisson_terms(lam, mu, start_h, end_h)
 
     def __call__(self, stations: NDArray[np.int64], docks: NDArray[np.int64]) -> Sequence[NDArray[np.float64]]:
         """Cost by starting bikes for each (station, docks) pair."""
         st = np.asarray(stations, dtype=np.int64)
         dk = np.asarray(docks, dtype=np.int64)
         F = dissatisfaction(self.lam[:, st], self.mu[:, st], dk, self.start_h, self.end_h,
-                            self.return_weight)
+                            self.return_weight, terms=self.terms)
         return [F[k, : int(c) + 1] for k, c in enumerate(dk.tolist())]
 
 

@@ -313,3 +313,78 @@ def test_start_stock_keeps_each_stations_bikes_per_dock() -> None:
     # a station without docks today gets the average fill; a closed one gets nothing
     out = start_stock(np.array([10, 0, 10]), np.array([5, 0, 5]), np.array([0, 10, 10]))
     assert out.tolist() == [0, 5, 5]
+
+
+def _random_dock_problem(seed: int, n: int, closures: int) -> tuple[DockProblem, DissatisfactionCost]:
+    """``n`` stations with random hourly rates and 5-30 docks, each free to change by up to 6
+    docks (``closures`` of them closed), the real Raviv-Kolka oracle, a fleet of ~40 % of docks."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(0.8, 1.0, (24, n)) * rng.uniform(0.2, 6.0, n)
+    mu = rng.gamma(0.8, 1.0, (24, n)) * rng.uniform(0.2, 6.0, n)
+    today = rng.integers(5, 31, n)
+    lower = np.maximum(today - 6, 0)
+    upper = today + 6
+    lower[:closures] = 0
+    upper[:closures] = 0
+    cost = DissatisfactionCost(lam, mu, 6.0, 24.0, 1.5)
+    return DockProblem(today, lower, upper, int(0.4 * today.sum()), cost), cost
+
+
+class _Counting:
+    """A cost oracle that counts the arrays it is asked for."""
+
+    def __init__(self, inner: DissatisfactionCost) -> None:
+        self.inner = inner
+        self.pairs = 0
+
+    def __call__(self, stations: np.ndarray, docks: np.ndarray) -> list[np.ndarray]:
+        self.pairs += len(stations)
+        return list(self.inner(stations, docks))
+
+
+@pytest.mark.parametrize("seed, n, closures, moves", [(1, 80, 0, 40), (2, 70, 2, 60), (3, 90, 0, None),
+                                                       (4, 64, 1, 25)])
+def test_near_fetching_returns_the_plan_of_the_band_fetching(seed: int, n: int, closures: int,
+                                                             moves: int | None) -> None:
+    """The descent asks the oracle for few arrays at a time ("near": the counts a move can reach)
+    instead of every count of the ~n/10 + 32 most promising stations of each kind ("band", the
+    former strategy).  Batching must never change the plan: on random instances large enough
+    that "band" does not cover every station, both give the same docks, bikes, objective (to
+    the bit) and steps, while "near" asks for fewer arrays."""
+    problem, cost = _random_dock_problem(seed, n, closures)
+    plans, asked = {}, {}
+    for fetching in ("near", "band"):
+        counting = _Counting(cost)
+        p = DockProblem(problem.docks, problem.lower, problem.upper, problem.bikes, counting)
+        plans[fetching] = solve(p, None if moves is None else Budget.work(moves), fetching=fetching)
+        asked[fetching] = counting.pairs
+        assert check_allocation(p, plans[fetching], moves).ok
+    near, band = plans["near"], plans["band"]
+    assert near.steps > 0
+    assert np.array_equal(near.docks, band.docks) and np.array_equal(near.bikes, band.bikes)
+    assert near.objective == band.objective and near.steps == band.steps and near.stopped == band.stopped
+    assert asked["near"] < asked["band"]
+
+
+def test_dissatisfaction_cost_depends_on_the_pair_only() -> None:
+    """The solver caches each (station, docks) array, so the oracle's answer must not depend on
+    the other pairs of a request: asked alone, in a shuffled subset or all together, every pair
+    gets the same array to the bit - the one a single dissatisfaction() call for all stations
+    gives.  (The Poisson terms follow the busiest station of a rate block; fixing them from all
+    stations is what makes this hold: with a request's own stations they would vary.)"""
+    problem, cost = _random_dock_problem(7, 60, 0)
+    n = problem.n
+    docks = np.asarray(problem.docks, dtype=np.int64)
+    st = np.concatenate([np.arange(n), np.arange(n)])
+    dk = np.concatenate([docks, docks + 3])
+    together = cost(st, dk)
+    whole = dissatisfaction(cost.lam, cost.mu, docks, 6.0, 24.0, 1.5)
+    rng = np.random.default_rng(0)
+    for k in range(2 * n):
+        assert together[k].tobytes() == cost(st[k: k + 1], dk[k: k + 1])[0].tobytes()
+        if k < n:
+            assert together[k].tobytes() == whole[k, : docks[k] + 1].tobytes()
+    for _ in range(5):
+        pick = rng.permutation(2 * n)[: int(rng.integers(1, 2 * n))]
+        for k, a in zip(pick.tolist(), cost(st[pick], dk[pick]), strict=True):
+            assert a.tobytes() == together[k].tobytes()
