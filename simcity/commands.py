@@ -83,8 +83,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="divide the half-width by the difference itself (default) or by the baseline's mean")
     p.set_defaults(func=_run_command("cmd_compare"))
 
-    p = sub.add_parser("report", help="draw the report of a saved compare results folder again, from the "
-                                      "folder alone (no model, no simulation)")
+    p = sub.add_parser("report", help="draw the report of a saved results folder again: a compare folder "
+                                      "from the folder alone (no model, no simulation); a sweep or "
+                                      "select folder from its resolved scenario and tables (the "
+                                      "model's plug-in installed, nothing simulated)")
     p.add_argument("folder", metavar="DIR", type=Path)
     p.add_argument("--out", "-o", type=Path, metavar="FILE",
                    help="where to write the report (default: DIR/report.html, replaced)")

@@ -41,6 +41,9 @@ from simcity.output import (
     write_results,
 )
 from simcity.plots import Plot, heatmap_plot, metric_plot, time_plot, tradeoff_plot
+from simcity.scenario import ScenarioError
+from simcity.selection_report import load_selection, selection_page
+from simcity.sweep_report import load_sweep, sweep_page
 
 __all__ = ["FolderError", "OutputError", "Plot", "alerts", "change_table", "constant_metrics", "decision_lines",
            "decision_table", "headline_csv", "headline_metrics", "headline_table", "impossible_ends",
@@ -624,8 +627,33 @@ def load(folder: str | Path) -> Results:
 def rerender(folder: str | Path, out: str | Path | None = None) -> Path:
     """Draw the report of a saved ``compare`` folder again from the folder alone (:func:`load`)
     and write it to ``out`` (default: the folder's ``report.html``, replaced atomically)."""
+    target = Path(out) if out is not None else Path(folder) / "report.html"
+    kind = _experiment_kind(Path(folder))
+    if kind is not None:
+        return atomic_write_text(target, _experiment_page(Path(folder), kind))
     results = load(folder)
     plots, fig_notes = _figures(results)
     html_text = render_html(results, plots, [*results.meta.notes, *alerts(results), *fig_notes])
-    target = Path(out) if out is not None else Path(folder) / "report.html"
     return atomic_write_text(target, html_text)
+
+
+def _experiment_kind(folder: Path) -> str | None:
+    """``"select"`` or ``"sweep"`` for the folders those commands write, else ``None``."""
+    if not (folder / "scenario.toml").is_file() or (folder / "meta.json").is_file():
+        return None
+    if (folder / "selection.json").is_file():
+        return "select"
+    return "sweep" if (folder / "design.parquet").is_file() else None
+
+
+def _experiment_page(folder: Path, kind: str) -> str:
+    """The report page of a sweep or selection folder, drawn again from its resolved scenario
+    (the model's plug-in must be installed) and tables."""
+    try:
+        if kind == "select":
+            return selection_page(load_selection(folder))[0]
+        return sweep_page(load_sweep(folder))[0]
+    except ScenarioError as exc:
+        raise FolderError(f"{folder / 'scenario.toml'}: {exc}") from None
+    except (OSError, KeyError, ValueError) as exc:
+        raise FolderError(f"{folder}: cannot read the {kind} results ({exc})") from None

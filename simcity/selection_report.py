@@ -13,7 +13,8 @@ from simcity import output as words  # numbers, titles and units as a planner re
 from simcity.domain import Metric
 from simcity.output import figure_html, page, table_html, write_results
 from simcity.plots import Plot, number_axis, plt, safe_text, to_png
-from simcity.selection import Selection
+from simcity.scenario import load_scenario
+from simcity.selection import Selection, resolve_spec
 
 
 def _metric(sel: Selection) -> Metric:
@@ -82,6 +83,30 @@ def smore_plot(sel: Selection) -> Plot:
 
 def save_selection(sel: Selection, out: str | Path) -> Path:
     """Write the selection's results folder to the fresh folder ``out``, all-or-nothing."""
+    report_html, plot = selection_page(sel)
+    return write_results(out, scenario=sel.scenario, command="select", plots=[plot],
+                         tables={"summary": sel.summary, "replications": sel.table},
+                         texts={"selection.json": json.dumps(sel.to_json(), indent=2) + "\n"},
+                         report_html=report_html)
+
+
+def load_selection(folder: str | Path) -> Selection:
+    """The selection of a results folder written by :func:`save_selection`: its resolved
+    scenario (the model's plug-in must be installed), the decision (``selection.json``) and
+    the observations it was made on."""
+    folder = Path(folder)
+    sc = load_scenario(folder / "scenario.toml")
+    d = json.loads((folder / "selection.json").read_text(encoding="utf-8"))
+    spec = resolve_spec(sc, **{k: d[k] for k in ("metric", "goal", "delta", "alpha", "initial_replications",
+                                                   "max_replications", "policies")})
+    table = pd.read_parquet(folder / "replications.parquet")
+    return Selection(sc, spec, list(d["policies"]), d["best"], list(d["survivors"]),
+                     {str(k): int(v) for k, v in d["eliminated_at"].items()}, table, int(d["runs"]),
+                     float(d["h2"]))
+
+
+def selection_page(sel: Selection) -> tuple[str, Plot]:
+    """The report page of a selection and its chart."""
     plot = smore_plot(sel)
     sc = sel.scenario
     e = html.escape
@@ -90,10 +115,7 @@ def save_selection(sel: Selection, out: str | Path) -> Path:
 {table_html(summary_view(sel), "selection", index=False)}
 {figure_html(plot)}
 <h2>Resolved scenario</h2><pre>{e(sc.portable_toml()[0])}</pre>"""
-    return write_results(out, scenario=sc, command="select", plots=[plot],
-                         tables={"summary": sel.summary, "replications": sel.table},
-                         texts={"selection.json": json.dumps(sel.to_json(), indent=2) + "\n"},
-                         report_html=page(f"{sc.name} – selecting the best", body))
+    return page(f"{sc.name} – selecting the best", body), plot
 
 
 def terminal_summary(sel: Selection) -> str:

@@ -13,6 +13,7 @@ from simcity import output as words  # numbers, titles and units as a planner re
 from simcity.domain import Metric
 from simcity.output import figure_html, page, table_html, write_results
 from simcity.plots import Plot, number_axis, plt, safe_text, to_png
+from simcity.scenario import load_scenario
 from simcity.sweep import SweepResults, spec_of
 
 #: an index or coefficient without a unit, shown with the decimals its interval supports
@@ -204,6 +205,27 @@ def _indices_html(sweep: SweepResults) -> str:
 
 def save_sweep(sweep: SweepResults, out: str | Path) -> Path:
     """Write the sweep's results folder to the fresh folder ``out``, all-or-nothing."""
+    report_html, plots = sweep_page(sweep)
+    tables = {"design": sweep.points.reset_index(), "replications": sweep.tidy, "points": sweep.point_summary,
+              "effects": sweep.effects, "sensitivity": sweep.sensitivity}
+    if not sweep.indices.empty:
+        tables["indices"] = sweep.indices
+    return write_results(out, scenario=sweep.scenario, command="sweep", tables=tables, plots=plots,
+                         report_html=report_html)
+
+
+def load_sweep(folder: str | Path) -> SweepResults:
+    """The sweep of a results folder written by :func:`save_sweep`: its resolved scenario (the
+    model's plug-in must be installed), design and replication table."""
+    folder = Path(folder)
+    sc = load_scenario(folder / "scenario.toml")
+    points = pd.read_parquet(folder / "design.parquet").set_index("point")
+    table = pd.read_parquet(folder / "replications.parquet")[["point", "policy", "replication", "metric", "value"]]
+    return SweepResults(sc, points, table.reset_index(drop=True))
+
+
+def sweep_page(sweep: SweepResults) -> tuple[str, list[Plot]]:
+    """The report page of a sweep and its plots."""
     plots = sweep_plots(sweep)
     sc = sweep.scenario
     e = html.escape
@@ -216,12 +238,7 @@ def save_sweep(sweep: SweepResults, out: str | Path) -> Path:
 <h2>Responses against parameters</h2>{"".join(figure_html(p) for p in plots)}
 <h2>Design</h2>{table_html(design_view(sweep), "design")}
 <h2>Resolved scenario</h2><pre>{e(sc.portable_toml()[0])}</pre>"""
-    tables = {"design": sweep.points.reset_index(), "replications": sweep.tidy, "points": sweep.point_summary,
-              "effects": sweep.effects, "sensitivity": sweep.sensitivity}
-    if not sweep.indices.empty:
-        tables["indices"] = sweep.indices
-    return write_results(out, scenario=sc, command="sweep", tables=tables, plots=plots,
-                         report_html=page(f"{sc.name} – sweep", body))
+    return page(f"{sc.name} – sweep", body), plots
 
 
 def terminal_summary(sweep: SweepResults, max_rows: int = 40) -> str:
