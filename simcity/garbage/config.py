@@ -359,6 +359,13 @@ class Routing(StrictModel):
         "half of today's points starts cold with effort, and a problem already planned in "
         "the run keeps its plan (crews drive the same round).",
     )
+    neighbours: int = Field(
+        default=20, ge=2, le=100,
+        description="Granular neighbourhood of PyVRP's local search (nearest stops each stop is "
+        "tried next to).  Measured on 20 Liangxi sector-days (docs/garbage.md): 10 with "
+        "effort 900 ended 1.61 % above a 10x reference in km against 1.79 % for 20 with "
+        "effort 600, at 0.64 instead of 0.92 CPU s per solve.",
+    )
     warm_effort: int = Field(
         default=300, ge=1, le=1_000_000,
         description="Work budget of a plan that starts from yesterday's (warm_start = "

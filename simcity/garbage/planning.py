@@ -44,7 +44,7 @@ import hashlib
 import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -246,7 +246,7 @@ def solver_options(routing: Routing, master: bool = False) -> OrToolsOptions | P
     local search); OR-Tools the scenario's strategy names; ``auto`` takes no options.
     """
     if routing.backend == "pyvrp":
-        return PyVRPOptions.short_runs()
+        return replace(PyVRPOptions.short_runs(), num_neighbours=routing.neighbours)
     if routing.backend == "ortools":
         return OrToolsOptions(first_solution=routing.first_solution,
                               metaheuristic=routing.master_metaheuristic if master

@@ -101,3 +101,17 @@ def test_warm_effort_out_of_range_names_the_key() -> None:
     """warm_effort is work like effort: 0 is refused with the key's name."""
     with pytest.raises(ValidationError, match="warm_effort"):
         Routing.model_validate({"warm_effort": 0})
+
+
+def test_neighbourhood_setting_reaches_pyvrp_and_is_bounded() -> None:
+    """routing.neighbours is the granular neighbourhood PyVRP's daily search uses (the short-run
+    settings otherwise unchanged), and values below 2 are refused by key."""
+    from simcity.garbage.planning import solver_options
+
+    opts = solver_options(Routing.model_validate({"neighbours": 10}))
+    default = solver_options(Routing.model_validate({}))
+    assert getattr(opts, "num_neighbours") == 10 and getattr(default, "num_neighbours") == 20  # noqa: B009
+    assert {k: v for k, v in vars(opts).items() if k != "num_neighbours"} == \
+        {k: v for k, v in vars(default).items() if k != "num_neighbours"}
+    with pytest.raises(ValidationError, match="neighbours"):
+        Routing.model_validate({"neighbours": 1})
