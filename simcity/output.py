@@ -13,8 +13,8 @@ import datetime as _dt
 import html
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,8 +23,20 @@ from simcity.domain import Metric
 from simcity.fileio import atomic_folder, atomic_write_bytes, atomic_write_text, slug
 from simcity.scenario import ScenarioBase
 
-if TYPE_CHECKING:  # plots draws numbers with this module's fmt
-    from simcity.plots import Plot
+
+@dataclass(frozen=True)
+class Plot:
+    """A rendered plot and the data drawn in it.
+
+    ``name`` is a file-name-safe identifier (the PNG is saved as ``plots/<name>.png``);
+    ``section`` groups plots in the report: ``"comparison"``, ``"time"`` or ``"map"``.
+    """
+
+    name: str
+    title: str
+    png: bytes
+    data: pd.DataFrame
+    section: str = "comparison"
 
 
 class OutputError(Exception):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import math
 import textwrap
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -21,23 +20,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from simcity.domain import Metric  # noqa: E402
-from simcity.output import fmt, is_share, metric_label, metric_title, shown_unit  # noqa: E402
+from simcity.output import Plot, fmt, is_share, metric_label, metric_title, shown_unit  # noqa: E402
 from simcity.stats import mean_ci  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Plot:
-    """A rendered plot and the data drawn in it.
-
-    ``name`` is a file-name-safe identifier (the PNG is saved as ``plots/<name>.png``);
-    ``section`` groups plots in the report: ``"comparison"``, ``"time"`` or ``"map"``.
-    """
-
-    name: str
-    title: str
-    png: bytes
-    data: pd.DataFrame
-    section: str = "comparison"
 
 
 def safe_text(text: str) -> str:

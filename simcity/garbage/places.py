@@ -8,17 +8,31 @@ network when ``[city.roads] osm_file`` is given (:meth:`simcity.roads.StreetNetw
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from simcity.roads import Place
 
-if TYPE_CHECKING:
-    from simcity.garbage.config import City
-
 FloatArray = NDArray[np.float64]
+
+
+class City(Protocol):
+    """What placing needs of a :class:`simcity.garbage.config.City` (which calls these
+    functions from its validator, so this module cannot import it)."""
+
+    @property
+    def layout_seed(self) -> int: ...
+    @property
+    def zones(self) -> Sequence[Any]: ...
+    @property
+    def points(self) -> Sequence[Any] | None: ...
+    @property
+    def stations(self) -> Sequence[Any]: ...
+    @property
+    def depots(self) -> Sequence[Any]: ...
 
 
 def layout_rng(city: City) -> np.random.Generator:
